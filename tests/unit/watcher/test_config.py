@@ -1,0 +1,135 @@
+"""Config: durations, interpolation, validation problems with key paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from watcher.config import interpolate, load_config, parse_config, parse_duration
+from watcher.errors import ConfigError
+
+MINIMAL = {"sources": [{"name": "a", "type": "feed", "url": "https://example.com/rss"}]}
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("500ms", 0.5),
+        ("20s", 20.0),
+        ("5m", 300.0),
+        ("2h", 7200.0),
+        ("7d", 604800.0),
+        (3, 3.0),
+        ("1.5s", 1.5),
+        ("10", 10.0),
+    ],
+    ids=["ms", "s", "m", "h", "d", "int", "fraction", "plain-string"],
+)
+def test_parse_duration_accepts_units(text: object, seconds: float) -> None:
+    """Every SPEC duration form turns into seconds."""
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("bad", ["5 minutes", "abc", "-3s", True, None, "5x"])
+def test_parse_duration_rejects_nonsense(bad: object) -> None:
+    """Anything that is not a duration is an error, not a silent zero."""
+    with pytest.raises(ValueError):  # noqa: PT011 — the message is checked through ConfigError tests
+        parse_duration(bad)
+
+
+@pytest.mark.parametrize(
+    ("value", "env", "expected"),
+    [
+        ("${A}", {"A": "x"}, "x"),
+        ("${A:-dflt}", {}, "dflt"),
+        ("${A:-}", {}, ""),
+        ("pre-${A}-post", {"A": "x"}, "pre-x-post"),
+        ("${A:-dflt}", {"A": "set"}, "set"),
+        ("no vars", {}, "no vars"),
+    ],
+    ids=["set", "default", "empty-default", "embedded", "set-beats-default", "plain"],
+)
+def test_interpolate_replaces_variables(value: str, env: dict[str, str], expected: str) -> None:
+    """${VAR} and ${VAR:-default} are replaced from the given environment only."""
+    out, problems = interpolate({"k": value}, env)
+    assert out == {"k": expected}
+    assert problems == []
+
+
+def test_interpolate_missing_variable_names_its_key_path() -> None:
+    """A variable that is unset and has no default is a problem at the key that uses it."""
+    _, problems = interpolate({"webhooks": [{"secret": "${WEBHOOK_SECRET}"}]}, {})
+    assert [str(p) for p in problems] == [
+        "webhooks[0].secret: environment variable WEBHOOK_SECRET is not set"
+    ]
+
+
+def test_parse_config_defaults_follow_spec() -> None:
+    """A config with only sources gets SPEC's defaults."""
+    config = parse_config(MINIMAL, {})
+    assert config.redis.namespace == "watcher"
+    assert config.fetch.timeout == 20.0
+    assert config.fetch.max_bytes == 5_000_000
+    assert config.fetch.allow_private_networks is False
+    assert config.sources[0].every == 600.0
+    assert config.sources[0].max_age == 7 * 86400
+
+
+def test_parse_config_reports_every_problem_with_its_path() -> None:
+    """All problems are listed at once, each naming the key path."""
+    tree = {
+        "fetch": {"timeout": "soon", "allow_private_networks": ["127.0.0.1/32", "nope"]},
+        "sources": [
+            {"name": "a", "type": "feed", "url": "https://x.test/rss", "topics": ["ghost"]},
+            {"name": "b", "type": "rss", "url": "ftp://x.test/"},
+        ],
+        "typo": 1,
+    }
+    with pytest.raises(ConfigError) as info:
+        parse_config(tree, {})
+    paths = {p.path for p in info.value.problems}
+    assert {"fetch.timeout", "fetch.allow_private_networks", "sources[1].type"} <= paths
+    assert {"sources[1].url", "typo"} <= paths
+
+
+def test_parse_config_unknown_topic_is_named() -> None:
+    """A source filtering on a topic that does not exist is reported at that list item."""
+    tree = {"sources": [{"name": "a", "type": "feed", "url": "https://x.test/", "topics": ["t"]}]}
+    with pytest.raises(ConfigError) as info:
+        parse_config(tree, {})
+    assert [str(p) for p in info.value.problems] == ["sources[0].topics[0]: unknown topic 't'"]
+
+
+def test_parse_config_duplicate_source_names_are_an_error() -> None:
+    """Two sources of one name would share status and leases, so it is refused."""
+    src = {"name": "a", "type": "feed", "url": "https://x.test/"}
+    with pytest.raises(ConfigError, match=r"sources\[1\]\.name: duplicate name 'a'"):
+        parse_config({"sources": [src, src]}, {})
+
+
+def test_load_config_bad_yaml_names_file_and_line(tmp_path: Path) -> None:
+    """Broken YAML is reported with the file and the line."""
+    path = tmp_path / "w.yaml"
+    path.write_text("sources:\n  - name: a\n    url: [unclosed\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert info.value.file == str(path)
+    assert "line" in str(info.value.problems[0])
+
+
+def test_load_config_default_file_is_valid() -> None:
+    """The shipped config/watcher.yaml validates with an empty environment."""
+    config = load_config(REPO / "config" / "watcher.yaml", {})
+    assert {s.type for s in config.sources} >= {"feed", "sitemap"}
+    assert [t.name for t in config.topics] == ["meta-ai"]
+    assert config.redis.url == ""
+
+
+def test_webhook_secret_is_hidden_in_repr() -> None:
+    """The webhook secret never shows in a repr, so it cannot leak into logs."""
+    tree = dict(MINIMAL, webhooks=[{"name": "w", "url": "https://h.test/", "secret": "whsec_abc"}])
+    config = parse_config(tree, {})
+    assert "whsec_abc" not in repr(config)
+    assert config.webhooks[0].secret.get_secret_value() == "whsec_abc"

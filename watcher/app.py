@@ -1,0 +1,80 @@
+"""Wiring: Config → Redis client, Fetcher, stores, pipeline deps. The one place that knows all."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import redis.asyncio as aioredis
+from scrapers.fetch import Fetcher, FetchSettings
+
+from watcher.config import Config, FetchConfig, Source
+from watcher.model import PollReport
+from watcher.pipeline import Deps, Progress, poll_source
+from watcher.store import connect, ping
+from watcher.store.http_cache import HttpCache
+from watcher.store.keys import Keys
+from watcher.store.status import SourceStatus
+from watcher.store.stories import Stories
+from watcher.topics import compile_topics
+
+
+def fetch_settings(fetch: FetchConfig) -> FetchSettings:
+    """The scrapers' own settings value: scrapers never import the service's config."""
+    return FetchSettings(
+        user_agent=fetch.user_agent,
+        timeout=fetch.timeout,
+        max_bytes=fetch.max_bytes,
+        per_host=fetch.per_host,
+        delay=fetch.delay,
+        robots=fetch.robots,
+        allow_private_networks=fetch.allow_private_networks,
+    )
+
+
+@dataclass
+class App:
+    config: Config
+    client: aioredis.Redis
+    keys: Keys
+    stories: Stories
+    status: SourceStatus
+    deps: Deps
+
+    @classmethod
+    async def open(cls, config: Config, *, progress: Progress | None = None) -> App:
+        """Connect to Redis (failing fast with StoreUnavailable) and build every collaborator."""
+        client = connect(config.redis.url, config.data_dir)
+        try:
+            await ping(client, config.redis.url)
+        except BaseException:
+            await client.aclose()
+            raise
+        keys = Keys(config.redis.namespace)
+        stories = Stories(client, keys)
+        deps = Deps(
+            fetcher=Fetcher(fetch_settings(config.fetch)),
+            stories=stories,
+            http_cache=HttpCache(client, keys),
+            topics=compile_topics(config.topics),
+            progress=progress,
+        )
+        return cls(config, client, keys, stories, SourceStatus(client, keys), deps)
+
+    async def poll(self, source: Source) -> PollReport:
+        """Poll one source and record its status."""
+        report = await poll_source(source, self.deps)
+        now = datetime.now(UTC)
+        await self.status.save(report, now, now + timedelta(seconds=source.every))
+        return report
+
+    async def poll_all(self, names: Sequence[str] = ()) -> list[PollReport]:
+        """One cycle over the chosen sources (all when none named), concurrently."""
+        sources = [s for s in self.config.sources if not names or s.name in names]
+        return list(await asyncio.gather(*(self.poll(s) for s in sources)))
+
+    async def aclose(self) -> None:
+        await self.deps.fetcher.aclose()
+        await self.client.aclose()

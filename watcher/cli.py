@@ -1,0 +1,223 @@
+"""The ``watcher`` command: argparse → commands; exit codes 0 / 1 / 2; all printing lives here."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from scrapers.charset import decode
+from scrapers.fetch import Fetcher
+
+from scrapers import clean_text, extract
+from scrapers.errors import ScrapeError
+from watcher import logs
+from watcher.app import App, fetch_settings
+from watcher.config import Config, FetchConfig, load_config
+from watcher.errors import ConfigError, StoreUnavailable
+from watcher.model import PollReport
+
+EXIT_OK, EXIT_FAIL, EXIT_CONFIG = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="watcher", description="Watch news coverage.")
+    parser.add_argument(
+        "--config", help="config file (default: $WATCHER_CONFIG or config/watcher.yaml)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="daemon: poll every source on its schedule")
+    once = sub.add_parser("once", help="poll each source once, emit, print a summary")
+    once.add_argument("--source", action="append", default=[], help="only this source (repeatable)")
+    once.add_argument(
+        "--wait", type=float, default=30.0, help="seconds to wait for due webhook retries"
+    )
+    sub.add_parser("check", help="validate the config; one problem per line")
+    ext = sub.add_parser(
+        "extract", help="print the cleaned document of a URL or local file as JSON"
+    )
+    ext.add_argument("target", metavar="URL_OR_FILE")
+    ext.add_argument("--url", help="the page's URL, when TARGET is a local file")
+    ext.add_argument(
+        "--text", action="store_true", help="TARGET is plain text: print clean_text output"
+    )
+    tail = sub.add_parser("tail", help="print stream documents as JSON lines as they arrive")
+    tail.add_argument("--from-start", action="store_true", help="start from the oldest entry")
+    status = sub.add_parser("status", help="sources and their last poll, success, error, counts")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    for p in sub.choices.values():  # `watcher once --config x` as well as `watcher --config x once`
+        p.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser
+
+
+def config_path(arg: str | None) -> Path:
+    return Path(arg or os.environ.get("WATCHER_CONFIG") or "config/watcher.yaml")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    path = config_path(args.config)
+    try:
+        if args.command == "extract":
+            return _extract(args, path)
+        config = load_config(path, os.environ)
+    except ConfigError as exc:
+        return _config_failed(exc)
+    if args.command == "check":
+        print(f"{path}: ok ({len(config.sources)} sources, {len(config.topics)} topics)")
+        return EXIT_OK
+    logs.setup(os.environ.get("WATCHER_LOG_LEVEL", config.log_level))
+    try:
+        return asyncio.run(_COMMANDS[args.command](config, args))
+    except StoreUnavailable as exc:
+        print(f"watcher: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _config_failed(exc: ConfigError) -> int:
+    where = f"{exc.file}: " if exc.file else ""
+    for problem in exc.problems:
+        print(f"{where}{problem}", file=sys.stderr)
+    return EXIT_CONFIG
+
+
+async def _run(config: Config, _args: argparse.Namespace) -> int:
+    from watcher.scheduler import Runner
+
+    app = await App.open(config)
+    try:
+        await Runner(app).run()
+    finally:
+        await app.aclose()
+    return EXIT_OK
+
+
+async def _once(config: Config, args: argparse.Namespace) -> int:
+    unknown = [n for n in args.source if n not in {s.name for s in config.sources}]
+    if unknown:
+        print(f"watcher: unknown source(s): {', '.join(unknown)}", file=sys.stderr)
+        return EXIT_CONFIG
+    app = await App.open(config, progress=_progress if sys.stderr.isatty() else None)
+    try:
+        reports = await app.poll_all(args.source)
+    finally:
+        await app.aclose()
+    if sys.stderr.isatty():
+        print("\r\033[K", end="", file=sys.stderr)
+    for report in reports:
+        print(format_report(report))
+    return EXIT_OK
+
+
+def _progress(source: str, done: int, total: int) -> None:
+    print(f"\r\033[K{source}: {done}/{total} articles", end="", file=sys.stderr, flush=True)
+
+
+def format_report(report: PollReport) -> str:
+    """One summary line per source, then one indented line per failure (with why)."""
+    head = (
+        f"{report.source}: polled {report.polled}, new {report.new}, "
+        f"duplicate {report.duplicate}, filtered {report.filtered}, failed {report.failed}"
+        f" ({report.seconds:.1f}s)"
+    )
+    if report.not_modified:
+        head += " [not modified]"
+    lines = [head]
+    if report.error:
+        lines.append(f"  source failed: {report.reason}: {report.error}")
+    lines += [f"  failed {f.url}: {f.reason}" for f in report.failures]
+    return "\n".join(lines)
+
+
+async def _tail(config: Config, args: argparse.Namespace) -> int:
+    app = await App.open(config)
+    try:
+        async for _id, event, doc in app.stories.tail(from_start=args.from_start):
+            data = json.loads(doc.to_json())
+            print(json.dumps({"event": event, **data}, ensure_ascii=False), flush=True)
+    finally:
+        await app.aclose()
+    return EXIT_OK
+
+
+async def _status(config: Config, args: argparse.Namespace) -> int:
+    app = await App.open(config)
+    try:
+        status = await app.status.all()
+        length = await app.client.xlen(app.keys.stories)
+    finally:
+        await app.aclose()
+    if args.json:
+        print(json.dumps({"stream_length": length, "sources": status}, indent=2))
+        return EXIT_OK
+    print(f"stream {app.keys.stories}: {length} stories")
+    for source in config.sources:
+        print(format_status(source.name, status.get(source.name, {})))
+    return EXIT_OK
+
+
+def format_status(name: str, row: dict[str, str]) -> str:
+    if not row:
+        return f"{name}: never polled"
+    get = row.get
+    lines = [
+        f"{name}: last poll {get('last_poll', '-')}, last success {get('last_success', '-')}, "
+        f"next due {get('next_due', '-')}",
+        f"  polls {row.get('polls', 0)}, items {row.get('items', 0)}, new {row.get('new', 0)}, "
+        f"duplicate {row.get('duplicate', 0)}, filtered {row.get('filtered', 0)}, "
+        f"failed {row.get('failed', 0)}",
+    ]
+    if row.get("last_error"):
+        when, reason = get("last_error_at", "-"), get("last_reason")
+        lines.append(f"  last error {when}: {reason}: {row['last_error']}")
+    return "\n".join(lines)
+
+
+def _extract(args: argparse.Namespace, path: Path) -> int:
+    """``watcher extract``: works without Redis and, when the config file is absent, without it."""
+    target = Path(args.target)
+    try:
+        if args.text:
+            print(clean_text(target.read_text(encoding="utf-8"), url=args.url))
+            return EXIT_OK
+        if target.is_file():
+            html = decode(target.read_bytes(), "")
+            article = extract(html, url=args.url)
+        else:
+            fetch = load_config(path, os.environ).fetch if path.is_file() else FetchConfig()
+            html, url = asyncio.run(_fetch_one(args.target, fetch))
+            article = extract(html, url=url)
+    except (ScrapeError, OSError) as exc:
+        print(f"watcher: {args.target}: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    print(json.dumps(_article_json(article), ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+async def _fetch_one(url: str, fetch: FetchConfig) -> tuple[str, str]:
+    async with Fetcher(fetch_settings(fetch)) as fetcher:
+        page = await fetcher.get(url)
+    return page.text, page.url
+
+
+def _article_json(article: Any) -> dict[str, Any]:
+    out = {k: getattr(article, k) for k in article.__dataclass_fields__}
+    if out.get("published_at"):
+        out["published_at"] = out["published_at"].isoformat()
+    return out
+
+
+_COMMANDS = {"run": _run, "once": _once, "tail": _tail, "status": _status}
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        raise SystemExit(main())

@@ -1,0 +1,263 @@
+"""Config: YAML → ``${VAR}`` interpolation → typed, frozen models (validated once, passed down)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from watcher.errors import ConfigError, Problem
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def parse_duration(value: object) -> float:
+    """``"500ms"``, ``"20s"``, ``"5m"``, ``"2h"``, ``"7d"`` or plain seconds → seconds (float)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like 500ms, 20s, 5m, 2h or 7d")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        seconds = float(match[1]) * _UNITS[match[2] or "s"]
+    else:
+        raise ValueError(f"{value!r} is not a duration (use 500ms, 20s, 5m, 2h, 7d or seconds)")
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    return seconds
+
+
+Seconds = Annotated[float, BeforeValidator(parse_duration)]
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
+
+
+def _http_url(value: object) -> object:
+    if isinstance(value, str) and not re.match(r"^https?://[^\s/?#]+", value):
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
+HttpUrlStr = Annotated[str, BeforeValidator(_http_url)]
+
+
+class Frozen(BaseModel):
+    """Typos are errors; config is a value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class RedisConfig(Frozen):
+    url: str = ""
+    namespace: Name = "watcher"
+
+
+class HttpConfig(Frozen):
+    host: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class FetchConfig(Frozen):
+    user_agent: str = "news-watcher/0.1 (+https://example.org/bot)"
+    timeout: Seconds = 20.0
+    max_bytes: PositiveInt = 5_000_000
+    per_host: PositiveInt = 2
+    delay: Seconds = 1.0
+    robots: bool = True
+    allow_private_networks: bool | tuple[str, ...] = False
+
+    @field_validator("allow_private_networks")
+    @classmethod
+    def _cidrs(cls, value: bool | tuple[str, ...]) -> bool | tuple[str, ...]:
+        if isinstance(value, tuple):
+            for cidr in value:
+                ipaddress.ip_network(cidr, strict=False)  # ValueError names the bad entry
+        return value
+
+
+class Topic(Frozen):
+    name: Name
+    any_of: list[str] = Field(alias="any", min_length=1)
+    none_of: list[str] = Field(default=[], alias="none")
+
+
+class Source(Frozen):
+    name: Name
+    type: Literal["feed", "sitemap", "page"]
+    url: HttpUrlStr
+    every: Seconds = 600.0
+    max_age: Seconds = 7 * 86400.0
+    topics: list[Name] = []
+
+
+DEFAULT_RETRY = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+
+
+class Webhook(Frozen):
+    name: Name
+    url: HttpUrlStr
+    secret: SecretStr
+    topics: list[Name] = []
+    events: list[Literal["story.created", "story.updated"]] = []
+    format: Literal["standard", "slack", "discord"] = "standard"
+    retry: tuple[Seconds, ...] = DEFAULT_RETRY
+
+    @field_validator("secret")
+    @classmethod
+    def _whsec(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value():
+            raise ValueError("is empty (set it, e.g. whsec_ + base64)")
+        return value
+
+
+class Config(Frozen):
+    redis: RedisConfig = RedisConfig()
+    data_dir: Path = Path("./data")
+    http: HttpConfig = HttpConfig()
+    fetch: FetchConfig = FetchConfig()
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    topics: list[Topic] = []
+    sources: list[Source] = Field(min_length=1)
+    webhooks: list[Webhook] = []
+
+    @model_validator(mode="after")
+    def _check_names(self) -> Self:
+        problems = _duplicate_names("sources", self.sources) + _duplicate_names(
+            "webhooks", self.webhooks
+        )
+        problems += _duplicate_names("topics", self.topics)
+        known = {t.name for t in self.topics}
+        for section, items in (("sources", self.sources), ("webhooks", self.webhooks)):
+            for i, item in enumerate(items):
+                for j, name in enumerate(item.topics):
+                    if name not in known:
+                        problems.append(f"{section}[{i}].topics[{j}]: unknown topic {name!r}")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def source(self, name: str) -> Source:
+        return next(s for s in self.sources if s.name == name)
+
+
+def _duplicate_names(section: str, items: list[Any]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for i, item in enumerate(items):
+        if item.name in seen:
+            out.append(f"{section}[{i}].name: duplicate name {item.name!r}")
+        seen.add(item.name)
+    return out
+
+
+def interpolate(tree: Any, env: Mapping[str, str], path: str = "") -> tuple[Any, list[Problem]]:
+    """Replace ``${VAR}`` and ``${VAR:-default}``; an unset VAR is a problem at its key path."""
+    problems: list[Problem] = []
+    if isinstance(tree, dict):
+        out_d = {}
+        for key, value in tree.items():
+            out_d[key], sub = interpolate(value, env, f"{path}.{key}" if path else str(key))
+            problems += sub
+        return out_d, problems
+    if isinstance(tree, list):
+        out_l = []
+        for i, value in enumerate(tree):
+            item, sub = interpolate(value, env, f"{path}[{i}]")
+            out_l.append(item)
+            problems += sub
+        return out_l, problems
+    if not isinstance(tree, str):
+        return tree, problems
+
+    def sub_var(match: re.Match[str]) -> str:
+        name, default = match[1], match[2]
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        problems.append(Problem(path, f"environment variable {name} is not set"))
+        return ""
+
+    return _VAR.sub(sub_var, tree), problems
+
+
+def _loc_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not part.startswith(("function-", "function_", "tagged-union")):
+            out += f".{part}" if out else part
+    return out
+
+
+def _problems_from(exc: ValidationError) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        message = str(err["msg"]).removeprefix("Value error, ")
+        if not err["loc"]:  # model-level checks report "path: message" lines themselves
+            for line in message.splitlines():
+                path, _, msg = line.partition(": ")
+                problems.append(Problem(path, msg))
+            continue
+        problems.append(Problem(_loc_path(err["loc"]), message))
+    return problems
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    """Union members (``bool | tuple``) report one error each; keep one line per path."""
+    seen: dict[str, Problem] = {}
+    for p in problems:
+        key = p.path.rsplit(".", 1)[0] if p.path.endswith((".bool", ".tuple[str, ...]")) else p.path
+        seen.setdefault(key, Problem(key, p.message))
+    return list(seen.values())
+
+
+def parse_config(tree: Any, env: Mapping[str, str]) -> Config:
+    """Interpolate and validate a loaded YAML tree; ConfigError lists every problem."""
+    if not isinstance(tree, dict):
+        raise ConfigError([Problem("", "the config must be a YAML mapping")])
+    tree, problems = interpolate(tree, env)
+    try:
+        config = Config.model_validate(tree)
+    except ValidationError as exc:
+        raise ConfigError(_dedupe(problems + _problems_from(exc))) from None
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def load_config(path: str | Path, env: Mapping[str, str]) -> Config:
+    """Read, interpolate and validate ``path``; ConfigError names the file and each key path."""
+    path = Path(path)
+    try:
+        tree = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        problem = Problem("", f"cannot read config: {exc.strerror}")
+        raise ConfigError([problem], file=str(path)) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(
+            [Problem("", f"{where}invalid YAML ({getattr(exc, 'problem', exc)})")], file=str(path)
+        ) from None
+    try:
+        return parse_config(tree, env)
+    except ConfigError as exc:
+        raise ConfigError(exc.problems, file=str(path)) from None

@@ -1,0 +1,49 @@
+"""Errors of the service itself (scrapers has its own tree in scrapers.errors).
+
+WatcherError                our service failed
+├── ConfigError             .problems: list[Problem]   → `watcher check` / any command exits 2
+├── StoreUnavailable        Redis unreachable           → exit 1 (once); /readyz false
+└── DeliveryError           one webhook attempt failed; .retryable; 410 disables the endpoint
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class WatcherError(Exception):
+    """Root of the service's own failures."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a config, at a key path like ``sources[2].url``."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class ConfigError(WatcherError):
+    """The config file is unreadable or invalid; every problem is listed, not just the first."""
+
+    def __init__(self, problems: list[Problem], *, file: str | None = None) -> None:
+        self.problems = problems
+        self.file = file
+        head = f"{file}: " if file else ""
+        super().__init__(head + "; ".join(str(p) for p in problems))
+
+
+class StoreUnavailable(WatcherError):
+    """Redis could not be reached; the message names the URL (without credentials)."""
+
+
+class DeliveryError(WatcherError):
+    """One webhook attempt failed; ``retryable`` False means give up now (e.g. 410 Gone)."""
+
+    def __init__(self, message: str, *, retryable: bool = True, status: int | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.status = status

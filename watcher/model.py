@@ -1,0 +1,100 @@
+"""Service values: the stream Document (SPEC's JSON), per-entry Outcome, per-poll PollReport."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+EXCERPT_CHARS = 300  # SPEC: "first ~300 chars"
+
+OutcomeKind = Literal["new", "updated", "duplicate", "filtered", "failed", "not_modified"]
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One story as emitted to ``<namespace>:stories`` (field names are SPEC's)."""
+
+    id: str
+    url: str
+    canonical_url: str
+    source: str
+    site: str
+    title: str | None
+    author: str | None
+    published_at: str | None
+    fetched_at: str
+    language: str | None
+    text: str
+    excerpt: str
+    topics: list[str]
+    content_hash: str
+    also_at: list[str] = field(default_factory=list)
+    original_source: str | None = None
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        if data["original_source"] is None:
+            del data["original_source"]
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Document:
+        data: dict[str, Any] = json.loads(raw)
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+def excerpt_of(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The first ~``limit`` characters, cut at a word boundary, with an ellipsis when cut."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:-") + "…"
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one entry: a value, counted in the poll summary and logged once."""
+
+    kind: OutcomeKind
+    url: str
+    reason: str = ""
+    story_id: str | None = None
+
+
+@dataclass(slots=True)
+class PollReport:
+    """One poll of one source: the summary line of ``watcher once`` and the status counters."""
+
+    source: str
+    polled: int = 0
+    new: int = 0
+    updated: int = 0
+    duplicate: int = 0
+    filtered: int = 0
+    failed: int = 0
+    not_modified: bool = False
+    error: str | None = None
+    reason: str | None = None
+    failures: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, outcome: Outcome) -> None:
+        if outcome.kind == "new":
+            self.new += 1
+        elif outcome.kind == "updated":
+            self.updated += 1
+        elif outcome.kind in ("duplicate", "not_modified"):
+            self.duplicate += 1
+        elif outcome.kind == "filtered":
+            self.filtered += 1
+        else:
+            self.failed += 1
+            self.failures.append(outcome)

