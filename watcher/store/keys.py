@@ -43,3 +43,12 @@ class Keys:
     def sources(self) -> str:
         """SET of source names that have a status hash (for ``watcher status``)."""
         return f"{self.namespace}:sources"
+
+    # --- learned boilerplate ---
+    def boilerplate(self, host: str, generation: int) -> str:
+        """HASH paragraph fingerprint → distinct pages of ``host`` seen with it, per generation."""
+        return f"{self.namespace}:bp:{host}:{generation}"
+
+    def boilerplate_pages(self, host: str, generation: int) -> str:
+        """SET of page ids already counted for ``host`` in this generation."""
+        return f"{self.namespace}:bp:{host}:{generation}:pages"

@@ -47,3 +47,26 @@ redis.call('SET', KEYS[2], ARGV[1], 'EX', ttl)
 for i = 4, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'EX', ttl) end
 return {'new', ARGV[1], sid}
 """
+
+# count_paragraphs: count a page's paragraph fingerprints once per distinct page of a host.
+# KEYS[1] counts HASH (this generation)  KEYS[2] pages SET (this generation)
+# KEYS[3] counts HASH (previous generation)
+# ARGV[1] page id  ARGV[2] ttl seconds  ARGV[3..] fingerprints
+# Returns, per fingerprint, the pages seen with it in this and the previous generation.
+COUNT_PARAGRAPHS = """
+local fresh = redis.call('SADD', KEYS[2], ARGV[1]) == 1
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+local out = {}
+for i = 3, #ARGV do
+  local now
+  if fresh then
+    now = redis.call('HINCRBY', KEYS[1], ARGV[i], 1)
+  else
+    now = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0')
+  end
+  local before = tonumber(redis.call('HGET', KEYS[3], ARGV[i]) or '0')
+  out[#out + 1] = now + before
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return out
+"""
