@@ -12,7 +12,7 @@ column and the log field. The message is for humans and names the URL and what h
     │   ├── TooManyRedirects    reason="redirect_loop"
     │   ├── BlockedAddress      reason="private_address"   (SSRF guard, any hop)
     │   └── RobotsDisallowed    reason="robots"
-    ├── ParseError              reason="malformed_feed" | "malformed_sitemap" | "bad_charset"
+    ├── ParseError              reason="malformed_feed" | "malformed_sitemap" | "malformed_page"
     └── ExtractionError         reason="empty_extraction"
 """
 

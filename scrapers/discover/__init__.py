@@ -1,0 +1,105 @@
+"""[discover] A source's body in, the article links it announces out. Pure: ``now`` is a parameter.
+
+    discover(kind, body, base_url, now=...)
+      1 parse    feeds.parse_feed | sitemaps.parse_sitemap | pages.parse_page, in document order
+      2 window   drop entries published before ``now - max_age``; undated entries stay
+      3 order    newest first, undated last in document order (a page has no dates: page order)
+      4 cap      one entry per canonical URL, at most ``limit``
+
+A body that is not what the source type promised raises ``ParseError`` (``malformed_feed``,
+``malformed_sitemap``, ``malformed_page``) naming the URL and what is wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from scrapers.discover.feeds import parse_feed
+from scrapers.discover.pages import parse_page
+from scrapers.discover.sitemaps import parse_sitemap
+from scrapers.model import Entry
+from scrapers.urls import canonicalize
+
+__all__ = ["DEFAULT_LIMIT", "DEFAULT_MAX_AGE", "MAX_CHILD_SITEMAPS", "Discovery", "discover"]
+
+DEFAULT_MAX_AGE = 7 * 86400.0  # a week: news older than this is not news to a watcher
+DEFAULT_LIMIT = 200  # the largest news sitemaps carry ~1000 URLs; 200 newest is hours of output
+# A sitemap index is followed at most this many children per poll, newest lastmod first. News
+# indexes list one child per day or month going back years; the newest few hold every article
+# inside the freshness window, and each child costs one more polite (delayed) request per poll.
+MAX_CHILD_SITEMAPS = 5
+
+Kind = Literal["feed", "sitemap", "page"]
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What one source body announced.
+
+    ``entries`` newest first when dates are known; ``follow`` child sitemaps to fetch next
+    (same site only); ``refused`` cross-site URLs that were dropped, so the caller can log them.
+    """
+
+    entries: list[Entry]
+    follow: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+def discover(
+    kind: Kind,
+    body: str,
+    base_url: str,
+    *,
+    now: datetime,
+    max_age: float | None = DEFAULT_MAX_AGE,
+    limit: int = DEFAULT_LIMIT,
+) -> Discovery:
+    """The article links in ``body`` (fetched from ``base_url``) that are worth fetching.
+
+    ``max_age`` is in seconds (None: no age limit). Raises ``ParseError`` for a body that is
+    not a ``kind`` (see the module docstring).
+    """
+    if kind == "feed":
+        return Discovery(entries=select(parse_feed(body, base_url), now, max_age, limit))
+    if kind == "sitemap":
+        sitemap = parse_sitemap(body, base_url)
+        children = select(sitemap.children, now, max_age, MAX_CHILD_SITEMAPS)
+        return Discovery(
+            entries=select(sitemap.entries, now, max_age, limit),
+            follow=[child.url for child in children],
+            refused=sitemap.refused,
+        )
+    if kind == "page":
+        page = parse_page(body, base_url)
+        return Discovery(entries=select(page.entries, now, max_age, limit), refused=page.refused)
+    raise ValueError(f"unknown source kind {kind!r}: expected feed, sitemap or page")
+
+
+def select(entries: list[Entry], now: datetime, max_age: float | None, limit: int) -> list[Entry]:
+    """Stages 2-4: the fresh entries, newest first (undated last, stable), unique, capped."""
+    fresh = [entry for entry in entries if _is_fresh(entry, now, max_age)]
+    seen: set[str] = set()
+    unique: list[Entry] = []
+    for entry in sorted(fresh, key=_newest_first):
+        key = canonicalize(entry.url)
+        if key not in seen:
+            seen.add(key)
+            unique.append(entry)
+    return unique[: max(limit, 0)]
+
+
+def _is_fresh(entry: Entry, now: datetime, max_age: float | None) -> bool:
+    """Undated entries are kept: we cannot tell their age, and the dedupe store drops repeats."""
+    if max_age is None or entry.published_at is None:
+        return True
+    aware_now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+    return entry.published_at >= aware_now - timedelta(seconds=max_age)
+
+
+def _newest_first(entry: Entry) -> tuple[bool, float]:
+    """Sort key: dated before undated, then descending time (sorted() is stable for ties)."""
+    if entry.published_at is None:
+        return (True, 0.0)
+    return (False, -entry.published_at.timestamp())
