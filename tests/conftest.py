@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from uuid import uuid4
 
 import pytest
 import redis
+
+from tests.support.receiver import Answer, Receiver
+from tests.support.site import Site
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -55,3 +58,26 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not beside the repository")
     return SHARED
+
+
+# --- webhook receiver ---
+@pytest.fixture
+def receiver() -> Iterator[Callable[..., Receiver]]:
+    """A factory of loopback webhook receivers (see tests/support/receiver.py); all stop after."""
+    made: list[Receiver] = []
+
+    def make(*script: Answer, default: Answer = 200, host: str = "127.0.0.1") -> Receiver:
+        made.append(Receiver(script, default=default, host=host))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.stop()
+
+
+# --- loopback site ---
+@pytest.fixture
+def site() -> Iterator[Site]:
+    """A started loopback HTTP site on 127.0.0.1 with this test's routes; stopped afterwards."""
+    with Site() as started:
+        yield started

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aioredis
-from scrapers.fetch import Fetcher, FetchSettings
 
+from scrapers.fetch import Fetcher, FetchSettings
+from watcher import metrics
 from watcher.config import Config, FetchConfig, Source
 from watcher.model import PollReport
 from watcher.pipeline import Deps, Progress, poll_source
@@ -66,6 +67,7 @@ class App:
     async def poll(self, source: Source) -> PollReport:
         """Poll one source and record its status."""
         report = await poll_source(source, self.deps)
+        metrics.record_poll(report)
         now = datetime.now(UTC)
         await self.status.save(report, now, now + timedelta(seconds=source.every))
         return report

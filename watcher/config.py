@@ -143,11 +143,12 @@ class Config(Frozen):
         )
         problems += _duplicate_names("topics", self.topics)
         known = {t.name for t in self.topics}
-        for section, items in (("sources", self.sources), ("webhooks", self.webhooks)):
-            for i, item in enumerate(items):
-                for j, name in enumerate(item.topics):
-                    if name not in known:
-                        problems.append(f"{section}[{i}].topics[{j}]: unknown topic {name!r}")
+        filters = [("sources", i, s.topics) for i, s in enumerate(self.sources)]
+        filters += [("webhooks", i, w.topics) for i, w in enumerate(self.webhooks)]
+        for section, i, names in filters:
+            for j, name in enumerate(names):
+                if name not in known:
+                    problems.append(f"{section}[{i}].topics[{j}]: unknown topic {name!r}")
         if problems:
             raise ValueError("\n".join(problems))
         return self

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from scrapers.fetch import Fetcher
-from scrapers.urls import canonicalize, host_of, same_site, strip_tracking
 
 from scrapers import extract
 from scrapers.discover import Discovery, discover
 from scrapers.errors import ExtractionError, ScrapeError
+from scrapers.fetch import Fetcher
 from scrapers.model import Article, Entry, Page
+from scrapers.urls import canonicalize, host_of, same_site, strip_tracking
+from watcher import metrics
 from watcher.config import Source
 from watcher.dedupe import content_hash, story_id
 from watcher.errors import StoreUnavailable
@@ -26,7 +27,6 @@ from watcher.topics import CompiledTopic, match_topics
 
 log = structlog.get_logger("watcher.pipeline")
 
-MAX_CHILD_SITEMAPS = 5  # a sitemap index is followed this many children deep, newest first
 ENTRY_CONCURRENCY = 8  # articles in flight per source; per-host limits still apply in the fetcher
 MIN_TEXT_CHARS = 200  # a full-content feed body shorter than this is a teaser: fetch the page
 
@@ -69,7 +69,7 @@ async def poll_source(source: Source, deps: Deps) -> PollReport:
             report.error, report.reason = str(exc), exc.slug
         except StoreUnavailable:
             raise
-        except Exception as exc:
+        except Exception as exc:  # isolation boundary: one source must not stop the others
             log.exception("poll_crashed")
             report.error, report.reason = f"internal error: {exc!r}", "internal"
         report.seconds = time.perf_counter() - started
@@ -96,13 +96,13 @@ def _log_poll(report: PollReport) -> None:
 async def _discover(source: Source, deps: Deps) -> tuple[list[Page], Discovery | None]:
     """Fetch the source and its child sitemaps; ``None`` when the source itself is unchanged."""
     now = deps.clock()
-    root = await _fetch_conditional(source.url, deps)
+    root = await _fetch_conditional(source.url, source, deps)
     if root.not_modified:
         return [], None
     found = discover(source.type, root.text, root.url, now=now, max_age=source.max_age)
     pages, entries = [root], list(found.entries)
-    for child_url in found.follow[:MAX_CHILD_SITEMAPS]:
-        child = await _fetch_conditional(child_url, deps)
+    for child_url in found.follow:  # already same-site, newest first and bounded
+        child = await _fetch_conditional(child_url, source, deps)
         if child.not_modified:
             continue
         pages.append(child)
@@ -119,9 +119,25 @@ def _unique(entries: list[Entry]) -> list[Entry]:
     return list(seen.values())
 
 
-async def _fetch_conditional(url: str, deps: Deps) -> Page:
+async def _fetch_conditional(url: str, source: Source, deps: Deps) -> Page:
     etag, modified = await deps.http_cache.get(url)
-    return await deps.fetcher.get(url, etag=etag, last_modified=modified)
+    return await _fetch(url, "source", source, deps, etag=etag, last_modified=modified)
+
+
+async def _fetch(
+    url: str, kind: str, source: Source, deps: Deps, **conditional: str | None
+) -> Page:
+    """Fetch through the shared fetcher, timing it and counting the bytes for /metrics."""
+    with metrics.FETCH_SECONDS.labels(kind).time():
+        page = await deps.fetcher.get(url, **conditional)
+    metrics.FETCHED_BYTES.labels(source.name).inc(len(page.text.encode("utf-8", "replace")))
+    return page
+
+
+async def _extract(html: str, url: str) -> Article:
+    """Extraction is CPU work: off the event loop, so other sources keep polling meanwhile."""
+    with metrics.EXTRACT_SECONDS.time():
+        return await asyncio.to_thread(extract, html, url)
 
 
 async def _process_all(
@@ -155,23 +171,27 @@ async def process_entry(entry: Entry, source: Source, deps: Deps) -> Outcome:
         except ScrapeError as exc:
             outcome = Outcome("failed", entry.url, reason=exc.slug)
             log.warning("article", outcome="failed", reason=exc.slug, error=str(exc))
-            return outcome
         except StoreUnavailable:
             raise
-        except Exception as exc:
+        except Exception:  # isolation boundary: one article must not stop the others
             log.exception("article_crashed")
-            return Outcome("failed", entry.url, reason="internal", story_id=repr(exc))
-        duration_ms = round((time.perf_counter() - started) * 1000)
-        log.info("article", outcome=outcome.kind, reason=outcome.reason, duration_ms=duration_ms)
+            outcome = Outcome("failed", entry.url, reason="internal")
+        else:
+            duration_ms = round((time.perf_counter() - started) * 1000)
+            log.info(
+                "article", outcome=outcome.kind, reason=outcome.reason, duration_ms=duration_ms
+            )
+        metrics.record_article(source.name, outcome)
         return outcome
 
 
 async def _process(entry: Entry, source: Source, deps: Deps) -> Outcome:
     entry_url = canonicalize(entry.url)
     if known := await deps.stories.known(entry_url):
-        kind = "filtered" if known.startswith("filtered:") else "duplicate"
-        return Outcome(kind, entry.url, reason="known_url", story_id=known)
-    page, article = await _article(entry, deps)
+        if known.startswith("filtered:"):
+            return Outcome("filtered", entry.url, reason="known_url", story_id=known)
+        return Outcome("duplicate", entry.url, reason="known_url", story_id=known)
+    page, article = await _article(entry, source, deps)
     doc = make_document(entry, page, article, source=source.name, fetched_at=deps.clock())
     doc = replace(doc, topics=match_topics(doc.title, doc.text, deps.topics))
     urls = list(dict.fromkeys([doc.canonical_url, entry_url, canonicalize(page.url)]))
@@ -184,18 +204,18 @@ async def _process(entry: Entry, source: Source, deps: Deps) -> Outcome:
     return Outcome("duplicate", entry.url, reason=recorded.reason, story_id=recorded.story_id)
 
 
-async def _article(entry: Entry, deps: Deps) -> tuple[Page, Article]:
+async def _article(entry: Entry, source: Source, deps: Deps) -> tuple[Page, Article]:
     """The article from the feed's full content when it carries the body, else from the page."""
     if entry.content:
         page = Page(url=entry.url, status=200, text=entry.content, content_type="text/html")
         try:
-            article = await asyncio.to_thread(extract, entry.content, entry.url)
+            article = await _extract(entry.content, entry.url)
             if len(article.text) >= MIN_TEXT_CHARS:
                 return page, article
         except ExtractionError:
             pass
-    page = await deps.fetcher.get(entry.url)
-    return page, await asyncio.to_thread(extract, page.text, page.url)
+    page = await _fetch(entry.url, "article", source, deps)
+    return page, await _extract(page.text, page.url)
 
 
 def make_document(

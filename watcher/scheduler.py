@@ -12,6 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.app import App
 from watcher.config import Source
+from watcher.server import Health, HttpServer, keep_refreshed
 
 log = structlog.get_logger("watcher.scheduler")
 
@@ -27,10 +28,12 @@ def jitter_for(every: float) -> float:
 class Runner:
     """Owns the scheduler and the set of in-flight polls, so shutdown can wait, then cancel."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, *, serve_http: bool = True) -> None:
         self.app = app
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.stopping = asyncio.Event()
+        self.health = Health()
+        self._serve_http = serve_http
         self._inflight: set[asyncio.Task[object]] = set()
 
     def schedule(self) -> None:
@@ -58,18 +61,38 @@ class Runner:
         await asyncio.shield(task)
 
     async def run(self) -> None:
-        """Run until SIGTERM/SIGINT, then stop taking work, let polls finish, and close."""
+        """Run until SIGTERM/SIGINT, then stop taking work, let polls finish, and close.
+
+        1 signals, 2 HTTP endpoints, 3 scheduler, 4 wait, 5 drain in-flight polls.
+        """
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
+        server = self._start_http()
+        refresher = asyncio.create_task(
+            keep_refreshed(self.app.client, self.app.keys, self.health, self.stopping)
+        )
         self.schedule()
         self.scheduler.start()
+        self.health.scheduler_running = True
         log.info("started", sources=len(self.app.config.sources))
         await self.stopping.wait()
+        self.health.shutting_down = True
         log.info("stopping", inflight=len(self._inflight))
         self.scheduler.shutdown(wait=False)
         await self._drain()
+        await refresher
+        if server:
+            server.stop()
         log.info("stopped")
+
+    def _start_http(self) -> HttpServer | None:
+        if not self._serve_http:
+            return None
+        http = self.app.config.http
+        server = HttpServer(http.host, http.port, self.health)
+        server.start()
+        return server
 
     async def _drain(self) -> None:
         """Wait for in-flight polls; cancel what is left. Safe: nothing is marked seen early."""

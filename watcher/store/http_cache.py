@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import redis.asyncio as aioredis
+from redis.typing import EncodableT, FieldT
 
 from watcher.dedupe import url_key
 from watcher.store import translated
@@ -22,13 +23,15 @@ class HttpCache:
         etag, modified = await self._client.hmget(
             self._keys.http_cache(url_key(url)), ["etag", "last_modified"]
         )
-        return etag or None, modified or None
+        return (str(etag) if etag else None), (str(modified) if modified else None)
 
     @translated
     async def put(self, url: str, etag: str | None, last_modified: str | None) -> None:
         """Store the validators of a 200 answer; a response without any clears them."""
         key = self._keys.http_cache(url_key(url))
-        mapping = {k: v for k, v in (("etag", etag), ("last_modified", last_modified)) if v}
+        mapping: dict[FieldT, EncodableT] = {
+            k: v for k, v in (("etag", etag), ("last_modified", last_modified)) if v
+        }
         async with self._client.pipeline(transaction=True) as pipe:
             pipe.delete(key)
             if mapping:

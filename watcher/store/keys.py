@@ -52,3 +52,31 @@ class Keys:
     def boilerplate_pages(self, host: str, generation: int) -> str:
         """SET of page ids already counted for ``host`` in this generation."""
         return f"{self.namespace}:bp:{host}:{generation}:pages"
+
+    # --- webhooks ---
+    def webhook_group(self, endpoint: str) -> str:
+        """Consumer-group name (not a key) of one endpoint on the ``stories`` stream."""
+        return f"webhook:{endpoint}"
+
+    def webhook_retries(self, endpoint: str) -> str:
+        """ZSET: stream id → Unix time its next attempt is due (or its claim lease ends)."""
+        return f"{self.namespace}:webhooks:retries:{endpoint}"
+
+    def webhook_events(self, endpoint: str) -> str:
+        """HASH: stream id → JSON {event, data, attempts, reasons} of a scheduled retry."""
+        return f"{self.namespace}:webhooks:events:{endpoint}"
+
+    def webhook_endpoint(self, endpoint: str) -> str:
+        """HASH of an endpoint's state: counters, last success/failure, failing_since, disabled."""
+        return f"{self.namespace}:webhooks:endpoint:{endpoint}"
+
+    # --- near-duplicate index ---
+    @property
+    def neardup(self) -> str:
+        """Prefix of the near-duplicate index; its Lua scripts build the per-epoch keys below.
+
+        ``<prefix><epoch>:a:<bucket>`` STRING of 6-byte anchor records (tag, story ref),
+        ``<prefix><epoch>:m:<chunk>`` STRING of fixed-size story records,
+        ``<prefix><epoch>:n`` the epoch's story counter. All expire with their epoch.
+        """
+        return f"{self.namespace}:nd:"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import redis.asyncio as aioredis
+from redis.typing import EncodableT, FieldT
 
 from watcher.model import PollReport
 from watcher.store import translated
@@ -22,7 +23,7 @@ class SourceStatus:
     async def save(self, report: PollReport, now: datetime, next_due: datetime | None) -> None:
         """Add one poll's counts to the source's totals and stamp its times."""
         key = self._keys.source(report.source)
-        fields: dict[str, str] = {"last_poll": now.isoformat()}
+        fields: dict[FieldT, EncodableT] = {"last_poll": now.isoformat()}
         if next_due:
             fields["next_due"] = next_due.isoformat()
         if report.error:
@@ -48,8 +49,9 @@ class SourceStatus:
     @translated
     async def all(self) -> dict[str, dict[str, str]]:
         """Every source's status hash, by source name."""
-        names = sorted(await self._client.smembers(self._keys.sources))
+        names = sorted(str(n) for n in await self._client.smembers(self._keys.sources))
         out = {}
         for name in names:
-            out[name] = await self._client.hgetall(self._keys.source(name))
+            row = await self._client.hgetall(self._keys.source(name))
+            out[name] = {str(k): str(v) for k, v in row.items()}
         return out

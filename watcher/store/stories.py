@@ -48,7 +48,7 @@ class Stories:
     async def known(self, *urls: str) -> str | None:
         """The story id (or ``filtered:…``) already holding any of these canonical URLs."""
         values = await self._client.mget([self._keys.url(url_key(u)) for u in urls])
-        return next((v for v in values if v), None)
+        return next((str(v) for v in values if v), None)
 
     @translated
     async def record_story(self, doc: Document, urls: list[str], event: str) -> Recorded:
@@ -79,7 +79,10 @@ class Stories:
     @translated
     async def record(self, story_id: str) -> dict[str, Any]:
         """The story's record with ``also_at`` decoded (empty dict when unknown)."""
-        raw: dict[str, str] = await self._client.hgetall(self._keys.story(story_id))
+        raw = {
+            str(k): str(v)
+            for k, v in (await self._client.hgetall(self._keys.story(story_id))).items()
+        }
         if not raw:
             return {}
         out: dict[str, Any] = dict(raw)

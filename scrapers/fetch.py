@@ -1,0 +1,461 @@
+"""[fetch] URL → Page through the one httpx client: guarded, polite, bounded and retried.
+
+    get(url)                          one redirect hop after another (max_redirects):
+      1 scheme check                  http and https only
+      2 robots.txt                    per origin, cached; disallowed → RobotsDisallowed
+      3 retries                       connect errors, timeouts, 5xx, 429 (Retry-After honoured)
+        4 politeness slot             per-host concurrency and spacing
+        5 total deadline              asyncio.timeout around one whole exchange
+        6 connect via netguard        resolve, refuse private answers, connect to a checked IP
+        7 bounded body                raw bytes decompressed here, capped at max_bytes
+      8 decode                        charset.decode → Page.text
+
+Every httpx exception is translated into the scrapers.errors tree here; none escapes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Protocol
+from urllib.parse import urljoin
+
+import httpcore
+import httpx
+
+from scrapers import charset
+from scrapers.errors import (
+    BadStatus,
+    BlockedAddress,
+    ConnectFailed,
+    FetchError,
+    FetchTimeout,
+    ResponseTooLarge,
+    RobotsDisallowed,
+    TooManyRedirects,
+)
+from scrapers.model import Page
+from scrapers.netguard import GuardedBackend, Resolver, SystemResolver
+from scrapers.politeness import LocalPoliteness, Politeness, RobotsCache
+
+try:  # brotli is optional; its decoder must be able to bound its output (brotli >= 1.2)
+    import brotli
+
+    brotli.Decompressor().process(b"", output_buffer_limit=1)
+    HAVE_BROTLI = True
+    _BODY_ERRORS: tuple[type[Exception], ...] = (zlib.error, brotli.error)
+except (ImportError, TypeError, AttributeError):  # pragma: no cover - depends on the install
+    HAVE_BROTLI = False
+    _BODY_ERRORS = (zlib.error,)
+
+DEFAULT_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+ROBOTS_MAX_BYTES = 500 * 1024  # Google reads at most 500 KiB of a robots.txt
+CONNECT_TIMEOUT_CAP = 10.0  # a host that can't accept a TCP connection in 10 s is down
+OFF_LOOP_DECODE = 256 * 1024  # bigger bodies are decoded in a thread (charset detection is CPU)
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+BROTLI_STEP = 64 * 1024  # brotli may overshoot its output limit by a buffer; keep buffers small
+ACCEPT_ENCODING = "gzip, deflate, br" if HAVE_BROTLI else "gzip, deflate"
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """How the fetcher behaves; built once from config (``watcher.app.fetch_settings``)."""
+
+    user_agent: str = "news-watcher/0.1 (+https://example.org/bot)"
+    timeout: float = 20.0  # total seconds per request (connect/read are min(timeout, 10)/timeout)
+    max_bytes: int = 5_000_000  # decompressed body cap
+    per_host: int = 2  # concurrent requests to one host
+    delay: float = 1.0  # min seconds between request starts to one host
+    robots: bool = True
+    allow_private_networks: bool | tuple[str, ...] = False  # True, False, or CIDRs allowed
+    max_redirects: int = 5
+    retries: int = 3  # extra attempts on connect errors, timeouts, 5xx, 429
+    backoff: float = 0.5  # base seconds of exponential backoff (with full jitter)
+    max_retry_after: float = 60.0  # cap on honoured Retry-After
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """One HTTP exchange as far as we read it: 3xx and 304 carry no body."""
+
+    url: str
+    status: int
+    headers: httpx.Headers
+    body: bytes = b""
+
+
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a connection pool that opens sockets only through the netguard.
+
+    httpx takes no httpcore network backend, so the pool is swapped in after construction
+    (``_pool`` is what every transport method uses; httpx is pinned below 0.29 for this).
+    """
+
+    def __init__(self, backend: httpcore.AsyncNetworkBackend, limits: httpx.Limits) -> None:
+        super().__init__(trust_env=False, limits=limits)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=backend,
+        )
+
+
+class Fetcher:
+    """Fetches pages for every source through one shared, guarded ``httpx.AsyncClient``.
+
+    ``resolver`` (DNS), ``rng`` (backoff jitter), ``politeness`` (per-host limits) and
+    ``network_backend`` (the sockets behind the guard) are injectable for tests and for a
+    multi-replica politeness; the defaults are the real ones.
+    """
+
+    def __init__(
+        self,
+        settings: FetchSettings,
+        *,
+        resolver: Resolver | None = None,
+        rng: random.Random | None = None,
+        politeness: Politeness | None = None,
+        network_backend: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
+        self._settings = settings
+        self._rng = rng or random.Random()
+        self._politeness = politeness or LocalPoliteness(settings.per_host, settings.delay)
+        self._robots = RobotsCache(self._robots_text, settings.user_agent)
+        backend = GuardedBackend(
+            resolver or SystemResolver(), settings.allow_private_networks, network_backend
+        )
+        timeout = settings.timeout
+        self._client = httpx.AsyncClient(
+            transport=_GuardedTransport(backend, httpx.Limits(max_connections=100)),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_CAP)),
+            follow_redirects=False,  # each hop is checked by robots and the guard: see _follow
+            trust_env=False,  # an env proxy would connect for us, around the guard
+            headers={"user-agent": settings.user_agent, "accept-encoding": ACCEPT_ENCODING},
+        )
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close pooled connections; the fetcher cannot be used afterwards."""
+        await self._client.aclose()
+
+    async def get(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str | None = None,
+    ) -> Page:
+        """GET ``url`` following redirects; a 304 to a conditional GET is a not-modified Page.
+
+        Raises a FetchError subclass naming the URL: BlockedAddress, RobotsDisallowed,
+        TooManyRedirects, BadStatus, FetchTimeout, ConnectFailed, ResponseTooLarge.
+        """
+        headers = {"accept": accept or DEFAULT_ACCEPT}
+        if etag:
+            headers["if-none-match"] = etag
+        if last_modified:
+            headers["if-modified-since"] = last_modified
+        answer = await self._follow(url, headers, robots=self._settings.robots)
+        if answer.status == 304:
+            return _page(answer, "", etag=etag, last_modified=last_modified)
+        content_type = answer.headers.get("content-type")
+        if len(answer.body) > OFF_LOOP_DECODE:
+            text = await asyncio.to_thread(charset.decode, answer.body, content_type)
+        else:
+            text = charset.decode(answer.body, content_type)
+        return _page(answer, text)
+
+    async def _follow(
+        self,
+        url: str,
+        headers: dict[str, str],
+        *,
+        robots: bool,
+        retries: int | None = None,
+        cap: int | None = None,
+    ) -> _Answer:
+        """Hop by hop: each hop is its own checked, polite, retried exchange."""
+        first = url
+        for _ in range(self._settings.max_redirects + 1):
+            _check_scheme(url)
+            answer = await self._exchange(url, headers, robots=robots, retries=retries, cap=cap)
+            if answer.status not in REDIRECTS:
+                return answer
+            url = _redirect_target(answer)
+        raise TooManyRedirects(
+            f"GET {first}: more than {self._settings.max_redirects} redirects (last to {url})",
+            url=first,
+        )
+
+    async def _exchange(
+        self,
+        url: str,
+        headers: dict[str, str],
+        *,
+        robots: bool,
+        retries: int | None,
+        cap: int | None,
+    ) -> _Answer:
+        """One hop: robots first, then attempts until one answers or the retries are spent."""
+        if robots and not await self._robots.allows(url):
+            raise RobotsDisallowed(f"GET {url}: disallowed by robots.txt", url=url)
+        budget = self._settings.retries if retries is None else retries
+        for attempt in range(budget + 1):
+            try:
+                return await self._attempt(url, headers, cap or self._settings.max_bytes)
+            except (FetchTimeout, ConnectFailed, BadStatus) as exc:
+                if attempt == budget or (isinstance(exc, BadStatus) and not exc.retryable):
+                    raise
+                await asyncio.sleep(self._backoff(attempt, exc))
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _backoff(self, attempt: int, exc: FetchError) -> float:
+        """Retry-After when the server gave one (capped), else exponential with full jitter."""
+        if isinstance(exc, BadStatus) and exc.retry_after is not None:
+            return min(exc.retry_after, self._settings.max_retry_after)
+        ceiling = min(self._settings.backoff * 2**attempt, self._settings.max_retry_after)
+        return self._rng.uniform(0, ceiling)
+
+    async def _attempt(self, url: str, headers: dict[str, str], cap: int) -> _Answer:
+        """One request inside the host's slot and under the total deadline."""
+        timeout = self._settings.timeout
+        async with self._politeness.slot(httpx.URL(url).host):
+            try:
+                async with asyncio.timeout(timeout):
+                    return await self._send(url, headers, cap)
+            except TimeoutError as exc:
+                raise FetchTimeout(f"GET {url}: no full answer in {timeout:g}s", url=url) from exc
+
+    async def _send(self, url: str, headers: dict[str, str], cap: int) -> _Answer:
+        with _translated(url):
+            async with self._client.stream("GET", url, headers=headers) as response:
+                status = response.status_code
+                if 200 <= status < 300:
+                    body = await read_body(response, url, cap)
+                    return _Answer(url, status, response.headers, body)
+                if status == 304 or status in REDIRECTS:
+                    return _Answer(url, status, response.headers)
+                raise BadStatus(
+                    f"GET {url}: HTTP {status}",
+                    url=url,
+                    status=status,
+                    retry_after=retry_after_seconds(
+                        response.headers.get("retry-after"), datetime.now(UTC)
+                    ),
+                )
+
+    async def _robots_text(self, robots_url: str) -> str | None:
+        """robots.txt through the same guarded path; None (allow all) when it isn't there.
+
+        A 4xx means "no rules"; a 5xx, timeout or connection failure is read leniently as
+        allow too. A refused address is not leniency's business: BlockedAddress propagates.
+        """
+        headers = {"accept": "text/plain"}
+        try:
+            answer = await self._follow(
+                robots_url, headers, robots=False, retries=0, cap=ROBOTS_MAX_BYTES
+            )
+        except BlockedAddress:
+            raise
+        except FetchError:
+            return None
+        return charset.decode(answer.body, answer.headers.get("content-type"))
+
+
+@contextmanager
+def _translated(url: str) -> Iterator[None]:
+    """httpx's exceptions → ours, ``from`` the original; the guard's refusal gains the URL."""
+    try:
+        yield
+    except BlockedAddress as exc:
+        raise BlockedAddress(f"GET {url}: {exc}", url=url) from None
+    except httpx.TimeoutException as exc:
+        raise FetchTimeout(f"GET {url}: timed out ({type(exc).__name__})", url=url) from exc
+    except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+        raise ConnectFailed(f"GET {url}: {type(exc).__name__}: {exc}", url=url) from exc
+    except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+        raise FetchError(f"GET {url}: {type(exc).__name__}: {exc}", url=url) from exc
+
+
+def _check_scheme(url: str) -> None:
+    """Only http(s): a file:, ftp: or gopher: URL from a feed must not reach anything."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise FetchError(f"GET {url}: invalid URL ({exc})", url=url) from exc
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise FetchError(f"GET {url}: only http(s) URLs with a host are fetched", url=url)
+
+
+def _redirect_target(answer: _Answer) -> str:
+    location: str = answer.headers.get("location", "")
+    if not location:
+        raise BadStatus(
+            f"GET {answer.url}: HTTP {answer.status} without Location",
+            url=answer.url,
+            status=answer.status,
+        )
+    target: str = urljoin(answer.url, location.strip())
+    return target.partition("#")[0]
+
+
+def _page(
+    answer: _Answer, text: str, *, etag: str | None = None, last_modified: str | None = None
+) -> Page:
+    """A 304 may omit the validators; then the ones we sent still hold."""
+    headers = answer.headers
+    return Page(
+        url=answer.url,
+        status=answer.status,
+        text=text,
+        content_type=headers.get("content-type", ""),
+        etag=headers.get("etag", etag),
+        last_modified=headers.get("last-modified", last_modified),
+        not_modified=answer.status == 304,
+        headers=dict(headers.items()),
+    )
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """Retry-After as seconds from ``now``: delta-seconds or an HTTP-date; None if unusable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+# --- bounded body ---------------------------------------------------------------------------
+# httpx's decoders inflate a whole received chunk at once, so a cap checked after iter_bytes
+# is overshot a thousandfold by a gzip bomb. We read raw bytes and inflate them ourselves,
+# never asking a decoder for more than the bytes still allowed (+1, to know we went over).
+
+
+class _Decoder(Protocol):
+    def feed(self, data: bytes, limit: int) -> bytes:
+        """At most ``limit`` (>= 1) bytes of output for ``data`` plus anything held back."""
+        ...
+
+
+class _Identity:
+    def feed(self, data: bytes, limit: int) -> bytes:
+        return data
+
+
+class _Zlib:
+    """gzip (any number of members) or deflate (zlib-wrapped or, as some servers send, raw)."""
+
+    def __init__(self, encoding: str) -> None:
+        self._wbits = zlib.MAX_WBITS | 16 if encoding == "gzip" else zlib.MAX_WBITS
+        self._inflater = zlib.decompressobj(self._wbits)
+        self._pending = b""  # input not consumed yet: past the output limit, or a next member
+        self._raw_deflate_ok = encoding == "deflate"
+        self._members = 0
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        data, self._pending = self._pending + data, b""
+        try:
+            out = self._inflater.decompress(data, limit)
+        except zlib.error:
+            if self._members:  # junk after a complete gzip body: ignore it, as browsers do
+                return b""
+            if not self._raw_deflate_ok:
+                raise
+            self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)  # deflate without zlib header
+            out = self._inflater.decompress(data, limit)
+        self._raw_deflate_ok = False
+        self._pending = self._inflater.unconsumed_tail
+        if self._inflater.eof:
+            self._members += 1
+            self._pending = self._inflater.unused_data
+            self._inflater = zlib.decompressobj(self._wbits)
+        return out
+
+
+class _Brotli:
+    """brotli, asked for at most BROTLI_STEP bytes a call: its limit is a soft one."""
+
+    def __init__(self) -> None:
+        self._inflater = brotli.Decompressor()
+        self._pending = b""  # brotli refuses new input while it still holds output back
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        self._pending += data
+        limit = min(limit, BROTLI_STEP)
+        if not self._inflater.can_accept_more_data():
+            return bytes(self._inflater.process(b"", output_buffer_limit=limit))
+        data, self._pending = self._pending, b""
+        return bytes(self._inflater.process(data, output_buffer_limit=limit))
+
+
+def _decoders(content_encoding: str, url: str) -> list[_Decoder]:
+    """Decoders in the order to apply them (the header lists them in the order applied)."""
+    decoders: list[_Decoder] = []
+    for raw in reversed(content_encoding.lower().split(",")):
+        name = raw.strip().removeprefix("x-")
+        if name in ("", "identity"):
+            continue
+        if name in ("gzip", "deflate"):
+            decoders.append(_Zlib(name))
+        elif name == "br" and HAVE_BROTLI:
+            decoders.append(_Brotli())
+        else:
+            raise FetchError(f"GET {url}: unsupported Content-Encoding {raw.strip()!r}", url=url)
+    return decoders or [_Identity()]
+
+
+async def read_body(response: httpx.Response, url: str, cap: int) -> bytes:
+    """The decoded body, or ResponseTooLarge as soon as it would exceed ``cap`` bytes."""
+    decoders = _decoders(response.headers.get("content-encoding", ""), url)
+    declared = response.headers.get("content-length", "")
+    if len(decoders) == 1 and isinstance(decoders[0], _Identity) and declared.isdigit():
+        _check_size(int(declared), url, cap)  # refuse before reading a byte
+    body = bytearray()
+    try:
+        async for chunk in response.aiter_raw():
+            body += _decode(decoders, chunk, cap + 1 - len(body))
+            _check_size(len(body), url, cap)
+        while more := _decode(decoders, b"", cap + 1 - len(body)):  # what decoders held back
+            body += more
+            _check_size(len(body), url, cap)
+    except _BODY_ERRORS as exc:
+        raise FetchError(f"GET {url}: corrupt compressed body ({exc})", url=url) from exc
+    return bytes(body)
+
+
+def _decode(decoders: list[_Decoder], chunk: bytes, room: int) -> bytes:
+    for decoder in decoders:
+        chunk = decoder.feed(chunk, room)
+    return chunk
+
+
+def _check_size(size: int, url: str, cap: int) -> None:
+    if size > cap:
+        raise ResponseTooLarge(f"GET {url}: body over max_bytes ({cap})", url=url)

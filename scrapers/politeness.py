@@ -1,0 +1,126 @@
+"""[fetch] Being a good guest: per-host concurrency and spacing, and robots.txt (cached).
+
+``Politeness`` is the seam: this process's ``LocalPoliteness`` keeps its limits in memory;
+a Redis-backed one can replace it to share the limits between replicas. Every host gets its
+own semaphore and pacing lock, so a slow host only ever delays requests to itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from protego import Protego
+
+ROBOTS_TTL = 3600.0  # seconds a robots.txt is trusted; Google re-reads it about daily
+ROBOTS_RETRY_TTL = 300.0  # an unreachable robots.txt (allowed meanwhile) is asked again sooner
+
+Clock = Callable[[], float]
+
+
+class Politeness(Protocol):
+    """Grants permission to start one request to a host."""
+
+    def slot(self, host: str) -> AbstractAsyncContextManager[None]:
+        """Held for the whole request; entered only when the host's limits allow a start."""
+        ...
+
+
+@dataclass
+class _Host:
+    semaphore: asyncio.Semaphore
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    next_start: float = 0.0
+
+
+class LocalPoliteness:
+    """At most ``per_host`` requests in flight per host, starts at least ``delay`` s apart."""
+
+    def __init__(self, per_host: int, delay: float, *, clock: Clock = time.monotonic) -> None:
+        if per_host < 1:
+            raise ValueError(f"per_host must be at least 1, not {per_host}")
+        self._per_host = per_host
+        self._delay = delay
+        self._clock = clock
+        self._hosts: dict[str, _Host] = {}
+
+    @asynccontextmanager
+    async def slot(self, host: str) -> AsyncIterator[None]:
+        """Wait for a free place at ``host``, then for its pacing; hold the place until exit."""
+        state = self._hosts.get(host)
+        if state is None:
+            state = self._hosts[host] = _Host(asyncio.Semaphore(self._per_host))
+        async with state.semaphore:
+            await self._pace(state)
+            yield
+
+    async def _pace(self, state: _Host) -> None:
+        """Sleep until ``delay`` after the previous start; the lock queues starts in order."""
+        async with state.lock:
+            wait = state.next_start - self._clock()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            state.next_start = self._clock() + self._delay
+
+
+RobotsSource = Callable[[str], Awaitable[str | None]]
+"""Fetches ``<origin>/robots.txt``: its text, or None when anything should be allowed."""
+
+
+@dataclass(frozen=True)
+class _Rules:
+    parser: Protego | None  # None: allow everything
+    expires: float
+
+
+class RobotsCache:
+    """robots.txt per origin, fetched once (concurrent askers wait for the one fetch).
+
+    ``fetch`` answers None for a missing (4xx), failing (5xx) or unreachable robots.txt:
+    we are lenient and crawl. A refused address is not "unreachable": it propagates.
+    """
+
+    def __init__(
+        self,
+        fetch: RobotsSource,
+        user_agent: str,
+        *,
+        ttl: float = ROBOTS_TTL,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self._fetch = fetch
+        self._user_agent = user_agent
+        self._ttl = ttl
+        self._clock = clock
+        self._rules: dict[str, _Rules] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def allows(self, url: str) -> bool:
+        """Whether robots.txt of ``url``'s origin lets our user agent fetch it."""
+        rules = await self._rules_for(origin(url))
+        return rules.parser is None or rules.parser.can_fetch(url, self._user_agent)
+
+    async def _rules_for(self, key: str) -> _Rules:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            rules = self._rules.get(key)
+            if rules is None or rules.expires <= self._clock():
+                rules = self._rules[key] = await self._load(key)
+            return rules
+
+    async def _load(self, key: str) -> _Rules:
+        text = await self._fetch(f"{key}/robots.txt")
+        if text is None:
+            return _Rules(None, self._clock() + min(self._ttl, ROBOTS_RETRY_TTL))
+        return _Rules(Protego.parse(text), self._clock() + self._ttl)
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]``: robots.txt and politeness are per origin, as the RFC says."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}".lower()

@@ -1,0 +1,140 @@
+"""extract(): the public API, errors, and metadata read from meta tags and JSON-LD."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+import scrapers
+from scrapers import Article, extract
+from scrapers.errors import ExtractionError
+
+extract_module = sys.modules["scrapers.extract"]
+
+PARAGRAPH = (
+    "The regional parliament voted on Thursday to extend the ban on new coal plants to 2040,"
+    " a decision that energy companies had lobbied against for most of the past year."
+)
+
+
+def _page(head: str = "", body: str = "", lang: str = ' lang="en"') -> str:
+    paragraphs = "".join(f"<p>{PARAGRAPH} ({n})</p>" for n in range(4))
+    return (
+        f"<!DOCTYPE html><html{lang}><head><title>Coal ban extended</title>{head}</head>"
+        f"<body><article><h1>Coal ban extended</h1>{body}{paragraphs}</article></body></html>"
+    )
+
+
+def test_public_api_is_exactly_the_spec_names() -> None:
+    """scrapers exports extract, clean_text and Article, and nothing else."""
+    assert sorted(scrapers.__all__) == ["Article", "clean_text", "extract"]
+    assert scrapers.Article is Article
+
+
+def test_extract_returns_cleaned_paragraphs_split_by_blank_lines() -> None:
+    """Article.text holds the body paragraphs separated by a blank line, without the title."""
+    article = extract(_page(), "https://example.com/a")
+    assert article.text.split("\n\n") == [f"{PARAGRAPH} ({n})" for n in range(4)]
+    assert article.title == "Coal ban extended"
+
+
+@pytest.mark.parametrize(
+    "html",
+    ["", "   ", "<html><body><nav><a href='/'>Home</a></nav></body></html>"],
+    ids=["empty", "blank", "navigation-only"],
+)
+def test_extract_raises_extraction_error_without_article_text(html: str) -> None:
+    """A page with no article text raises ExtractionError with reason empty_extraction."""
+    with pytest.raises(ExtractionError) as caught:
+        extract(html, "https://example.com/empty")
+    assert caught.value.reason == "empty_extraction"
+    assert caught.value.url == "https://example.com/empty"
+
+
+@pytest.mark.parametrize(
+    ("head", "field", "expected"),
+    [
+        (
+            '<meta property="og:title" content="Coal ban extended to 2040">',
+            "title",
+            "Coal ban extended to 2040",
+        ),
+        ('<meta name="author" content="By Ana Ruiz">', "author", "Ana Ruiz"),
+        (
+            '<script type="application/ld+json">{"@type":"NewsArticle","author":[{"name":"A B"},'
+            '{"name":"C D"}]}</script>',
+            "author",
+            "A B, C D",
+        ),
+        (
+            '<meta property="article:published_time" content="2024-01-02T03:04:05Z">',
+            "published_at",
+            datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC),
+        ),
+        (
+            '<script type="application/ld+json">{"@graph":[{"@type":"NewsArticle",'
+            '"datePublished":"2024-01-02T03:04:05+0100"}]}</script>',
+            "published_at",
+            datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=1))),
+        ),
+        (
+            '<link rel="canonical" href="/news/coal">',
+            "canonical_url",
+            "https://www.example.com/news/coal",
+        ),
+        (
+            '<meta property="og:url" content="https://example.com/c">',
+            "canonical_url",
+            "https://example.com/c",
+        ),
+        ('<meta property="og:site_name" content="Example News">', "site", "Example News"),
+        ("", "site", "example.com"),
+        ("", "canonical_url", "https://www.example.com/a?x=1"),
+    ],
+    ids=lambda v: str(v)[:30],
+)
+def test_extract_reads_metadata(head: str, field: str, expected: object) -> None:
+    """Each metadata field comes from its usual places, with sensible fallbacks."""
+    article = extract(_page(head=head), "https://www.example.com/a?x=1")
+    assert getattr(article, field) == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [(' lang="en-GB"', "en"), (' lang="de"', "en"), ("", "en"), (' lang="sv"', "sv")],
+    ids=["declared", "declared-wrong", "undeclared", "unknown-to-the-guesser"],
+)
+def test_extract_language(lang: str, expected: str) -> None:
+    """The declared language wins unless the text is clearly another language we know."""
+    assert extract(_page(lang=lang), "https://example.com/a").language == expected
+
+
+def test_guess_language_refuses_short_and_cjk_text() -> None:
+    """Too few function words, or Japanese text, gives no guess rather than a wrong one."""
+    assert extract_module.guess_language("Hello there") is None
+    assert extract_module.guess_language("これは日本語の文章です。" * 20) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2019-11-19", datetime(2019, 11, 19)),
+        ("2019-11-19T08:00:00.000Z", datetime(2019, 11, 19, 8, tzinfo=UTC)),
+        ("2019-11-19 08:00", datetime(2019, 11, 19, 8)),
+        ("yesterday", None),
+    ],
+)
+def test_parse_date(value: str, expected: datetime | None) -> None:
+    """ISO dates and datetimes parse; anything else is None."""
+    assert extract_module.parse_date(value) == expected
+
+
+def test_dom_rules_remove_related_blocks_but_never_the_article() -> None:
+    """A class-named related block goes; an article wrapper whose class matches a rule stays."""
+    related = '<div class="related-stories"><p>Other story headline here</p></div>'
+    html = _page(body=related).replace("<article>", '<article class="post comments-open">')
+    text = extract(html, "https://example.com/a").text
+    assert "Other story headline" not in text
+    assert text.count(PARAGRAPH) == 4

@@ -1,0 +1,127 @@
+"""Every Prometheus metric of the service, declared once, in one registry."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from watcher.model import Outcome, PollReport
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+POLLS = Counter(
+    "watcher_polls",
+    "Source polls by outcome (ok, not_modified, failed).",
+    ["source", "outcome"],
+    registry=REGISTRY,
+)
+POLL_FAILURES = Counter(
+    "watcher_poll_failures",
+    "Failed source polls by reason.",
+    ["source", "reason"],
+    registry=REGISTRY,
+)
+ARTICLES = Counter(
+    "watcher_articles",
+    "Articles by outcome (new, duplicate, filtered, failed) and reason.",
+    ["source", "outcome", "reason"],
+    registry=REGISTRY,
+)
+STORIES = Counter(
+    "watcher_stories_emitted",
+    "Stories emitted to the stream.",
+    ["source", "event"],
+    registry=REGISTRY,
+)
+DUPLICATES = Counter(
+    "watcher_duplicates",
+    "Duplicates by kind (known_url, same_url, same_text, near_duplicate).",
+    ["source", "kind"],
+    registry=REGISTRY,
+)
+FILTERED = Counter(
+    "watcher_filtered",
+    "Documents dropped by the source's topic filter.",
+    ["source"],
+    registry=REGISTRY,
+)
+FETCH_SECONDS = Histogram(
+    "watcher_fetch_seconds",
+    "Time to fetch one URL, redirects and retries included.",
+    ["kind"],
+    registry=REGISTRY,
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 60),
+)
+FETCHED_BYTES = Counter(
+    "watcher_fetched_bytes",
+    "Bytes of decoded bodies fetched.",
+    ["source"],
+    registry=REGISTRY,
+)
+EXTRACT_SECONDS = Histogram(
+    "watcher_extract_seconds",
+    "Time to extract and clean one article.",
+    registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+STREAM_LENGTH = Gauge(
+    "watcher_stream_length",
+    "Entries in <namespace>:stories.",
+    registry=REGISTRY,
+)
+CONSUMER_LAG = Gauge(
+    "watcher_consumer_lag",
+    "Stream entries not yet delivered to a consumer group.",
+    ["group"],
+    registry=REGISTRY,
+)
+CONSUMER_PENDING = Gauge(
+    "watcher_consumer_pending",
+    "Entries read by a consumer group but not yet acknowledged.",
+    ["group"],
+    registry=REGISTRY,
+)
+WEBHOOK_DELIVERIES = Counter(
+    "watcher_webhook_deliveries",
+    "Successful webhook deliveries.",
+    ["endpoint"],
+    registry=REGISTRY,
+)
+WEBHOOK_FAILURES = Counter(
+    "watcher_webhook_failures",
+    "Failed webhook attempts by reason.",
+    ["endpoint", "reason"],
+    registry=REGISTRY,
+)
+WEBHOOK_PENDING = Gauge(
+    "watcher_webhook_pending",
+    "Webhook events waiting for a retry.",
+    ["endpoint"],
+    registry=REGISTRY,
+)
+WEBHOOK_HEALTHY = Gauge(
+    "watcher_webhook_healthy",
+    "1 when the endpoint's recent deliveries succeed.",
+    ["endpoint"],
+    registry=REGISTRY,
+)
+UP = Gauge("watcher_ready", "1 when Redis is reachable and the scheduler runs.", registry=REGISTRY)
+
+
+def record_poll(report: PollReport) -> None:
+    """Count one poll (its articles were counted as they finished)."""
+    if report.error:
+        POLLS.labels(report.source, "failed").inc()
+        POLL_FAILURES.labels(report.source, report.reason or "error").inc()
+    else:
+        POLLS.labels(report.source, "not_modified" if report.not_modified else "ok").inc()
+
+
+def record_article(source: str, outcome: Outcome) -> None:
+    """Count one article's outcome under the right metric."""
+    ARTICLES.labels(source, outcome.kind, outcome.reason).inc()
+    if outcome.kind in ("new", "updated"):
+        STORIES.labels(source, f"story.{'created' if outcome.kind == 'new' else 'updated'}").inc()
+    elif outcome.kind == "duplicate":
+        DUPLICATES.labels(source, outcome.reason or "same_url").inc()
+    elif outcome.kind == "filtered":
+        FILTERED.labels(source).inc()
