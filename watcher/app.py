@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aioredis
 
+from scrapers.clean import Rules, load_rules
 from scrapers.fetch import Fetcher, FetchSettings
 from watcher import metrics
 from watcher.config import Config, FetchConfig, Source
 from watcher.model import PollReport
 from watcher.pipeline import Deps, Progress, poll_source
-from watcher.store import connect, ping
+from watcher.store import connect, connect_sync, ping
+from watcher.store.boilerplate import RedisParagraphCounter
 from watcher.store.http_cache import HttpCache
 from watcher.store.keys import Keys
 from watcher.store.status import SourceStatus
 from watcher.store.stories import Stories
 from watcher.topics import compile_topics
+
+
+def rules_of(config: Config) -> Rules:
+    """Packaged boilerplate rules, user files merged on top; RulesError names file:line."""
+    return load_rules(*config.boilerplate_rules)
 
 
 def fetch_settings(fetch: FetchConfig) -> FetchSettings:
@@ -55,11 +63,16 @@ class App:
             raise
         keys = Keys(config.redis.namespace)
         stories = Stories(client, keys)
+        counter = RedisParagraphCounter(
+            connect_sync(config.redis.url, config.data_dir), keys, clock=time.time
+        )
         deps = Deps(
             fetcher=Fetcher(fetch_settings(config.fetch)),
             stories=stories,
             http_cache=HttpCache(client, keys),
             topics=compile_topics(config.topics),
+            rules=rules_of(config),
+            counter=counter,
             progress=progress,
         )
         return cls(config, client, keys, stories, SourceStatus(client, keys), deps)
@@ -68,8 +81,12 @@ class App:
         """Poll one source and record its status."""
         report = await poll_source(source, self.deps)
         metrics.record_poll(report)
+        drift = await self.status.drift(source.name)
+        for figures in report.figures:
+            drift = drift.updated(figures)
+        metrics.record_drift(source.name, drift.alarm())
         now = datetime.now(UTC)
-        await self.status.save(report, now, now + timedelta(seconds=source.every))
+        await self.status.save(report, now, now + timedelta(seconds=source.every), drift)
         return report
 
     async def poll_all(self, names: Sequence[str] = ()) -> list[PollReport]:

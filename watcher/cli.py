@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from scrapers.charset import decode
-from scrapers.fetch import Fetcher
-
 from scrapers import clean_text, extract
+from scrapers.charset import decode
+from scrapers.clean import RulesError
 from scrapers.errors import ScrapeError
+from scrapers.fetch import Fetcher
 from watcher import logs
-from watcher.app import App, fetch_settings
+from watcher.app import App, fetch_settings, rules_of
 from watcher.config import Config, FetchConfig, load_config
 from watcher.errors import ConfigError, StoreUnavailable
 from watcher.model import PollReport
@@ -67,8 +67,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "extract":
             return _extract(args, path)
         config = load_config(path, os.environ)
+        rules_of(config)  # a broken rules file is a config problem, found before any work
     except ConfigError as exc:
         return _config_failed(exc)
+    except RulesError as exc:
+        print(f"{path}: boilerplate_rules: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     if args.command == "check":
         print(f"{path}: ok ({len(config.sources)} sources, {len(config.topics)} topics)")
         return EXIT_OK
@@ -175,6 +179,8 @@ def format_status(name: str, row: dict[str, str]) -> str:
         f"duplicate {row.get('duplicate', 0)}, filtered {row.get('filtered', 0)}, "
         f"failed {row.get('failed', 0)}",
     ]
+    if row.get("drift_alarm"):
+        lines.append(f"  DRIFT: {row['drift_alarm']}: extraction changed sharply; check the rules")
     if row.get("last_error"):
         when, reason = get("last_error_at", "-"), get("last_reason")
         lines.append(f"  last error {when}: {reason}: {row['last_error']}")

@@ -132,6 +132,7 @@ class Config(Frozen):
     http: HttpConfig = HttpConfig()
     fetch: FetchConfig = FetchConfig()
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    boilerplate_rules: list[Path] = []  # user rules files, merged over the packaged defaults
     topics: list[Topic] = []
     sources: list[Source] = Field(min_length=1)
     webhooks: list[Webhook] = []

@@ -104,6 +104,12 @@ WEBHOOK_HEALTHY = Gauge(
     ["endpoint"],
     registry=REGISTRY,
 )
+DRIFT = Gauge(
+    "watcher_extraction_drift",
+    "1 when a source's extracted text suddenly shrank or was mostly removed (layout change?).",
+    ["source", "alarm"],
+    registry=REGISTRY,
+)
 UP = Gauge("watcher_ready", "1 when Redis is reachable and the scheduler runs.", registry=REGISTRY)
 
 
@@ -114,6 +120,12 @@ def record_poll(report: PollReport) -> None:
         POLL_FAILURES.labels(report.source, report.reason or "error").inc()
     else:
         POLLS.labels(report.source, "not_modified" if report.not_modified else "ok").inc()
+
+
+def record_drift(source: str, alarm: str | None) -> None:
+    """Raise the source's drift alarm gauge (and lower the other kind)."""
+    for kind in ("text_shrank", "mostly_removed"):
+        DRIFT.labels(source, kind).set(1 if alarm == kind else 0)
 
 
 def record_article(source: str, outcome: Outcome) -> None:

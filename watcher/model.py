@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from scrapers.clean.drift import PageFigures
+
 EXCERPT_CHARS = 300  # SPEC: "first ~300 chars"
 
 OutcomeKind = Literal["new", "updated", "duplicate", "filtered", "failed", "not_modified"]
@@ -84,6 +86,7 @@ class PollReport:
     error: str | None = None
     reason: str | None = None
     failures: list[Outcome] = field(default_factory=list)
+    figures: list[PageFigures] = field(default_factory=list)  # per extracted page, for drift
     seconds: float = 0.0
 
     def count(self, outcome: Outcome) -> None:

@@ -10,9 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from scrapers import extract
+from scrapers.clean import ParagraphCounter, Rules, clean_text
+from scrapers.clean.drift import PageFigures
 from scrapers.discover import Discovery, discover
 from scrapers.errors import ExtractionError, ScrapeError
+from scrapers.extract import extract_report
 from scrapers.fetch import Fetcher
 from scrapers.model import Article, Entry, Page
 from scrapers.urls import canonicalize, host_of, same_site, strip_tracking
@@ -41,6 +43,8 @@ class Deps:
     stories: Stories
     http_cache: HttpCache
     topics: list[CompiledTopic]
+    rules: Rules | None = None
+    counter: ParagraphCounter | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     progress: Progress | None = None
 
@@ -134,10 +138,29 @@ async def _fetch(
     return page
 
 
-async def _extract(html: str, url: str) -> Article:
+async def _extract(html: str, url: str, deps: Deps, report: PollReport) -> Article:
     """Extraction is CPU work: off the event loop, so other sources keep polling meanwhile."""
     with metrics.EXTRACT_SECONDS.time():
-        return await asyncio.to_thread(extract, html, url)
+        article, figures = await asyncio.to_thread(extract_and_learn, html, url, deps)
+    report.figures.append(figures)
+    return article
+
+
+def extract_and_learn(html: str, url: str, deps: Deps) -> tuple[Article, PageFigures]:
+    """Extract and clean, then drop the host's learned template paragraphs (when counting).
+
+    The learned pass runs on the cleaned text (cleaning twice is stable), so the paragraph
+    counts see what readers would see, not nav text the rules already removed.
+    """
+    extraction = extract_report(html, url, rules=deps.rules)
+    article = extraction.article
+    if deps.counter is not None:
+        text = clean_text(article.text, url, rules=deps.rules, counter=deps.counter)
+        if not text.strip():
+            raise ExtractionError(f"{url}: only the site's template text was left", url=url)
+        article = replace(article, text=text)
+    figures = PageFigures(extraction.figures.extracted_chars, len(article.text))
+    return article, figures
 
 
 async def _process_all(
@@ -149,7 +172,7 @@ async def _process_all(
     async def one(entry: Entry) -> None:
         nonlocal done
         async with gate:
-            outcome = await process_entry(entry, source, deps)
+            outcome = await process_entry(entry, source, deps, report)
         report.count(outcome)
         done += 1
         if deps.progress:
@@ -158,7 +181,7 @@ async def _process_all(
     await asyncio.gather(*(one(e) for e in entries))
 
 
-async def process_entry(entry: Entry, source: Source, deps: Deps) -> Outcome:
+async def process_entry(entry: Entry, source: Source, deps: Deps, report: PollReport) -> Outcome:
     """One article: 1 skip if known, 2 fetch, 3 extract + clean, 4 topics, 5 dedupe + emit.
 
     A ScrapeError fails this URL only. Nothing is marked seen unless step 5 emitted it or
@@ -167,7 +190,7 @@ async def process_entry(entry: Entry, source: Source, deps: Deps) -> Outcome:
     started = time.perf_counter()
     with structlog.contextvars.bound_contextvars(url=entry.url):
         try:
-            outcome = await _process(entry, source, deps)
+            outcome = await _process(entry, source, deps, report)
         except ScrapeError as exc:
             outcome = Outcome("failed", entry.url, reason=exc.slug)
             log.warning("article", outcome="failed", reason=exc.slug, error=str(exc))
@@ -185,13 +208,13 @@ async def process_entry(entry: Entry, source: Source, deps: Deps) -> Outcome:
         return outcome
 
 
-async def _process(entry: Entry, source: Source, deps: Deps) -> Outcome:
+async def _process(entry: Entry, source: Source, deps: Deps, report: PollReport) -> Outcome:
     entry_url = canonicalize(entry.url)
     if known := await deps.stories.known(entry_url):
         if known.startswith("filtered:"):
             return Outcome("filtered", entry.url, reason="known_url", story_id=known)
         return Outcome("duplicate", entry.url, reason="known_url", story_id=known)
-    page, article = await _article(entry, source, deps)
+    page, article = await _article(entry, source, deps, report)
     doc = make_document(entry, page, article, source=source.name, fetched_at=deps.clock())
     doc = replace(doc, topics=match_topics(doc.title, doc.text, deps.topics))
     urls = list(dict.fromkeys([doc.canonical_url, entry_url, canonicalize(page.url)]))
@@ -204,18 +227,20 @@ async def _process(entry: Entry, source: Source, deps: Deps) -> Outcome:
     return Outcome("duplicate", entry.url, reason=recorded.reason, story_id=recorded.story_id)
 
 
-async def _article(entry: Entry, source: Source, deps: Deps) -> tuple[Page, Article]:
+async def _article(
+    entry: Entry, source: Source, deps: Deps, report: PollReport
+) -> tuple[Page, Article]:
     """The article from the feed's full content when it carries the body, else from the page."""
     if entry.content:
         page = Page(url=entry.url, status=200, text=entry.content, content_type="text/html")
         try:
-            article = await _extract(entry.content, entry.url)
+            article = await _extract(entry.content, entry.url, deps, report)
             if len(article.text) >= MIN_TEXT_CHARS:
                 return page, article
         except ExtractionError:
             pass
     page = await _fetch(entry.url, "article", source, deps)
-    return page, await _extract(page.text, page.url)
+    return page, await _extract(page.text, page.url, deps, report)
 
 
 def make_document(

@@ -7,11 +7,13 @@ from datetime import datetime
 import redis.asyncio as aioredis
 from redis.typing import EncodableT, FieldT
 
+from scrapers.clean.drift import Drift
 from watcher.model import PollReport
 from watcher.store import translated
 from watcher.store.keys import Keys
 
 COUNTERS = ("polls", "items", "new", "updated", "duplicate", "filtered", "failed")
+DRIFT_FIELDS = ("pages", "normal_chars", "recent_chars", "normal_removed", "recent_removed")
 
 
 class SourceStatus:
@@ -20,10 +22,30 @@ class SourceStatus:
         self._keys = keys
 
     @translated
-    async def save(self, report: PollReport, now: datetime, next_due: datetime | None) -> None:
-        """Add one poll's counts to the source's totals and stamp its times."""
+    async def drift(self, source: str) -> Drift:
+        """The source's rolling extraction figures (empty for a new source)."""
+        values = await self._client.hmget(
+            self._keys.source(source), [f"drift_{f}" for f in DRIFT_FIELDS]
+        )
+        if any(v is None for v in values):
+            return Drift()
+        pages, *rest = values
+        return Drift(int(str(pages)), *(float(str(v)) for v in rest))
+
+    @translated
+    async def save(
+        self,
+        report: PollReport,
+        now: datetime,
+        next_due: datetime | None,
+        drift: Drift | None = None,
+    ) -> None:
+        """Add one poll's counts to the source's totals and stamp its times and drift figures."""
         key = self._keys.source(report.source)
         fields: dict[FieldT, EncodableT] = {"last_poll": now.isoformat()}
+        if drift is not None:
+            fields |= {f"drift_{f}": str(getattr(drift, f)) for f in DRIFT_FIELDS}
+            fields["drift_alarm"] = drift.alarm() or ""
         if next_due:
             fields["next_due"] = next_due.isoformat()
         if report.error:
