@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -149,7 +150,9 @@ def test_once_dedupes_across_feed_atom_sitemap_and_page_sources(
     assert result.returncode == 0, result.stderr
     for name in ("rss", "atom", "sitemap", "listing"):
         assert f"{name}: polled 2," in result.stdout, result.stdout
-    assert "new 2" in result.stdout
+    # Sources are polled concurrently, so which source wins each story varies; the total does not.
+    new = [int(n) for n in re.findall(r"\bnew (\d+),", result.stdout)]
+    assert sum(new) == 2, result.stdout
     docs = stream(redis_client, ns)
     assert sorted(d["title"] for d in docs) == sorted(s.title for s in stories)
 

@@ -77,6 +77,7 @@ class Keys:
 
         ``<prefix><epoch>:a:<bucket>`` STRING of 6-byte anchor records (tag, story ref),
         ``<prefix><epoch>:m:<chunk>`` STRING of fixed-size story records,
-        ``<prefix><epoch>:n`` the epoch's story counter. All expire with their epoch.
+        ``<prefix><epoch>:n`` the epoch's story counter, ``<prefix>gen`` the add counter.
+        All expire with their epoch.
         """
         return f"{self.namespace}:nd:"

@@ -1,0 +1,470 @@
+"""Webhook delivery against a real Redis and real receivers on 127.0.0.1.
+
+Signatures are verified with the standardwebhooks package; retries, restarts, hangs, 410,
+dead letters, replay, filters and the SSRF guard are exercised over the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import random
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+import redis as sync_redis
+import redis.asyncio as aioredis
+import standardwebhooks
+from structlog.testing import capture_logs
+
+from tests.support.receiver import HANG, Receiver
+from watcher.config import Webhook
+from watcher.dedupe import content_hash, story_id
+from watcher.model import Document
+from watcher.store.keys import Keys
+from watcher.store.stories import Stories
+from watcher.webhooks.delivery import Dispatcher
+
+pytestmark = pytest.mark.anyio
+
+SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
+OLD_SECRET = "whsec_" + base64.b64encode(b"o" * 32).decode()
+LOOPBACK = ("127.0.0.1/32",)
+Make = Callable[..., Receiver]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    c = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    yield c
+    await c.aclose()
+
+
+def hook(name: str, url: str, **over: Any) -> Webhook:
+    return Webhook.model_validate(
+        {"name": name, "url": url, "secret": SECRET, "retry": ["200ms", "200ms"], **over}
+    )
+
+
+def dispatcher(client: aioredis.Redis, ns: str, hooks: list[Webhook], **over: Any) -> Dispatcher:
+    options: dict[str, Any] = {
+        "consumer": "test-1",
+        "allow_private_networks": LOOPBACK,
+        "rng": random.Random(1),
+        "timeout": 2.0,
+        **over,
+    }
+    return Dispatcher(client, Keys(ns), hooks, **options)
+
+
+async def emit(
+    client: aioredis.Redis, ns: str, n: int = 1, *, topics: list[str] | None = None
+) -> list[str]:
+    """Record ``n`` new stories through the real emitter; returns their story ids."""
+    stories = Stories(client, Keys(ns))
+    ids = []
+    for _ in range(n):
+        count = await client.incr(f"{ns}:test-counter")
+        url = f"https://news.test/story-{count}"
+        text = f"Story number {count} about Meta and its models."
+        doc = Document(
+            id=story_id(url),
+            url=url,
+            canonical_url=url,
+            source="tech",
+            site="news.test",
+            title=f"Story {count}",
+            author=None,
+            published_at=None,
+            fetched_at="2026-11-23T00:00:00+00:00",
+            language="en",
+            text=text,
+            excerpt=text,
+            topics=topics if topics is not None else ["meta-ai"],
+            content_hash=content_hash(text),
+        )
+        recorded = await stories.record_story(doc, [url], "story.created")
+        assert recorded.kind == "new"
+        ids.append(doc.id)
+    return ids
+
+
+@contextlib.asynccontextmanager
+async def running(d: Dispatcher) -> AsyncIterator[Dispatcher]:
+    """The daemon loop in the background; stopped (and closed) on exit."""
+    await d.ensure_groups()
+    stopping = asyncio.Event()
+    task = asyncio.create_task(d.run(stopping))
+    try:
+        yield d
+    finally:
+        stopping.set()
+        await asyncio.wait_for(task, timeout=5)  # hang guard, not a timing assert
+        await d.aclose()
+
+
+async def until(predicate: Callable[[], Any], within: float = 15.0) -> None:
+    """Poll an async predicate until it is true (a hang guard, not a timing assert)."""
+    async with asyncio.timeout(within):
+        # The state lives in Redis and the receiver: there is no local event to await.
+        while not await predicate():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+
+def verify(body: bytes, headers: dict[str, str], secret: str = SECRET) -> Any:
+    return standardwebhooks.Webhook(secret).verify(body, headers)
+
+
+async def test_signatures_verify_with_standardwebhooks(
+    client: aioredis.Redis, ns: str, receiver: Make
+) -> None:
+    """Each story is POSTed once with SPEC's body and headers that standardwebhooks verifies."""
+    rx = receiver()
+    async with running(dispatcher(client, ns, [hook("bot", rx.url)])):
+        ids = await emit(client, ns, 2)
+        got = await rx.wait_for(2)
+    payloads = [verify(r.body, r.headers) for r in got]
+    assert sorted(p["data"]["id"] for p in payloads) == sorted(ids)
+    assert {p["type"] for p in payloads} == {"story.created"}
+    assert set(payloads[0]["data"]) == {
+        "id",
+        "url",
+        "title",
+        "source",
+        "site",
+        "published_at",
+        "topics",
+        "excerpt",
+    }
+    assert len({r.webhook_id for r in got}) == 2
+    assert all(r.headers["content-type"] == "application/json" for r in got)
+
+
+async def test_rotated_secrets_verify_with_old_and_new(
+    client: aioredis.Redis, ns: str, receiver: Make
+) -> None:
+    """With two space-separated secrets, a receiver holding either one verifies the event."""
+    rx = receiver()
+    d = dispatcher(client, ns, [hook("bot", rx.url, secret=f"{SECRET} {OLD_SECRET}")])
+    await d.ensure_groups()
+    await emit(client, ns)
+    await d.drain(wait=0)
+    await d.aclose()
+    (request,) = rx.requests
+    assert len(request.headers["webhook-signature"].split(" ")) == 2
+    verify(request.body, request.headers, SECRET)
+    verify(request.body, request.headers, OLD_SECRET)
+
+
+async def test_retries_503_twice_then_200_keep_the_webhook_id(
+    client: aioredis.Redis, ns: str, receiver: Make
+) -> None:
+    """A receiver answering 503, 503, 200 gets the event on the third attempt, same webhook-id."""
+    rx = receiver(503, 503, default=200)
+    d = dispatcher(client, ns, [hook("bot", rx.url)])
+    async with running(d):
+        await emit(client, ns)
+        got = await rx.wait_for(3)
+        await until(lambda: _status_is(d, "bot", delivered=1, pending=0))
+    assert len({r.webhook_id for r in got}) == 1
+    assert len({r.headers["webhook-timestamp"] for r in got}) >= 1
+    for r in got:
+        verify(r.body, r.headers)
+    assert len({r.body for r in got}) == 1  # the body is the same bytes on every attempt
+
+
+async def _status_is(d: Dispatcher, name: str, **expected: Any) -> bool:
+    row = (await d.status())[name]
+    return all(row[k] == v for k, v in expected.items())
+
+
+async def test_receiver_down_gets_everything_after_a_restart(
+    client: aioredis.Redis, ns: str, receiver: Make
+) -> None:
+    """Events that failed while the receiver was down, or were emitted while the watcher was
+    stopped, all arrive once a new Dispatcher (a restart) runs and the receiver is back."""
+    rx = receiver()
+    rx.stop()
+    endpoint = hook("bot", rx.url, retry=["300ms"] * 10)
+    first = dispatcher(client, ns, [endpoint], consumer="replica-a")
+    async with running(first):
+        ids = await emit(client, ns, 3)
+        await until(lambda: _status_is(first, "bot", retrying=3))
+    ids += await emit(client, ns, 1)  # emitted while no dispatcher runs
+    rx.start()
+    second = dispatcher(client, ns, [endpoint], consumer="replica-b")
+    async with running(second):
+        got = await rx.wait_for(4)
+        await until(lambda: _status_is(second, "bot", pending=0))
+    assert sorted(verify(r.body, r.headers)["data"]["id"] for r in got) == sorted(ids)
+
+
+async def test_crashed_consumers_pending_entries_are_reclaimed(
+    client: aioredis.Redis, ns: str, receiver: Make, redis_client: sync_redis.Redis
+) -> None:
+    """An entry read by a replica that died before settling it is taken over and delivered."""
+    rx = receiver()
+    d = dispatcher(client, ns, [hook("bot", rx.url)], consumer="survivor", visibility=0.2)
+    await d.ensure_groups()
+    (sid,) = await emit(client, ns)
+    keys = Keys(ns)
+    read = redis_client.xreadgroup(keys.webhook_group("bot"), "crashed", {keys.stories: ">"})
+    assert read  # the crashed replica holds it, unacknowledged
+    async with running(d):
+        (request,) = await rx.wait_for(1)
+        await until(lambda: _status_is(d, "bot", pending=0))
+    assert verify(request.body, request.headers)["data"]["id"] == sid
+
+
+async def test_own_pending_entries_resume_after_restart(
+    client: aioredis.Redis, ns: str, receiver: Make, redis_client: sync_redis.Redis
+) -> None:
+    """A restarted consumer (same name) first delivers what it had read but not settled."""
+    rx = receiver()
+    d = dispatcher(client, ns, [hook("bot", rx.url)], consumer="same")
+    await d.ensure_groups()
+    await emit(client, ns)
+    keys = Keys(ns)
+    assert redis_client.xreadgroup(keys.webhook_group("bot"), "same", {keys.stories: ">"})
+    report = await d.drain(wait=0)
+    await d.aclose()
+    assert report.delivered == 1
+    assert len(rx.requests) == 1
+
+
+async def test_hanging_receiver_does_not_slow_another_endpoint(
+    client: aioredis.Redis, ns: str, receiver: Make
+) -> None:
+    """While one receiver hangs (until its timeout), another endpoint gets every event."""
+    slow, fast = receiver(default=HANG), receiver()
+    hooks = [hook("slow", slow.url, retry=[]), hook("fast", fast.url)]
+    d = dispatcher(client, ns, hooks, timeout=3.0)
+    async with running(d):
+        await emit(client, ns)
+        await slow.wait_for(1)
+        await emit(client, ns)
+        await fast.wait_for(2)
+        row = (await d.status())["slow"]
+        assert row["failed"] == 0
+        assert row["pending"] >= 1
+        await until(lambda: _status_is(d, "slow", dead=2), within=20)
+    dead = await client.xrange(f"{ns}:webhooks:dead")
+    assert all("timeout" in json.loads(f["reasons"])[0] for _id, f in dead)
+
+
+async def test_410_disables_the_endpoint(client: aioredis.Redis, ns: str, receiver: Make) -> None:
+    """410 Gone dead-letters the event and disables the endpoint; later events are held back."""
+    gone, other = receiver(default=410), receiver()
+    d = dispatcher(client, ns, [hook("gone", gone.url), hook("other", other.url)])
+    async with running(d):
+        await emit(client, ns)
+        await until(lambda: _status_is(d, "gone", disabled=True))
+        await emit(client, ns)
+        await other.wait_for(2)
+        await until(lambda: _status_is(d, "gone", pending=1))  # held for a re-enabled URL
+        row = (await d.status())["gone"]
+    assert len(gone.requests) == 1
+    assert (row["healthy"], row["disabled_reason"], row["dead"]) == (False, "http_410", 1)
+
+
+async def test_last_failure_is_dead_lettered_and_replay_redelivers_it(
+    client: aioredis.Redis, ns: str, receiver: Make
+) -> None:
+    """After the last attempt the event is in the dead letters with reasons; replay resends it
+    with the same webhook-id and takes it out of the dead letters."""
+    rx = receiver(default=500)
+    d = dispatcher(client, ns, [hook("bot", rx.url, retry=["100ms"])], unhealthy_after=0)
+    await d.ensure_groups()
+    (sid,) = await emit(client, ns)
+    report = await d.drain(wait=5)
+    assert (report.delivered, report.failed, report.dead, report.waiting) == (0, 2, 1, 0)
+    ((_dead_id, fields),) = await client.xrange(f"{ns}:webhooks:dead")
+    reasons = json.loads(fields["reasons"])
+    assert (fields["endpoint"], fields["attempts"], len(reasons)) == ("bot", "2", 2)
+    assert all("http_500" in r for r in reasons)
+    assert json.loads(fields["data"])["id"] == sid
+    row = (await d.status())["bot"]
+    assert (row["dead"], row["healthy"]) == (1, False)
+
+    rx.script(default=200)
+    assert await d.replay(since=None, endpoint="bot") == 1
+    await d.aclose()
+    first, second, third = rx.requests
+    assert first.webhook_id == second.webhook_id == third.webhook_id == fields["webhook_id"]
+    verify(third.body, third.headers)
+    assert await client.xlen(f"{ns}:webhooks:dead") == 0
+    row = (await d.status())["bot"]
+    assert (row["dead"], row["healthy"], row["pending"]) == (0, True, 0)
+
+
+async def test_replay_since_and_unknown_endpoint(
+    client: aioredis.Redis, ns: str, receiver: Make
+) -> None:
+    """Replay re-delivers delivered history from --since; a far-future since replays nothing."""
+    from datetime import UTC, datetime
+
+    rx = receiver()
+    d = dispatcher(client, ns, [hook("bot", rx.url)])
+    await d.ensure_groups()
+    await emit(client, ns, 2)
+    await d.drain(wait=0)
+    assert await d.replay(since=datetime(2999, 1, 1, tzinfo=UTC), endpoint=None) == 0
+    assert await d.replay(since=datetime(2000, 1, 1, tzinfo=UTC), endpoint=None) == 2
+    with pytest.raises(ValueError, match="nope"):
+        await d.replay(since=None, endpoint="nope")
+    await d.aclose()
+    assert len(rx.requests) == 4
+    assert sorted(r.webhook_id for r in rx.requests[:2]) == sorted(
+        r.webhook_id for r in rx.requests[2:]
+    )
+
+
+async def test_topic_and_event_filters_hold(
+    client: aioredis.Redis, ns: str, receiver: Make
+) -> None:
+    """An endpoint gets only stories with one of its topics and only its event types."""
+    meta, everything, updates = receiver(), receiver(), receiver()
+    hooks = [
+        hook("meta", meta.url, topics=["meta-ai"]),
+        hook("all", everything.url),
+        hook("updates", updates.url, events=["story.updated"]),
+    ]
+    d = dispatcher(client, ns, hooks)
+    await d.ensure_groups()
+    (wanted,) = await emit(client, ns, topics=["meta-ai", "x"])
+    await emit(client, ns, topics=["other"])
+    await emit(client, ns, topics=[])
+    report = await d.drain(wait=0)
+    await d.aclose()
+    assert [verify(r.body, r.headers)["data"]["id"] for r in meta.requests] == [wanted]
+    assert len(everything.requests) == 3
+    assert updates.requests == []
+    assert (report.delivered, report.filtered) == (4, 5)
+
+
+async def test_new_endpoint_starts_from_now_or_from_the_start(
+    client: aioredis.Redis, ns: str, receiver: Make
+) -> None:
+    """A new endpoint skips history by default; start_from="start" delivers it too."""
+    now_rx, start_rx = receiver(), receiver()
+    await emit(client, ns, 2)
+    for rx, start in ((now_rx, "now"), (start_rx, "start")):
+        d = dispatcher(client, ns, [hook(f"from-{start}", rx.url)], start_from=start)
+        await d.drain(wait=0)
+        await d.aclose()
+    assert (len(now_rx.requests), len(start_rx.requests)) == (0, 2)
+
+
+async def test_ssrf_guard_refuses_a_private_webhook_target(
+    client: aioredis.Redis, ns: str, receiver: Make
+) -> None:
+    """A webhook URL on 127.0.0.2 is refused when only 127.0.0.1/32 is allowed; nothing connects."""
+    elsewhere = receiver(host="127.0.0.2")
+    d = dispatcher(client, ns, [hook("bot", elsewhere.url, retry=[])])
+    await d.ensure_groups()
+    await emit(client, ns)
+    report = await d.drain(wait=0)
+    await d.aclose()
+    assert report.dead == 1
+    ((_id, fields),) = await client.xrange(f"{ns}:webhooks:dead")
+    assert "private_address" in json.loads(fields["reasons"])[0]
+    assert elsewhere.connections == 0
+
+
+async def test_redirects_are_not_followed(client: aioredis.Redis, ns: str, receiver: Make) -> None:
+    """A 3xx is a failed attempt; the Location is never requested."""
+    target = receiver()
+    rx = receiver((307, {"location": target.url}), (302, {"location": target.url}), default=200)
+    d = dispatcher(client, ns, [hook("bot", rx.url, retry=["50ms", "50ms"])])
+    await d.ensure_groups()
+    await emit(client, ns)
+    report = await d.drain(wait=5)
+    await d.aclose()
+    assert (report.failed, report.delivered, len(rx.requests)) == (2, 1, 3)
+    assert target.requests == []
+
+
+async def test_retry_after_postpones_past_the_wait(
+    client: aioredis.Redis, ns: str, receiver: Make
+) -> None:
+    """A 429 with Retry-After: 60 is not retried within a short --wait; it stays scheduled."""
+    rx = receiver((429, {"retry-after": "60"}), default=200)
+    d = dispatcher(client, ns, [hook("bot", rx.url, retry=["50ms"])])
+    await d.ensure_groups()
+    await emit(client, ns)
+    report = await d.drain(wait=0.5)
+    await d.aclose()
+    assert (report.failed, report.waiting, len(rx.requests)) == (1, 1, 1)
+
+
+async def test_replicas_share_the_work(client: aioredis.Redis, ns: str, receiver: Make) -> None:
+    """Two replicas on one endpoint deliver every event, each exactly once between them."""
+    rx = receiver()
+    endpoint = hook("bot", rx.url)
+    a = dispatcher(client, ns, [endpoint], consumer="a")
+    b = dispatcher(client, ns, [endpoint], consumer="b")
+    async with running(a), running(b):
+        await emit(client, ns, 20)
+        got = await rx.wait_for(20)
+        await until(lambda: _status_is(a, "bot", pending=0, delivered=20))
+    assert len({r.webhook_id for r in got}) == 20 == len(rx.requests)
+
+
+@pytest.mark.parametrize("fmt", ["slack", "discord"])
+async def test_chat_formats_post_readable_messages(
+    client: aioredis.Redis, ns: str, receiver: Make, fmt: str
+) -> None:
+    """format: slack / discord posts the service's message shape, still signed."""
+    rx = receiver()
+    d = dispatcher(client, ns, [hook("chat", rx.url, format=fmt)])
+    await d.ensure_groups()
+    await emit(client, ns)
+    await d.drain(wait=0)
+    await d.aclose()
+    (request,) = rx.requests
+    message = verify(request.body, request.headers)
+    assert ("blocks" in message) if fmt == "slack" else ("embeds" in message)
+    assert "news.test" in json.dumps(message)
+
+
+async def test_secrets_and_url_tokens_stay_out_of_logs_status_and_dead_letters(
+    client: aioredis.Redis, ns: str, receiver: Make
+) -> None:
+    """Neither the secret nor a token in the URL path appears in logs, status or dead letters."""
+    rx = receiver(default=503)
+    token = "T0KEN-in-the-path"
+    d = dispatcher(client, ns, [hook("bot", f"{rx.url}/{token}", retry=[])])
+    await d.ensure_groups()
+    await emit(client, ns)
+    with capture_logs() as logs:
+        await d.drain(wait=0)
+        status = await d.status()
+    await d.aclose()
+    assert rx.requests[0].path == f"/hook/{token}"
+    dead = await client.xrange(f"{ns}:webhooks:dead")
+    for text in (repr(logs), json.dumps(status), repr(dead)):
+        assert SECRET.removeprefix("whsec_") not in text
+        assert token not in text
+    assert any(entry.get("outcome") == "dead" for entry in logs)
+
+
+async def test_bad_secret_is_a_config_problem_without_the_secret(redis_url: str) -> None:
+    """A secret that is not whsec_ + base64 is a ConfigError naming the key, not the value."""
+    from watcher.errors import ConfigError
+
+    client = aioredis.Redis.from_url(redis_url)
+    bad = "whsec_***not-base64***"
+    with pytest.raises(ConfigError, match=r"webhooks\[0\]\.secret") as info:
+        Dispatcher(
+            client, Keys("x"), [hook("bot", "http://127.0.0.1:9/", secret=bad)], consumer="c"
+        )
+    assert bad not in str(info.value)
+    await client.aclose()

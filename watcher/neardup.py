@@ -1,0 +1,258 @@
+"""[dedupe] Pure near-duplicate arithmetic: shingles, bottom-k sketches, containment, verdicts.
+
+Why bottom-k and not banded MinHash or SimHash (measured in ``bench/dedupe.py``):
+
+- An aggregator copy often carries only the first 30-70 % of a story, under a new headline.
+  Symmetric similarity (Jaccard, SimHash's Hamming distance) of such a copy to the original is
+  0.3-0.7, the same range as two different stories that share a paragraph. What separates
+  them is *containment*: how much of the copy lies inside the original.
+- A bottom-k sketch (the k smallest shingle hashes of a text) is a uniform sample of the
+  text's shingles *below a threshold*. Below the smaller of two thresholds both sketches are
+  complete, so the shared anchors estimate containment in either direction, without storing
+  the text. Every anchor of the original that lies inside a truncated copy is also among the
+  copy's own smallest hashes, so the same anchors find the candidates (the "LSH" step) and
+  verify them: no second sketch is stored.
+- Memory is k anchors of a few bytes each, whatever the story's length.
+
+Nothing here touches Redis, the network, the clock or randomness: ``watcher.store.fingerprints``
+keeps the anchors in Redis and calls these functions with what it read back.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import heapq
+import math
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from watcher.dedupe import normalize
+
+SHINGLE_WORDS = 5  # 4-word shingles matched more stock phrases between different stories
+SKETCH_SIZE = 40  # anchors stored per story: 40 x 6 bytes keeps a story under 400 B in Redis
+QUERY_SIZE = 80  # anchors a lookup probes: more than stored, so a copy longer than its
+#                  original (glued extra paragraphs) still probes every anchor below t_o
+MIN_SHARED = 4  # fewer shared anchors than this is a quote or a stock phrase, never a story
+CONTAINED = 0.35  # a copy this much inside the other story is that story: a truncated copy
+#                   under a new headline and wrapper lines still scores 0.4-0.6; a shared
+#                   paragraph up to a third of either story scores below 0.3
+CONFIDENCE_Z = 0.5  # containment is a Wilson lower bound: 3 of 4 sampled anchors is not 0.75
+RESEMBLANCE = 0.5  # symmetric Jaccard at which two full texts are the same story
+SHORT_UNIT_WORDS = 8  # a changed line shorter than this is a timestamp, counter or byline
+MATERIAL_SHARE = 0.2  # ... unless short lines changed this share of all words
+
+_MASK64 = (1 << 64) - 1
+MAX_HASH = _MASK64
+_MIX = (  # odd 64-bit constants (golden ratio, murmur3 and xxhash primes) mixing word hashes
+    0x9E3779B97F4A7C15,
+    0xC2B2AE3D27D4EB4F,
+    0x165667B19E3779F9,
+    0xD6E8FEB86659FD93,
+    0xFF51AFD7ED558CCD,
+)
+_LINES = re.compile(r"\s*\n\s*")
+_SENTENCES = re.compile(r"(?<=[.!?…])\s+|\s*\n\s*")
+
+Kind = Literal["near_duplicate", "contained"]
+
+
+@dataclass(frozen=True, slots=True)
+class Sketch:
+    """A text's ``k`` smallest distinct shingle hashes (ascending) and its shingle count."""
+
+    anchors: tuple[int, ...]
+    size: int
+    k: int = SKETCH_SIZE
+
+    @property
+    def threshold(self) -> int:
+        """Every shingle hash of the text up to this value is in ``anchors``."""
+        return self.anchors[-1] if len(self.anchors) >= self.k else MAX_HASH
+
+
+@dataclass(frozen=True, slots=True)
+class Overlap:
+    """Shared anchors of a query and a candidate, counted where both samples are complete."""
+
+    shared: int
+    query_sampled: int
+    candidate_sampled: float
+
+    @property
+    def query_contained(self) -> float:
+        """Estimated share of the query's shingles that are in the candidate."""
+        return self.shared / self.query_sampled if self.query_sampled else 0.0
+
+    @property
+    def candidate_contained(self) -> float:
+        """Estimated share of the candidate's shingles that are in the query."""
+        return min(1.0, self.shared / self.candidate_sampled) if self.candidate_sampled else 0.0
+
+    @property
+    def contained(self) -> float:
+        """The larger containment, each a lower confidence bound given its sample size."""
+        return max(
+            wilson_lower(self.shared, self.query_sampled),
+            wilson_lower(self.shared, self.candidate_sampled),
+        )
+
+    @property
+    def resemblance(self) -> float:
+        """Estimated Jaccard similarity of the two shingle sets."""
+        union = self.query_sampled + self.candidate_sampled - self.shared
+        return self.shared / union if union > 0 else 0.0
+
+
+def wilson_lower(hits: float, trials: float, z: float = CONFIDENCE_Z) -> float:
+    """Wilson score lower bound of a proportion: small samples do not reach a threshold by luck."""
+    if trials <= 0:
+        return 0.0
+    p = min(1.0, hits / trials)
+    centre = p + z * z / (2 * trials)
+    spread = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
+    return (centre - spread) / (1 + z * z / trials)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _word_hash(word: str) -> int:
+    """A stable 64-bit hash of a word (memoized: news vocabulary repeats)."""
+    return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+
+
+def _line_shingles(words: list[int], out: set[int]) -> None:
+    """Add the hashes of every ``SHINGLE_WORDS``-word window of one line to ``out``."""
+    a, b, c, d, e = _MIX
+    streams = (words, words[1:], words[2:], words[3:], words[4:])
+    for v, w, x, y, z in zip(*streams, strict=False):
+        h = (v * a + w * b + x * c + y * d + z * e) & _MASK64
+        out.add(((h ^ (h >> 29)) * a) & _MASK64)
+
+
+def shingle_hashes(text: str) -> set[int]:
+    """64-bit hashes of the text's word 5-grams, taken line by line.
+
+    Lines are shingled separately so that reordering paragraphs, or a headline and a byline
+    glued above the body, adds no shingles that span two unrelated lines. Lines of fewer
+    than five words (bylines, captions, "Updated 3 min ago") add nothing unless the whole
+    text is that short.
+    """
+    out: set[int] = set()
+    for line in _LINES.split(text):
+        words = [_word_hash(w) for w in normalize(line).split()]
+        _line_shingles(words, out)
+    if not out:
+        words = [_word_hash(w) for w in normalize(text).split()]
+        if words:
+            _line_shingles((words + [0] * SHINGLE_WORDS)[: max(len(words), SHINGLE_WORDS)], out)
+    return out
+
+
+def sketch_of(hashes: set[int], k: int = SKETCH_SIZE) -> Sketch:
+    """The bottom-``k`` sketch of a set of shingle hashes."""
+    return Sketch(tuple(heapq.nsmallest(k, hashes)), len(hashes), k)
+
+
+def sketch(text: str, k: int = SKETCH_SIZE) -> Sketch:
+    """The bottom-``k`` sketch of a text."""
+    return sketch_of(shingle_hashes(text), k)
+
+
+def overlap(
+    query: Sketch,
+    *,
+    candidate_threshold: int,
+    candidate_count: int,
+    hits: int,
+    ignored: frozenset[int] = frozenset(),
+    candidate_ignored: int = 0,
+) -> Overlap:
+    """Count shared anchors where both samples are complete (below the lower threshold).
+
+    ``hits`` are the query anchors found among the candidate's (all below both thresholds,
+    since they are in both sketches). ``ignored`` anchors (boilerplate seen in many stories)
+    count on neither side; ``candidate_ignored`` of them were the candidate's. When the
+    query's threshold is the lower one, the candidate's anchors below it are estimated from
+    the spacing of its anchors, since a lookup does not read them back.
+    """
+    limit = min(candidate_threshold, query.threshold)
+    query_sampled = sum(1 for a in query.anchors if a <= limit and a not in ignored)
+    if candidate_threshold <= query.threshold:
+        candidate_sampled = float(candidate_count)
+    else:
+        candidate_sampled = candidate_count * limit / candidate_threshold
+    candidate_sampled = max(candidate_sampled - candidate_ignored, float(hits))
+    return Overlap(hits, query_sampled, candidate_sampled)
+
+
+def compare(query: Sketch, candidate: Sketch) -> Overlap:
+    """Overlap of two sketches held in memory (tests, the bench's in-memory pass)."""
+    hits = len(set(query.anchors) & set(candidate.anchors))
+    return overlap(
+        query,
+        candidate_threshold=candidate.threshold,
+        candidate_count=len(candidate.anchors),
+        hits=hits,
+    )
+
+
+def judge(found: Overlap) -> Kind | None:
+    """Whether the query is the candidate's story: a near duplicate, a contained copy, or not.
+
+    1 fewer than ``MIN_SHARED`` shared anchors is never a story: a quote or a stock phrase
+    yields a few. 2 resembling texts (Jaccard ≥ ``RESEMBLANCE``) are near duplicates.
+    3 one text largely inside the other (a truncated copy inside its original, or the original
+    around an earlier truncated copy) is a contained copy; the containment is a lower bound
+    so that a handful of sampled anchors cannot decide it.
+    """
+    if found.shared < MIN_SHARED:
+        return None
+    if found.resemblance >= RESEMBLANCE:
+        return "near_duplicate"
+    if found.contained >= CONTAINED:
+        return "contained"
+    return None
+
+
+def rank(kind: Kind, found: Overlap) -> tuple[bool, int]:
+    """Order of matching candidates: near duplicates first, then the most shared anchors.
+
+    A copy with an extra paragraph taken from another story contains that story too; the
+    story it resembles as a whole is the one it copies.
+    """
+    return kind == "near_duplicate", found.shared
+
+
+def _units(text: str) -> list[tuple[str, ...]]:
+    """Sentences and lines as normalized word tuples, the units an edit changes."""
+    out = []
+    for unit in _SENTENCES.split(text):
+        words = tuple(normalize(unit).split())
+        if words:
+            out.append(words)
+    return out
+
+
+def is_material_change(old_text: str, new_text: str) -> bool:
+    """Whether a re-fetched text is an update worth ``story.updated`` or a cosmetic change.
+
+    Compares the sets of sentences, so reordering paragraphs or a related block is not a
+    change. A changed sentence of ``SHORT_UNIT_WORDS`` words or more is material (a
+    corrected figure in a sentence counts). Short lines whose only change is a number (a
+    timestamp, a view counter) are cosmetic; other changed short lines are material once
+    they add up to ``MATERIAL_SHARE`` of the words.
+    """
+    old, new = set(_units(old_text)), set(_units(new_text))
+    changed = (old - new) | (new - old)
+    if any(len(unit) >= SHORT_UNIT_WORDS for unit in changed):
+        return True
+    masked_old, masked_new = {_masked(u) for u in old}, {_masked(u) for u in new}
+    real = [u for u in changed if not (_masked(u) in masked_old and _masked(u) in masked_new)]
+    total = sum(len(u) for u in old | new) or 1
+    return sum(len(u) for u in real) / total >= MATERIAL_SHARE
+
+
+def _masked(unit: tuple[str, ...]) -> tuple[str, ...]:
+    """A short line with its numbers blanked: "Updated 10 32 am" and "Updated 11 05 am" agree."""
+    return tuple("#" if word.isdigit() else word for word in unit)

@@ -1,0 +1,343 @@
+"""[dedupe] The near-duplicate index in Redis, shared by every replica.
+
+Each story keeps its ``SKETCH_SIZE`` bottom-k anchors (see ``watcher.neardup``). Redis has no
+cheap structure for millions of tiny (anchor → story) pairs: a key per anchor costs ~90 bytes,
+a hash field ~12. So the anchors are packed by hand into STRING buckets:
+
+    <ns>:nd:<epoch>:a:<bucket>   6-byte records: 3-byte anchor tag + 3-byte story ref
+    <ns>:nd:<epoch>:m:<chunk>    21-byte story records at ref * 21: story id (12 bytes),
+                                 sketch threshold (top 32 bits), anchor count, time added
+    <ns>:nd:<epoch>:n            the epoch's story counter (refs are 0 .. 2**24 - 1)
+    <ns>:nd:gen                  bumped by every add, so ``claim`` can add atomically
+
+An anchor's low 16 bits pick the bucket and the next 24 bits are its tag: 40 bits, so at a
+million stories a probe meets a stranger's record about once in 30,000 probes, and a match
+needs ``MIN_SHARED`` anchors. ~40 x 6 bytes + 21 bytes + bucket overhead ≈ 270-330 bytes per
+story, measured in ``bench/dedupe.py``.
+
+Expiry: keys belong to an *epoch* (horizon / ``EPOCHS`` long) and expire together, at the
+epoch's end plus the horizon, so memory is reclaimed with no sweeper. A lookup probes the
+epochs of the last horizon and ignores stories added before it, so the horizon is exact even
+though memory lingers up to one epoch longer.
+
+Both scripts compute key names from the prefix, so they need a single Redis node (not a
+cluster), as the rest of the store does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import redis.asyncio as aioredis
+import structlog
+
+from watcher.errors import StoreUnavailable
+from watcher.neardup import (
+    MAX_HASH,
+    MIN_SHARED,
+    QUERY_SIZE,
+    SKETCH_SIZE,
+    Sketch,
+    judge,
+    overlap,
+    rank,
+    sketch,
+)
+from watcher.store import translated
+from watcher.store.keys import Keys
+
+log = structlog.get_logger("watcher.neardup")
+
+DEFAULT_HORIZON = 30 * 86400  # stories are matched against the last 30 days (issue 5)
+EPOCHS = 6  # a horizon is split in 6 epochs: memory lingers at most horizon / 6 past expiry
+BUCKET_BITS = 16  # 65,536 buckets per epoch: ~600 records (3.6 KB) each at a million stories
+COMMON_AT = 4  # an anchor held by this many stories is boilerplate: it counts for no one
+MAX_CANDIDATES = 5  # candidates verified per lookup, most shared anchors first
+CLAIM_ATTEMPTS = 8  # lookups a claim retries while other replicas keep adding stories
+_RECORD = struct.Struct(">12sIBI")  # story id, threshold >> 32, anchor count, unix time added
+_MAX_REF = 1 << 24
+
+# KEYS: none (names are built from ARGV[1]; single-node Redis only).
+# ARGV[1] prefix "<ns>:nd:"  ARGV[2] epoch  ARGV[3] unix expire-at of the epoch's keys
+# ARGV[4] the 21-byte story record  ARGV[5] anchors, 5 bytes each: 2-byte bucket, 3-byte tag
+# ARGV[6] the index generation the caller's lookup saw, or "" to add unconditionally
+# Returns the story's ref in the epoch; -1 when the epoch is full (2**24 stories); -2 when
+# another story was added since the caller's lookup (look up again, then retry).
+ADD_SCRIPT = """
+local prefix, epoch, exat = ARGV[1], ARGV[2], ARGV[3]
+local gen = prefix .. 'gen'
+if ARGV[6] ~= '' and (redis.call('GET', gen) or '0') ~= ARGV[6] then return -2 end
+redis.call('INCR', gen)
+redis.call('EXPIREAT', gen, exat)
+local base = prefix .. epoch
+local ord = redis.call('INCR', base .. ':n') - 1
+redis.call('EXPIREAT', base .. ':n', exat)
+if ord >= 16777216 then return -1 end
+local size = string.len(ARGV[4])
+local chunk = base .. ':m:' .. math.floor(ord / 4096)
+if redis.call('EXISTS', chunk) == 0 then
+  redis.call('SET', chunk, string.rep('\\0', 4096 * size), 'EXAT', exat)
+end
+redis.call('SETRANGE', chunk, (ord % 4096) * size, ARGV[4])
+local ref = string.char(math.floor(ord / 65536) % 256, math.floor(ord / 256) % 256, ord % 256)
+local anchors = ARGV[5]
+for i = 1, string.len(anchors), 5 do
+  local hi, lo = string.byte(anchors, i, i + 1)
+  local key = base .. ':a:' .. (hi * 256 + lo)
+  local blob = redis.call('GET', key) or ''
+  redis.call('SET', key, blob .. string.sub(anchors, i + 2, i + 4) .. ref, 'EXAT', exat)
+end
+return ord
+"""
+
+# KEYS: none (names are built from ARGV[1]; single-node Redis only).
+# ARGV[1] prefix  ARGV[2] number of epochs E  ARGV[3..2+E] epochs to probe
+# ARGV[3+E] earliest unix time still inside the horizon  ARGV[4+E] common-at
+# ARGV[5+E] min shared anchors  ARGV[6+E] max candidates  ARGV[7+E] anchors, 5 bytes each
+# Returns {index generation, common anchor indexes (0-based), {hex id, threshold >> 32,
+# count, hits, common hits}, ...} for the candidates sharing the most anchors.
+FIND_SCRIPT = """
+local prefix, ne = ARGV[1], tonumber(ARGV[2])
+local since, common_at = tonumber(ARGV[3 + ne]), tonumber(ARGV[4 + ne])
+local min_hits, max_cands = tonumber(ARGV[5 + ne]), tonumber(ARGV[6 + ne])
+local hits, chits, common = {}, {}, {}
+local function matches(blob, tag, epoch, out)
+  local pos = 1
+  while true do
+    local p = string.find(blob, tag, pos, true)
+    if not p then return end
+    if (p - 1) % 6 == 0 then
+      local b1, b2, b3 = string.byte(blob, p + 3, p + 5)
+      out[#out + 1] = epoch .. ':' .. (b1 * 65536 + b2 * 256 + b3)
+      pos = p + 6
+    else
+      pos = p + 1
+    end
+  end
+end
+local live = {}
+for e = 3, 2 + ne do
+  if redis.call('EXISTS', prefix .. ARGV[e] .. ':n') == 1 then live[#live + 1] = ARGV[e] end
+end
+local anchors, n = ARGV[7 + ne], 0
+for i = 1, string.len(anchors), 5 do
+  local hi, lo = string.byte(anchors, i, i + 1)
+  local bucket, tag, found = hi * 256 + lo, string.sub(anchors, i + 2, i + 4), {}
+  for _, epoch in ipairs(live) do
+    local blob = redis.call('GET', prefix .. epoch .. ':a:' .. bucket)
+    if blob then matches(blob, tag, epoch, found) end
+  end
+  local into = hits
+  if #found >= common_at then into = chits; common[#common + 1] = n end
+  for _, ref in ipairs(found) do into[ref] = (into[ref] or 0) + 1 end
+  n = n + 1
+end
+local ranked = {}
+for ref, count in pairs(hits) do
+  if count >= min_hits then ranked[#ranked + 1] = {ref, count} end
+end
+table.sort(ranked, function(a, b) return a[2] > b[2] end)
+local out = {redis.call('GET', prefix .. 'gen') or '0', common}
+for i = 1, math.min(#ranked, max_cands) do
+  local ref, count = ranked[i][1], ranked[i][2]
+  local sep = string.find(ref, ':', 1, true)
+  local epoch, ord = string.sub(ref, 1, sep - 1), tonumber(string.sub(ref, sep + 1))
+  local rec = redis.call('GETRANGE', prefix .. epoch .. ':m:' .. math.floor(ord / 4096),
+                         (ord % 4096) * 21, (ord % 4096) * 21 + 20)
+  if string.len(rec) == 21 then
+    local b = {string.byte(rec, 1, 21)}
+    local added = ((b[18] * 256 + b[19]) * 256 + b[20]) * 256 + b[21]
+    if added >= since then
+      local hex = {}
+      for j = 1, 12 do hex[j] = string.format('%02x', b[j]) end
+      local thr = ((b[13] * 256 + b[14]) * 256 + b[15]) * 256 + b[16]
+      out[#out + 1] = {table.concat(hex), thr, b[17], count, chits[ref] or 0}
+    end
+  end
+end
+return out
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class NearMatch:
+    """An earlier story that a text is a copy of: the same text reworded, or contained."""
+
+    story_id: str
+    kind: Literal["near_duplicate", "contained"]
+    score: float
+
+
+def _packed(anchors: Iterable[int]) -> bytes:
+    """5 bytes per anchor: its low 16 bits pick the bucket, the next 24 are its tag.
+
+    One binary argument instead of two per anchor: packing 80 arguments per call cost more
+    client time than the lookup itself.
+    """
+    return b"".join(
+        (((a & 0xFFFF) << 24) | ((a >> 16) & 0xFFFFFF)).to_bytes(5, "big") for a in anchors
+    )
+
+
+def _record(story_id: str, stored: Sketch, now: float) -> bytes:
+    """The 21-byte story record; the threshold is rounded up so no anchor falls above it."""
+    threshold = stored.threshold >> 32
+    return _RECORD.pack(bytes.fromhex(story_id), threshold, len(stored.anchors), int(now))
+
+
+def _threshold(high: int) -> int:
+    return MAX_HASH if high == 0xFFFFFFFF else (high << 32) | 0xFFFFFFFF
+
+
+class NearDupIndex:
+    """Finds the earlier story a text is a copy of, and remembers stories for later lookups."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        keys: Keys,
+        *,
+        horizon: float = DEFAULT_HORIZON,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._prefix = keys.neardup
+        self._horizon = horizon
+        self._epoch_len = horizon / EPOCHS
+        self._clock = clock
+        self._add = client.register_script(ADD_SCRIPT)
+        self._find = client.register_script(FIND_SCRIPT)
+
+    async def find(self, text: str) -> NearMatch | None:
+        """The earlier story (within the horizon) that ``text`` is the same story as."""
+        query = await asyncio.to_thread(sketch, text, QUERY_SIZE)
+        return await self.find_sketch(query)
+
+    async def add(self, story_id: str, text: str) -> None:
+        """Index a story (a 24-hex story id) so later copies of it are found."""
+        await self.add_sketch(story_id, await asyncio.to_thread(sketch, text, SKETCH_SIZE))
+
+    async def claim(self, story_id: str, text: str) -> NearMatch | None:
+        """Find the earlier story ``text`` copies or, when there is none, index it: atomically.
+
+        Two replicas may process an original and its copy at the same moment; a plain
+        ``find`` then ``add`` lets both miss each other. Here the add only happens if no
+        story was added since the lookup (the index generation is unchanged), else the
+        lookup runs again. A match with ``story_id`` itself (a crash between claim and emit,
+        then a retry) is not a copy.
+        """
+        query = await asyncio.to_thread(sketch, text, QUERY_SIZE)
+        for _ in range(CLAIM_ATTEMPTS):
+            generation, match = await self._lookup(query)
+            if match is not None and match.story_id != story_id:
+                return match
+            if match is not None or await self._add_once(story_id, query, generation) != -2:
+                return None
+        raise StoreUnavailable(f"near-duplicate index too busy to claim story {story_id}")
+
+    @translated
+    async def find_sketch(self, query: Sketch) -> NearMatch | None:
+        """``find`` for a sketch computed already (``QUERY_SIZE`` anchors probe best)."""
+        return (await self._lookup(query))[1]
+
+    @translated
+    async def add_sketch(self, story_id: str, stored: Sketch) -> None:
+        """``add`` for a sketch computed already; only its ``SKETCH_SIZE`` smallest are kept."""
+        await self._add_once(story_id, stored, "")
+
+    @translated
+    async def _lookup(self, query: Sketch) -> tuple[str, NearMatch | None]:
+        if not query.anchors:
+            return "", None
+        now = self._clock()
+        first, last = self._epoch(now - self._horizon), self._epoch(now)
+        epochs = list(range(first, last + 1))
+        args: list[Any] = [self._prefix, len(epochs), *epochs, int(now - self._horizon)]
+        args += [COMMON_AT, MIN_SHARED, MAX_CANDIDATES, _packed(query.anchors)]
+        generation, common, *candidates = await self._find(keys=[], args=args)
+        return generation, _best(query, frozenset(query.anchors[i] for i in common), candidates)
+
+    @translated
+    async def _add_once(self, story_id: str, stored: Sketch, generation: str) -> int:
+        args = [*self._add_args(story_id, stored, self._clock()), generation]
+        ref = int(await self._add(keys=[], args=args))
+        if ref == -1:
+            log.warning("neardup_epoch_full", story_id=story_id)
+        return ref
+
+    @translated
+    async def add_many(self, items: Iterable[tuple[str, Sketch]], *, batch: int = 500) -> int:
+        """Index many stories, pipelined ``batch`` at a time (backfills and the bench)."""
+        now, done, pending = self._clock(), 0, list[tuple[str, Sketch]]()
+        for item in items:
+            pending.append(item)
+            if len(pending) >= batch:
+                done += await self._add_batch(pending, now)
+                pending = []
+        return done + (await self._add_batch(pending, now) if pending else 0)
+
+    @translated
+    async def bytes_per_story(self) -> float:
+        """Redis memory of the index (``MEMORY USAGE`` of its keys) per story it holds.
+
+        Scans the index's keys, so it is for status pages and the bench, not per request.
+        """
+        keys = [k async for k in self._client.scan_iter(match=f"{self._prefix}*", count=1000)]
+        total, stories = 0, 0
+        for start in range(0, len(keys), 1000):
+            chunk = keys[start : start + 1000]
+            async with self._client.pipeline(transaction=False) as pipe:
+                for key in chunk:
+                    pipe.memory_usage(key, samples=0)
+                sizes = await pipe.execute()
+            counters = [k for k in chunk if k.endswith(":n")]
+            total += sum(s or 0 for s in sizes)
+            stories += (
+                sum(int(v or 0) for v in await self._client.mget(counters)) if counters else 0
+            )
+        return total / stories if stories else 0.0
+
+    async def _add_batch(self, items: list[tuple[str, Sketch]], now: float) -> int:
+        async with self._client.pipeline(transaction=False) as pipe:
+            for story_id, stored in items:
+                args = [*self._add_args(story_id, stored, now), ""]
+                await self._add(keys=[], args=args, client=pipe)
+            refs = await pipe.execute()
+        return sum(1 for r in refs if r != -1)
+
+    def _add_args(self, story_id: str, stored: Sketch, now: float) -> list[Any]:
+        kept = Sketch(stored.anchors[:SKETCH_SIZE], stored.size, SKETCH_SIZE)
+        epoch = self._epoch(now)
+        expire_at = int((epoch + 1) * self._epoch_len + self._horizon) + 1
+        record = _record(story_id, kept, now)
+        return [self._prefix, epoch, expire_at, record, _packed(kept.anchors)]
+
+    def _epoch(self, moment: float) -> int:
+        return int(moment // self._epoch_len)
+
+
+def _best(query: Sketch, common: frozenset[int], candidates: list[Any]) -> NearMatch | None:
+    """Judge every candidate the lookup returned and keep the strongest match."""
+    best: tuple[tuple[bool, int], NearMatch] | None = None
+    for story_id, high, count, hits, common_hits in candidates:
+        found = overlap(
+            query,
+            candidate_threshold=_threshold(int(high)),
+            candidate_count=int(count),
+            hits=int(hits),
+            ignored=common,
+            candidate_ignored=int(common_hits),
+        )
+        kind = judge(found)
+        if kind is None:
+            continue
+        value = found.resemblance if kind == "near_duplicate" else found.contained
+        order = rank(kind, found)
+        if best is None or order > best[0]:
+            best = order, NearMatch(story_id, kind, round(value, 3))
+    return best[1] if best else None

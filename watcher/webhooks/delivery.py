@@ -1,0 +1,293 @@
+"""[notify] Webhook delivery from the stream: one consumer group and one worker per endpoint.
+
+``Dispatcher`` is what ``app.py`` wires: ``run`` for the daemon, ``drain`` for ``watcher once``,
+``replay`` for ``watcher webhooks replay``, ``status`` for ``watcher status`` and /metrics.
+The stream is the only seam with the pipeline: the pipeline XADDs, this reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import redis.asyncio as aioredis
+import structlog
+
+from scrapers.netguard import Resolver
+from watcher.config import Webhook
+from watcher.errors import ConfigError, Problem, StoreUnavailable
+from watcher.store import translated
+from watcher.store.keys import Keys
+from watcher.webhooks.endpoint import AttemptRecord, Endpoint, EndpointCounts, Options
+from watcher.webhooks.outbox import (
+    REDIS_SLOTS,
+    Delivery,
+    Outbox,
+    delivery_from_entry,
+    read_dead,
+)
+from watcher.webhooks.retry import UNHEALTHY_AFTER, is_healthy
+from watcher.webhooks.sender import Sender, origin
+from watcher.webhooks.signing import parse_secrets
+
+log = structlog.get_logger("watcher.webhooks")
+
+TIMEOUT = 10.0  # SPEC: an attempt without an answer in 10 s has failed
+VISIBILITY = 60.0  # an entry held this long by a consumer that went quiet is taken over
+CONCURRENCY = 16  # attempts in flight per endpoint; one hanging receiver holds only its own
+STOP_GRACE = 1.0  # attempts in flight get this long after a stop; the rest stay in Redis
+REPLAY_BATCH = 500
+BLOCK_MS = 1000  # the stream watcher's blocking read; bounds nothing but its own idle loop
+
+
+@dataclass(frozen=True, slots=True)
+class DrainReport:
+    """What ``drain`` did, in total and per endpoint; ``waiting`` retries are due later."""
+
+    delivered: int
+    filtered: int
+    failed: int
+    dead: int
+    waiting: int
+    disabled: tuple[str, ...] = ()
+    endpoints: dict[str, EndpointCounts] = field(default_factory=dict)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        keys: Keys,
+        webhooks: Sequence[Webhook],
+        *,
+        consumer: str,
+        allow_private_networks: bool | tuple[str, ...] = False,
+        resolver: Resolver | None = None,
+        rng: random.Random | None = None,
+        start_from: Literal["now", "start"] = "now",
+        timeout: float = TIMEOUT,
+        visibility: float = VISIBILITY,
+        concurrency: int = CONCURRENCY,
+        unhealthy_after: float = UNHEALTHY_AFTER,
+        on_attempt: Callable[[AttemptRecord], None] | None = None,
+    ) -> None:
+        """Raises ConfigError (naming ``webhooks[i].secret``, never its value) for a bad secret."""
+        self._client = client
+        self._keys = keys
+        self._start_from = start_from
+        self._unhealthy_after = unhealthy_after
+        secrets = [_secrets(i, hook) for i, hook in enumerate(webhooks)]  # fail before any I/O
+        self._sender = Sender(
+            timeout=timeout, allow_private_networks=allow_private_networks, resolver=resolver
+        )
+        gate = asyncio.Semaphore(REDIS_SLOTS)  # shared: bounds our Redis connections
+        options = Options(keys.namespace, timeout, visibility, concurrency, on_attempt)
+        shared_rng = rng or random.Random()
+        self._endpoints = [
+            Endpoint(
+                hook,
+                secrets[i],
+                Outbox(client, keys, hook.name, consumer, gate),
+                self._sender,
+                shared_rng,
+                options,
+            )
+            for i, hook in enumerate(webhooks)
+        ]
+
+    async def ensure_groups(self) -> None:
+        """Create each endpoint's consumer group (idempotent; a new one starts per start_from).
+
+        ``watcher once`` must call this before it polls, or a brand-new endpoint's group would
+        start after the stories of that very cycle.
+        """
+        for endpoint in self._endpoints:
+            await endpoint.outbox.ensure_group(self._start_from)
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Daemon: every endpoint reads, delivers and retries until ``stopping`` is set.
+
+        1 create the groups, 2 start a worker per endpoint, 3 on stop cancel the loops, 4 give
+        attempts in flight STOP_GRACE, then cancel them (unsettled work stays in Redis).
+        """
+        await self.ensure_groups()
+        workers = [
+            asyncio.create_task(e.serve(), name=f"webhook:{e.name}") for e in self._endpoints
+        ]
+        workers.append(asyncio.create_task(self._watch_stream(), name="webhooks:watch"))
+        log.info("webhooks_started", endpoints=len(workers))
+        try:
+            await stopping.wait()
+        finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            await asyncio.gather(*(e.stop(STOP_GRACE) for e in self._endpoints))
+            log.info("webhooks_stopped")
+
+    async def _watch_stream(self) -> None:
+        """One blocking read for all endpoints, instead of one held connection per endpoint:
+        each new entry wakes every endpoint's reader, which then reads its group."""
+        last: str | None = None
+        while True:
+            try:
+                newer = await (self._next_id(last) if last else self._last_id())
+            except StoreUnavailable as exc:
+                log.warning("webhook_store_unavailable", error=str(exc))
+                await asyncio.sleep(1.0)
+                continue
+            if last and newer != last:
+                for endpoint in self._endpoints:
+                    endpoint.arrived.set()
+            last = newer
+
+    @translated
+    async def _last_id(self) -> str:
+        newest: Any = await self._client.xrevrange(self._keys.stories, count=1)
+        return str(newest[0][0]) if newest else "0-0"
+
+    @translated
+    async def _next_id(self, last: str) -> str:
+        """Block (up to BLOCK_MS) for the entry after ``last``; its id, or ``last`` if none."""
+        reply: Any = await self._client.xread({self._keys.stories: last}, count=1, block=BLOCK_MS)
+        entries = [e for _stream, batch in (reply or []) for e in batch]
+        return str(entries[-1][0]) if entries else last
+
+    async def drain(self, wait: float) -> DrainReport:
+        """``watcher once``: deliver what is pending, then retries due within ``wait`` seconds."""
+        await self.ensure_groups()
+        deadline = time.time() + wait
+        await asyncio.gather(*(e.drain(deadline) for e in self._endpoints))
+        waiting = 0
+        for endpoint in self._endpoints:
+            waiting += (await endpoint.outbox.state())["retrying"]
+        counts = {e.name: e.counts for e in self._endpoints}
+        return DrainReport(
+            delivered=sum(c.delivered for c in counts.values()),
+            filtered=sum(c.filtered for c in counts.values()),
+            failed=sum(c.failed for c in counts.values()),
+            dead=sum(c.dead for c in counts.values()),
+            waiting=waiting,
+            disabled=tuple(e.name for e in self._endpoints if e.disabled),
+            endpoints=counts,
+        )
+
+    async def replay(self, *, since: datetime | None, endpoint: str | None) -> int:
+        """Re-deliver stored events (the stream and the dead letters) from ``since``; returns
+        how many were queued. They keep their ``webhook-id`` (receivers may dedupe them) and
+        get a fresh retry budget; replayed dead letters leave the dead-letter stream.
+
+        Raises ValueError for an unknown endpoint name.
+        """
+        targets = [e for e in self._endpoints if endpoint is None or e.name == endpoint]
+        if not targets:
+            raise ValueError(f"unknown webhook endpoint {endpoint!r}")
+        floor = _stream_floor(since)
+        from_dead = await self._replay_dead(targets, floor)
+        queued = len(from_dead) + await self._replay_stream(targets, floor, from_dead)
+        for target in targets:
+            if not await target.refresh_disabled():
+                await target.run_retries_until(time.time())
+            else:
+                log.warning("webhook_replay_disabled", endpoint=target.name)
+        return queued
+
+    async def _replay_dead(
+        self, targets: list[Endpoint], floor: tuple[int, int]
+    ) -> set[tuple[str, str]]:
+        """Queue the dead letters of ``targets``; returns the (endpoint, stream id) pairs."""
+        letters = await read_dead(self._client, self._keys)
+        queued: set[tuple[str, str]] = set()
+        now = datetime.now(UTC)
+        for target in targets:
+            mine = [
+                d
+                for d in letters
+                if d.endpoint == target.name and _id_tuple(d.delivery.stream_id) >= floor
+            ]
+            await target.outbox.enqueue([d.delivery for d in mine], now, [d.dead_id for d in mine])
+            queued |= {(target.name, d.delivery.stream_id) for d in mine}
+        return queued
+
+    async def _replay_stream(
+        self, targets: list[Endpoint], floor: tuple[int, int], already: set[tuple[str, str]]
+    ) -> int:
+        """Queue the stream's events from ``floor`` that each target wants; returns new ones."""
+        queued = 0
+        start = f"{floor[0]}-{floor[1]}"
+        while batch := await self._history(start):
+            deliveries = [d for i, f in batch if (d := delivery_from_entry(i, f))]
+            now = datetime.now(UTC)
+            for target in targets:
+                wanted = [d for d in deliveries if target.wants(d)]
+                await target.outbox.enqueue(wanted, now)
+                queued += sum((target.name, d.stream_id) not in already for d in wanted)
+            start = "(" + batch[-1][0]
+        return queued
+
+    @translated
+    async def _history(self, start: str) -> list[tuple[str, dict[str, str]]]:
+        batch: Any = await self._client.xrange(self._keys.stories, min=start, count=REPLAY_BATCH)
+        return list(batch)
+
+    async def status(self) -> dict[str, dict[str, Any]]:
+        """Per endpoint: pending (unsettled + retrying), counters, last success, health.
+
+        Carries no secret and no URL path (Slack/Discord URLs hold a token): only the origin.
+        """
+        now = datetime.now(UTC)
+        return {e.name: await self._status_of(e, now) for e in self._endpoints}
+
+    async def _status_of(self, endpoint: Endpoint, now: datetime) -> dict[str, Any]:
+        state = await endpoint.outbox.state()
+        disabled = state.get("disabled") == endpoint.url_digest
+        failing_since = state.get("failing_since")
+        since = datetime.fromisoformat(failing_since) if failing_since else None
+        healthy = is_healthy(since, now, disabled=disabled, unhealthy_after=self._unhealthy_after)
+        return {
+            "target": origin(endpoint.webhook.url),
+            "format": endpoint.webhook.format,
+            "pending": state["unsettled"] + state["retrying"],
+            "retrying": state["retrying"],
+            "delivered": int(state.get("delivered", 0)),
+            "failed": int(state.get("failed", 0)),
+            "dead": max(0, int(state.get("dead", 0))),
+            "last_success": state.get("last_success"),
+            "last_failure": state.get("last_failure"),
+            "last_reason": state.get("last_reason") or None,
+            "failing_since": failing_since,
+            "healthy": healthy,
+            "disabled": disabled,
+            "disabled_reason": state.get("disabled_reason") if disabled else None,
+        }
+
+    async def aclose(self) -> None:
+        await self._sender.aclose()
+
+
+def _secrets(index: int, hook: Webhook) -> tuple[bytes, ...]:
+    try:
+        return parse_secrets(hook.secret.get_secret_value())
+    except ValueError as exc:
+        raise ConfigError([Problem(f"webhooks[{index}].secret", str(exc))]) from None
+
+
+def _id_tuple(stream_id: str) -> tuple[int, int]:
+    millis, _, seq = stream_id.partition("-")
+    return int(millis), int(seq or 0)
+
+
+def _stream_floor(since: datetime | None) -> tuple[int, int]:
+    """The first stream id at or after ``since`` (naive datetimes are taken as UTC)."""
+    if since is None:
+        return (0, 0)
+    moment = since if since.tzinfo else since.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000), 0
+
+
+__all__ = ["AttemptRecord", "Delivery", "Dispatcher", "DrainReport", "EndpointCounts"]

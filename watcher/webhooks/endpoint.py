@@ -1,0 +1,335 @@
+"""[notify] One endpoint's worker: attempt an event, settle its fate, run its read/retry loops.
+
+Each endpoint runs its own tasks with its own bounded concurrency, so a receiver that hangs
+for the whole timeout only ever holds its own slots, never another endpoint's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import random
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import structlog
+
+from watcher.config import Webhook
+from watcher.errors import StoreUnavailable
+from watcher.webhooks.outbox import Delivery, Outbox
+from watcher.webhooks.payloads import is_wanted, render, stream_time
+from watcher.webhooks.retry import next_attempt, parse_retry_after, verdict_for
+from watcher.webhooks.sender import Attempt, Sender, origin
+from watcher.webhooks.signing import signed_headers, webhook_id
+
+log = structlog.get_logger("watcher.webhooks")
+
+Outcome = Literal["delivered", "retry", "dead", "disabled", "filtered", "parked"]
+
+IDLE_POLL = 1.0  # other replicas' retries, and entries if the stream watcher fails, within 1 s
+DISABLED_RECHECK = 5.0  # how often a disabled endpoint looks whether it was re-enabled
+STORE_BACKOFF = 1.0  # after a Redis outage, try again this often (the work is safe in Redis)
+LEASE_MARGIN = 5.0  # a claimed retry's lease outlives the attempt's timeout by this much
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """One attempt, for metrics: which endpoint, what came of it, and how long it took."""
+
+    endpoint: str
+    outcome: Outcome
+    reason: str
+    status: int | None
+    seconds: float
+
+
+@dataclass(slots=True)
+class EndpointCounts:
+    """What this process did for one endpoint (``watcher once`` prints these)."""
+
+    delivered: int = 0
+    filtered: int = 0
+    failed: int = 0
+    dead: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Tunables shared by every endpoint of a Dispatcher."""
+
+    namespace: str
+    timeout: float
+    visibility: float
+    concurrency: int
+    on_attempt: Callable[[AttemptRecord], None] | None = None
+
+
+def url_digest(url: str) -> str:
+    """Names a URL in Redis without storing it (Slack/Discord URLs carry their token)."""
+    return hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
+class Endpoint:
+    def __init__(
+        self,
+        webhook: Webhook,
+        hmac_keys: tuple[bytes, ...],
+        outbox: Outbox,
+        sender: Sender,
+        rng: random.Random,
+        options: Options,
+    ) -> None:
+        self.webhook = webhook
+        self.name = webhook.name
+        self.outbox = outbox
+        self.counts = EndpointCounts()
+        self.url_digest = url_digest(webhook.url)
+        self._hmac_keys = hmac_keys
+        self._sender = sender
+        self._rng = rng
+        self._options = options
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self.arrived = asyncio.Event()  # set by the Dispatcher's stream watcher
+        self.disabled = False
+
+    # --- one event ---------------------------------------------------------------------------
+
+    def wants(self, delivery: Delivery) -> bool:
+        topics = delivery.data.get("topics") or []
+        return is_wanted(
+            delivery.event, topics, events=self.webhook.events, wanted=self.webhook.topics
+        )
+
+    async def deliver(self, delivery: Delivery, *, scheduled: bool) -> None:
+        """Attempt one event and settle it. The isolation boundary of one attempt.
+
+        ``scheduled``: it came from the retry schedule (leased), not from the stream.
+        """
+        started = time.perf_counter()
+        try:
+            if not scheduled and not self.wants(delivery):
+                await self.outbox.filtered(delivery.stream_id)
+                self.counts.filtered += 1
+                return self._report("filtered", "filtered", None, started)
+            if self.disabled:  # read before the 410 was seen: keep it for a re-enabled URL
+                await self.outbox.park(delivery, datetime.now(UTC))
+                return self._report("parked", "disabled", None, started)
+            result = await self._attempt(delivery)
+            outcome = await self._settle(delivery, result)
+            self._report(outcome, result.reason, result.status, started)
+        except asyncio.CancelledError:
+            if scheduled:  # stopping mid-attempt: hand the lease back instead of waiting it out
+                await asyncio.shield(self._release(delivery))
+            raise
+        except StoreUnavailable as exc:  # the event is still pending or leased: it comes back
+            log.warning("webhook_store_unavailable", endpoint=self.name, error=str(exc))
+        except Exception:  # isolation boundary: one event must not stop the endpoint's loop
+            log.exception(
+                "webhook_internal_error", endpoint=self.name, stream_id=delivery.stream_id
+            )
+            await self._internal_failure(delivery)
+
+    async def _attempt(self, delivery: Delivery) -> Attempt:
+        msg_id = webhook_id(self._options.namespace, self.name, delivery.stream_id)
+        body = render(
+            self.webhook.format, delivery.event, delivery.data, stream_time(delivery.stream_id)
+        )
+        stamp = int(time.time())
+        headers = signed_headers(msg_id, stamp, body, self._hmac_keys)
+        return await self._sender.post(self.webhook.url, body, headers)
+
+    async def _settle(self, delivery: Delivery, result: Attempt) -> Outcome:
+        """Record the attempt's fate in Redis: delivered, retry later, dead letter, or disable."""
+        now = datetime.now(UTC)
+        verdict = "retry" if result.status is None else verdict_for(result.status)
+        if verdict == "delivered":
+            await self.outbox.delivered(delivery, now)
+            self.counts.delivered += 1
+            return "delivered"
+        failed = delivery.failed(f"{now.isoformat()} {result.reason}: {result.detail}")
+        self.counts.failed += 1
+        msg_id = webhook_id(self._options.namespace, self.name, delivery.stream_id)
+        if verdict == "gone":
+            await self.outbox.disable(self.url_digest, result.reason, now)
+            self.disabled = True
+            await self.outbox.bury(failed, msg_id, now)
+            self.counts.dead += 1
+            return "disabled"
+        retry_after = parse_retry_after(result.retry_after, now)
+        due = next_attempt(
+            self.webhook.retry, failed.attempts, now, self._rng, retry_after=retry_after
+        )
+        if due is None:
+            await self.outbox.bury(failed, msg_id, now)
+            self.counts.dead += 1
+            return "dead"
+        await self.outbox.retry_later(failed, due, now)
+        self._wake.set()
+        return "retry"
+
+    async def _internal_failure(self, delivery: Delivery) -> None:
+        """Our own bug: count it as a failed attempt, so a poison event ends in the dead letters."""
+        try:
+            await self._settle(delivery, Attempt(None, "internal", "internal error (see logs)"))
+        except Exception:  # isolation boundary: still pending or leased in Redis; it comes back
+            log.exception("webhook_settle_failed", endpoint=self.name, stream_id=delivery.stream_id)
+
+    async def _release(self, delivery: Delivery) -> None:
+        with contextlib.suppress(StoreUnavailable):  # else the lease simply runs out
+            await self.outbox.release(delivery.stream_id, datetime.now(UTC))
+
+    def _report(self, outcome: Outcome, reason: str, status: int | None, started: float) -> None:
+        seconds = time.perf_counter() - started
+        level = log.info if outcome in ("delivered", "filtered") else log.warning
+        level(
+            "webhook",
+            endpoint=self.name,
+            outcome=outcome,
+            reason=reason,
+            status=status,
+            target=origin(self.webhook.url),
+            duration_ms=round(seconds * 1000, 1),
+        )
+        if self._options.on_attempt:
+            self._options.on_attempt(AttemptRecord(self.name, outcome, reason, status, seconds))
+
+    # --- concurrency -------------------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+
+    def spawn_all(self, deliveries: list[Delivery], *, scheduled: bool) -> None:
+        for delivery in deliveries:
+            self._spawn(self.deliver(delivery, scheduled=scheduled))
+
+    def free(self) -> int:
+        return max(0, self._options.concurrency - len(self._inflight))
+
+    async def _room(self) -> None:
+        """Wait until at least one delivery slot is free."""
+        while not self.free():
+            await asyncio.wait(set(self._inflight), return_when=asyncio.FIRST_COMPLETED)
+
+    async def settle_inflight(self) -> None:
+        """Wait for every attempt in flight (those spawned while waiting too)."""
+        while self._inflight:
+            await asyncio.wait(set(self._inflight))
+
+    async def stop(self, grace: float) -> None:
+        """Give attempts in flight ``grace`` seconds, then cancel them (they stay in Redis)."""
+        if not self._inflight:
+            return
+        _done, late = await asyncio.wait(set(self._inflight), timeout=grace)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late, timeout=1.0)
+            log.warning("webhook_abandoned", endpoint=self.name, attempts=len(late))
+
+    # --- loops ---------------------------------------------------------------------------------
+
+    async def refresh_disabled(self) -> bool:
+        self.disabled = await self.outbox.is_disabled(self.url_digest)
+        return self.disabled
+
+    async def serve(self) -> None:
+        """Daemon: a reader of new entries and a runner of due retries, until cancelled."""
+        await _resilient(self.name, self._recover)
+        await asyncio.gather(self._forever(self._read_once), self._forever(self._retry_once))
+
+    async def _recover(self) -> None:
+        """Entries this consumer held before a restart are attempted first."""
+        self.spawn_all(await self.outbox.read_own_pending(count=1000), scheduled=False)
+
+    async def _forever(self, step: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        while True:
+            await _resilient(self.name, step)
+
+    async def _read_once(self) -> None:
+        """Read what is new; when nothing is, sleep until the stream watcher says otherwise.
+
+        The event is cleared before the read, so an entry added meanwhile is never missed;
+        IDLE_POLL is only the safety net should the watcher be down.
+        """
+        if await self.refresh_disabled():
+            await asyncio.sleep(DISABLED_RECHECK)
+            return
+        self.arrived.clear()
+        await self._room()
+        batch = await self.outbox.read_new(count=self.free())
+        self.spawn_all(batch, scheduled=False)
+        if not batch:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.arrived.wait(), timeout=IDLE_POLL)
+
+    async def _retry_once(self) -> None:
+        if self.disabled:
+            await asyncio.sleep(DISABLED_RECHECK)
+            return
+        self._wake.clear()
+        await self._room()
+        due = await self.run_due()
+        reclaimed = await self.outbox.reclaim(
+            int(self._options.visibility * 1000), self.free() or 1
+        )
+        self.spawn_all(reclaimed, scheduled=False)
+        if due or reclaimed:
+            return
+        next_due = await self.outbox.next_due()
+        delay = IDLE_POLL if next_due is None else min(IDLE_POLL, max(0.0, next_due - time.time()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    async def run_due(self) -> int:
+        """Claim (lease) the retries due now and start them; returns how many."""
+        lease = self._options.timeout + LEASE_MARGIN
+        due = await self.outbox.claim_due(datetime.now(UTC), lease, max(1, self.free()))
+        self.spawn_all(due, scheduled=True)
+        return len(due)
+
+    # --- one-shot (``watcher once``, replay) --------------------------------------------------
+
+    async def drain(self, deadline: float) -> None:
+        """Deliver everything pending now, then retries that come due before ``deadline``."""
+        if await self.refresh_disabled():
+            return
+        await self._recover()
+        stale = await self.outbox.reclaim(int(self._options.visibility * 1000), 1000)
+        self.spawn_all(stale, scheduled=False)
+        while True:
+            await self._room()
+            batch = await self.outbox.read_new(count=self.free())
+            if not batch:
+                break
+            self.spawn_all(batch, scheduled=False)
+        await self.run_retries_until(deadline)
+
+    async def run_retries_until(self, deadline: float) -> None:
+        """Run due retries, sleeping until the next one, while it is due before ``deadline``."""
+        while not self.disabled:
+            while await self.run_due():
+                await self._room()
+            await self.settle_inflight()
+            next_due = await self.outbox.next_due()
+            if next_due is None or next_due > deadline or self.disabled:
+                return
+            await asyncio.sleep(max(0.0, next_due - time.time()))
+
+
+async def _resilient(name: str, step: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """One loop step; a Redis outage or our own bug pauses the loop instead of ending it."""
+    try:
+        await step()
+    except StoreUnavailable as exc:
+        log.warning("webhook_store_unavailable", endpoint=name, error=str(exc))
+        await asyncio.sleep(STORE_BACKOFF)
+    except Exception:  # isolation boundary: one endpoint's loop must not stop the others
+        log.exception("webhook_loop_error", endpoint=name)
+        await asyncio.sleep(STORE_BACKOFF)

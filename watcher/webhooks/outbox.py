@@ -1,0 +1,405 @@
+"""[notify] One endpoint's durable delivery state in Redis: group, retry schedule, dead letters.
+
+Nothing about an undelivered event lives only in memory. A new event is a pending entry of the
+endpoint's consumer group on ``<ns>:stories`` until it is acknowledged, and it is acknowledged
+only in the same MULTI that records its fate: delivered, filtered, scheduled for a retry (ZSET
+of due times + HASH of the event and its failures) or dead-lettered (``<ns>:webhooks:dead``).
+A crash between two steps therefore redelivers (at-least-once) but never loses an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
+
+import redis.asyncio as aioredis
+import structlog
+from redis import exceptions as redis_errors
+
+from watcher.store import translated
+from watcher.store.keys import Keys
+from watcher.webhooks.payloads import event_data
+
+log = structlog.get_logger("watcher.webhooks")
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+REDIS_SLOTS = 32  # Redis calls in flight for all endpoints together; the app keeps the rest
+MAX_REASONS = 10  # the last ten failures explain a dead letter; older ones are noise
+LAG_COUNT_CAP = 10_000  # on Redis 6.2 unread entries are counted one by one: stop here
+DEAD_MAXLEN = 100_000  # approximate cap of the dead-letter stream, like the stories stream
+
+# claim_due: lease every retry that is due, so one replica (of several) attempts it. A crash
+# mid-attempt only delays it until the lease ends; the next claim picks it up again.
+# KEYS[1] retries ZSET   ARGV[1] now (Unix s)   ARGV[2] lease end (Unix s)   ARGV[3] max count
+# Returns the claimed stream ids.
+CLAIM_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], member) end
+return due
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One event bound for one endpoint: what to send, and how often it has failed so far."""
+
+    stream_id: str
+    event: str
+    data: dict[str, Any]
+    attempts: int = 0
+    reasons: tuple[str, ...] = ()
+
+    def failed(self, reason: str) -> Delivery:
+        """This delivery after one more failed attempt (the reason list stays bounded)."""
+        reasons = (*self.reasons, reason)[-MAX_REASONS:]
+        return replace(self, attempts=self.attempts + 1, reasons=reasons)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "event": self.event,
+                "data": self.data,
+                "attempts": self.attempts,
+                "reasons": list(self.reasons),
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, stream_id: str, raw: str) -> Delivery:
+        value = json.loads(raw)
+        return cls(
+            stream_id,
+            value["event"],
+            value["data"],
+            int(value.get("attempts", 0)),
+            tuple(value.get("reasons", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An entry of ``<ns>:webhooks:dead``: the event, its endpoint, and why it was given up."""
+
+    dead_id: str
+    endpoint: str
+    delivery: Delivery
+
+
+def delivery_from_entry(stream_id: str, fields: dict[str, str] | None) -> Delivery | None:
+    """A stream entry (``event`` + ``data`` JSON document) → Delivery; None when unreadable."""
+    if not fields or "data" not in fields:
+        return None
+    try:
+        doc = json.loads(fields["data"])
+        return Delivery(stream_id, fields.get("event") or "story.created", event_data(doc))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _gated(
+    fn: Callable[Concatenate[Outbox, P], Awaitable[T]],
+) -> Callable[Concatenate[Outbox, P], Awaitable[T]]:
+    """Hold one of the shared Redis slots for the call: the client's pool is finite (redis-py
+    raises past 100 connections), and a burst of settlements must queue, not fail."""
+
+    @functools.wraps(fn)
+    async def wrapper(self: Outbox, *args: P.args, **kwargs: P.kwargs) -> T:
+        async with self._gate:
+            return await fn(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _entries(reply: Any) -> list[tuple[str, dict[str, str] | None]]:
+    """XREADGROUP's reply in RESP2 (list) or RESP3 (dict) shape → its entries."""
+    streams = reply.values() if isinstance(reply, dict) else [s[1] for s in reply or []]
+    return [(entry_id, fields) for entries in streams for entry_id, fields in entries or []]
+
+
+class Outbox:
+    """The Redis side of one endpoint; every method is one round trip (or one MULTI)."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        keys: Keys,
+        endpoint: str,
+        consumer: str,
+        gate: asyncio.Semaphore | None = None,
+    ) -> None:
+        self._client = client
+        self._gate = gate or asyncio.Semaphore(REDIS_SLOTS)
+        self._keys = keys
+        self.endpoint = endpoint
+        self._consumer = consumer
+        self._group = keys.webhook_group(endpoint)
+        self._retries = keys.webhook_retries(endpoint)
+        self._events = keys.webhook_events(endpoint)
+        self._state = keys.webhook_endpoint(endpoint)
+        self._claim = client.register_script(CLAIM_DUE)
+        self._cursor = "0-0"
+
+    @translated
+    @_gated
+    async def ensure_group(self, start_from: Literal["now", "start"]) -> None:
+        """Create the endpoint's consumer group (and the stream) unless it exists."""
+        try:
+            await self._client.xgroup_create(
+                self._keys.stories,
+                self._group,
+                id="$" if start_from == "now" else "0",
+                mkstream=True,
+            )
+        except redis_errors.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    @translated
+    @_gated
+    async def read_new(self, count: int, block_ms: int | None = None) -> list[Delivery]:
+        """Entries no consumer of this endpoint has seen yet (they become pending on us)."""
+        reply = await self._client.xreadgroup(
+            self._group, self._consumer, {self._keys.stories: ">"}, count=count, block=block_ms
+        )
+        return await self._readable(_entries(reply))
+
+    @translated
+    @_gated
+    async def read_own_pending(self, count: int) -> list[Delivery]:
+        """Entries this consumer read before a restart but never settled."""
+        reply = await self._client.xreadgroup(
+            self._group, self._consumer, {self._keys.stories: "0"}, count=count
+        )
+        return await self._readable(_entries(reply))
+
+    @translated
+    @_gated
+    async def reclaim(self, min_idle_ms: int, count: int) -> list[Delivery]:
+        """Entries another consumer (a crashed replica) has held longer than ``min_idle_ms``."""
+        reply = await self._client.xautoclaim(
+            self._keys.stories,
+            self._group,
+            self._consumer,
+            min_idle_ms,
+            start_id=self._cursor,
+            count=count,
+        )
+        self._cursor = reply[0] if reply and reply[0] else "0-0"
+        entries = [(e[0], e[1]) for e in (reply[1] if reply else []) if e and e[0]]
+        return await self._readable(entries)
+
+    async def _readable(self, entries: list[tuple[str, dict[str, str] | None]]) -> list[Delivery]:
+        """Parse entries; an unreadable or trimmed one is acknowledged, logged, and skipped."""
+        out, bad = [], []
+        for entry_id, fields in entries:
+            delivery = delivery_from_entry(entry_id, fields)
+            if delivery is None:
+                bad.append(entry_id)
+            else:
+                out.append(delivery)
+        if bad:
+            log.warning(
+                "webhook_skipped", endpoint=self.endpoint, reason="malformed_entry", ids=bad
+            )
+            await self._client.xack(self._keys.stories, self._group, *bad)
+        return out
+
+    @translated
+    @_gated
+    async def claim_due(self, now: datetime, lease: float, count: int) -> list[Delivery]:
+        """Retries due at ``now``, leased to us for ``lease`` seconds."""
+        stamp = now.timestamp()
+        ids: list[str] = await self._claim(keys=[self._retries], args=[stamp, stamp + lease, count])
+        if not ids:
+            return []
+        raws: list[str | None] = await self._client.hmget(self._events, ids)  # type: ignore[assignment]
+        orphans = [i for i, raw in zip(ids, raws, strict=True) if raw is None]
+        if orphans:  # the event record vanished (settled by a racing replica): drop the entry
+            await self._client.zrem(self._retries, *orphans)
+        return [Delivery.from_json(i, r) for i, r in zip(ids, raws, strict=True) if r is not None]
+
+    @translated
+    @_gated
+    async def next_due(self) -> float | None:
+        """Unix time of the earliest scheduled retry (or lease end), None when there is none."""
+        first = await self._client.zrange(self._retries, 0, 0, withscores=True)
+        return float(first[0][1]) if first else None
+
+    @translated
+    @_gated
+    async def release(self, stream_id: str, due: datetime) -> None:
+        """Give a claimed retry back (we are stopping mid-attempt), due at ``due``."""
+        await self._client.zadd(self._retries, {stream_id: due.timestamp()}, xx=True)
+
+    @translated
+    @_gated
+    async def filtered(self, stream_id: str) -> None:
+        """The endpoint does not want this event: settle it."""
+        await self._client.xack(self._keys.stories, self._group, stream_id)
+
+    @translated
+    @_gated
+    async def delivered(self, delivery: Delivery, now: datetime) -> None:
+        """Settle a delivered event and record the success (the endpoint is healthy again)."""
+        async with self._client.pipeline(transaction=True) as pipe:
+            self._settle(pipe, delivery.stream_id)
+            pipe.hset(self._state, "last_success", now.isoformat())
+            pipe.hdel(self._state, "failing_since")
+            pipe.hincrby(self._state, "delivered", 1)
+            await pipe.execute()
+
+    @translated
+    @_gated
+    async def retry_later(self, delivery: Delivery, due: datetime, now: datetime) -> None:
+        """Schedule the next attempt durably and only then acknowledge the stream entry."""
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.hset(self._events, delivery.stream_id, delivery.to_json())
+            pipe.zadd(self._retries, {delivery.stream_id: due.timestamp()})
+            pipe.xack(self._keys.stories, self._group, delivery.stream_id)
+            self._failure(pipe, delivery, now)
+            await pipe.execute()
+
+    @translated
+    @_gated
+    async def park(self, delivery: Delivery, now: datetime) -> None:
+        """Hold an event of a disabled endpoint in the schedule (due now, budget unchanged)."""
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.hset(self._events, delivery.stream_id, delivery.to_json())
+            pipe.zadd(self._retries, {delivery.stream_id: now.timestamp()})
+            pipe.xack(self._keys.stories, self._group, delivery.stream_id)
+            await pipe.execute()
+
+    @translated
+    @_gated
+    async def bury(self, delivery: Delivery, webhook_id: str, now: datetime) -> str:
+        """Move an event to the dead letters with its reasons; returns the dead-letter id."""
+        fields = {
+            "endpoint": self.endpoint,
+            "stream_id": delivery.stream_id,
+            "event": delivery.event,
+            "data": json.dumps(delivery.data, ensure_ascii=False),
+            "webhook_id": webhook_id,
+            "attempts": str(delivery.attempts),
+            "reasons": json.dumps(list(delivery.reasons)),
+            "dead_at": now.isoformat(),
+        }
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.xadd(self._keys.dead, fields, maxlen=DEAD_MAXLEN, approximate=True)  # type: ignore[arg-type]
+            self._settle(pipe, delivery.stream_id)
+            self._failure(pipe, delivery, now)
+            pipe.hincrby(self._state, "dead", 1)
+            dead_id, *_ = await pipe.execute()
+        return str(dead_id)
+
+    def _settle(self, pipe: Any, stream_id: str) -> None:
+        pipe.xack(self._keys.stories, self._group, stream_id)
+        pipe.zrem(self._retries, stream_id)
+        pipe.hdel(self._events, stream_id)
+
+    def _failure(self, pipe: Any, delivery: Delivery, now: datetime) -> None:
+        last = delivery.reasons[-1] if delivery.reasons else ""
+        pipe.hset(self._state, mapping={"last_failure": now.isoformat(), "last_reason": last})
+        pipe.hsetnx(self._state, "failing_since", now.isoformat())
+        pipe.hincrby(self._state, "failed", 1)
+
+    @translated
+    @_gated
+    async def disable(self, url_digest: str, reason: str, now: datetime) -> None:
+        """Stop delivering to this URL (410 Gone); a new URL in the config re-enables the name."""
+        await self._client.hset(
+            self._state,
+            mapping={
+                "disabled": url_digest,
+                "disabled_reason": reason,
+                "disabled_at": now.isoformat(),
+            },
+        )
+
+    @translated
+    @_gated
+    async def is_disabled(self, url_digest: str) -> bool:
+        return bool(await self._client.hget(self._state, "disabled") == url_digest)
+
+    @translated
+    @_gated
+    async def enqueue(
+        self, deliveries: Sequence[Delivery], now: datetime, dead_ids: Iterable[str] = ()
+    ) -> None:
+        """Replay: schedule these events now with a fresh retry budget; leave the dead letters."""
+        if not deliveries:
+            return
+        dead = list(dead_ids)
+        async with self._client.pipeline(transaction=True) as pipe:
+            for d in deliveries:
+                fresh = replace(d, attempts=0, reasons=())
+                pipe.hset(self._events, d.stream_id, fresh.to_json())
+                pipe.zadd(self._retries, {d.stream_id: now.timestamp()})
+            if dead:
+                pipe.xdel(self._keys.dead, *dead)
+                pipe.hincrby(self._state, "dead", -len(dead))
+            await pipe.execute()
+
+    @translated
+    @_gated
+    async def state(self) -> dict[str, Any]:
+        """Counters and times, plus ``unsettled`` (pending + unread) and ``retrying`` counts."""
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self._state)
+            pipe.zcard(self._retries)
+            state, retrying = await pipe.execute()
+        out: dict[str, Any] = dict(state)
+        out["retrying"] = int(retrying)
+        out["unsettled"] = await self._unsettled()
+        return out
+
+    async def _unsettled(self) -> int:
+        """Read-but-unsettled plus not-yet-read entries of the group (``lag`` is Redis 7+)."""
+        try:
+            groups = await self._client.xinfo_groups(self._keys.stories)
+        except redis_errors.ResponseError:  # no stream yet
+            return 0
+        for group in groups:
+            if group.get("name") == self._group:
+                lag = group.get("lag")
+                if lag is None:  # Redis 6.2 (embedded) has no lag: count, up to a cap
+                    lag = await self._unread_after(group["last-delivered-id"])
+                return int(group.get("pending") or 0) + int(lag)
+        return 0
+
+    async def _unread_after(self, last_delivered: str) -> int:
+        unread: Any = await self._client.xrange(
+            self._keys.stories, min=f"({last_delivered}", max="+", count=LAG_COUNT_CAP
+        )
+        return len(unread)
+
+
+async def read_dead(client: aioredis.Redis, keys: Keys, count: int = 1000) -> list[DeadLetter]:
+    """Every dead letter (oldest first), parsed; unreadable ones are skipped."""
+    out: list[DeadLetter] = []
+    start = "-"
+    while True:
+        batch: Any = await client.xrange(keys.dead, min=start, max="+", count=count)
+        for dead_id, fields in batch:
+            try:
+                delivery = Delivery(
+                    fields["stream_id"],
+                    fields["event"],
+                    json.loads(fields["data"]),
+                    int(fields.get("attempts", 0)),
+                    tuple(json.loads(fields.get("reasons", "[]"))),
+                )
+            except (KeyError, ValueError, TypeError):
+                continue
+            out.append(DeadLetter(dead_id, fields["endpoint"], delivery))
+        if len(batch) < count:
+            return out
+        start = "(" + batch[-1][0]

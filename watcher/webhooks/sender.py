@@ -1,0 +1,138 @@
+"""[notify] One webhook POST: SSRF-checked address, no redirects, bounded time and response.
+
+Connections go through the netguard's ``GuardedBackend``: the host is resolved once per
+connection, refused if any answer is private (unless allowed), and the socket opens to the
+checked address, so DNS rebinding cannot reach a private address. Redirects are not followed
+at all: a 3xx is a failed attempt, like any other non-2xx.
+
+A webhook URL can itself be a secret (Slack and Discord put their token in the path), so
+messages name only the scheme and host, never the path or query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import httpcore
+import httpx
+
+from scrapers.errors import BlockedAddress
+from scrapers.netguard import GuardedBackend, Resolver, SystemResolver
+
+MAX_RESPONSE = 64 * 1024  # read at most this much of a reply; we only need its status
+DETAIL_CHARS = 200  # enough of an error reply to tell "maintenance" from "bad signature"
+USER_AGENT = "news-watcher/0.1 (webhooks; +https://www.standardwebhooks.com/)"
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What one POST came to: a status (None without a response) and a stable ``reason`` slug."""
+
+    status: int | None
+    reason: str  # ok | http_<code> | timeout | connect_error | network_error | private_address
+    detail: str = ""
+    retry_after: str | None = None
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL: what may appear in logs, status and errors."""
+    try:
+        parts = httpx.URL(url)
+    except httpx.InvalidURL:
+        return "<invalid url>"
+    port = f":{parts.port}" if parts.port else ""
+    host = f"[{parts.host}]" if ":" in parts.host else parts.host
+    return f"{parts.scheme}://{host}{port}"
+
+
+class Sender:
+    """Owns the one httpx client of webhook delivery (no env proxies: they'd bypass the guard)."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        allow_private_networks: bool | tuple[str, ...] = False,
+        resolver: Resolver | None = None,
+    ) -> None:
+        self._timeout = timeout
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        self._client = httpx.AsyncClient(
+            transport=_guarded_transport(
+                GuardedBackend(resolver or SystemResolver(), allow_private_networks), limits
+            ),
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+            trust_env=False,
+            limits=limits,
+            headers={"user-agent": USER_AGENT},
+        )
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Attempt:
+        """POST ``body``; never raises for the receiver's or network's failures: returns them."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await self._post(url, body, headers)
+        except BlockedAddress as exc:
+            return Attempt(None, "private_address", f"POST {origin(url)}: {exc}")
+        except (TimeoutError, httpx.TimeoutException):
+            return Attempt(None, "timeout", f"POST {origin(url)}: no answer in {self._timeout:g}s")
+        except httpx.ConnectError as exc:
+            return Attempt(None, "connect_error", f"POST {origin(url)}: cannot connect ({exc})")
+        except httpx.TransportError as exc:
+            return Attempt(None, "network_error", f"POST {origin(url)}: {type(exc).__name__}")
+
+    async def _post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Attempt:
+        request_headers = {
+            **headers,
+            "content-type": "application/json",
+            "accept-encoding": "identity",  # the reply is read raw and bounded: no gzip bombs
+        }
+        async with self._client.stream(
+            "POST", url, content=body, headers=request_headers
+        ) as response:
+            head = await _read_bounded(response)
+        status = response.status_code
+        if 200 <= status < 300:
+            return Attempt(status, "ok")
+        detail = f"POST {origin(url)}: HTTP {status}"
+        if 300 <= status < 400:
+            detail += " (redirects are not followed)"
+        elif snippet := _UNPRINTABLE.sub(" ", head.decode("utf-8", "replace"))[:DETAIL_CHARS]:
+            detail += f": {snippet.strip()}"
+        return Attempt(status, f"http_{status}", detail, response.headers.get("retry-after"))
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+async def _read_bounded(response: httpx.Response) -> bytes:
+    """At most MAX_RESPONSE bytes of the reply; the rest is left unread (the stream closes)."""
+    chunks, size = [], 0
+    async for chunk in response.aiter_raw():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= MAX_RESPONSE:
+            break
+    return b"".join(chunks)[:MAX_RESPONSE]
+
+
+def _guarded_transport(backend: GuardedBackend, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+    """httpx's transport over a pool that connects through the netguard backend.
+
+    httpx has no public hook for a network backend, so the pool it built is swapped for one
+    with the same settings plus the backend (httpx is pinned below 0.29 in pyproject).
+    """
+    transport = httpx.AsyncHTTPTransport(trust_env=False, limits=limits)
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=backend,
+    )
+    return transport
