@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
+import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +26,13 @@ from watcher.store.keys import Keys
 from watcher.store.status import SourceStatus
 from watcher.store.stories import Stories
 from watcher.topics import compile_topics
+from watcher.webhooks.delivery import Dispatcher
+
+
+def replica_id() -> str:
+    """Names this process in Redis (consumer groups, leases): host, pid and a random tail, so a
+    restarted process on a recycled pid is a new replica, not a ghost of the old one."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 def rules_of(config: Config) -> Rules:
@@ -51,6 +61,8 @@ class App:
     stories: Stories
     status: SourceStatus
     deps: Deps
+    replica: str
+    dispatcher: Dispatcher | None = None
 
     @classmethod
     async def open(cls, config: Config, *, progress: Progress | None = None) -> App:
@@ -62,6 +74,12 @@ class App:
             await client.aclose()
             raise
         keys = Keys(config.redis.namespace)
+        replica = replica_id()
+        try:
+            dispatcher = _dispatcher(config, client, keys, replica)
+        except BaseException:
+            await client.aclose()
+            raise
         stories = Stories(client, keys)
         counter = RedisParagraphCounter(
             connect_sync(config.redis.url, config.data_dir), keys, clock=time.time
@@ -75,7 +93,8 @@ class App:
             counter=counter,
             progress=progress,
         )
-        return cls(config, client, keys, stories, SourceStatus(client, keys), deps)
+        status = SourceStatus(client, keys)
+        return cls(config, client, keys, stories, status, deps, replica, dispatcher)
 
     async def poll(self, source: Source) -> PollReport:
         """Poll one source and record its status."""
@@ -95,5 +114,23 @@ class App:
         return list(await asyncio.gather(*(self.poll(s) for s in sources)))
 
     async def aclose(self) -> None:
+        if self.dispatcher is not None:
+            await self.dispatcher.aclose()
         await self.deps.fetcher.aclose()
         await self.client.aclose()
+
+
+def _dispatcher(
+    config: Config, client: aioredis.Redis, keys: Keys, replica: str
+) -> Dispatcher | None:
+    """Webhook delivery, when endpoints are configured; a bad secret is a ConfigError here."""
+    if not config.webhooks:
+        return None
+    return Dispatcher(
+        client,
+        keys,
+        config.webhooks,
+        consumer=replica,
+        allow_private_networks=config.fetch.allow_private_networks,
+        on_attempt=metrics.record_attempt,
+    )

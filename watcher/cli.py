@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from watcher.app import App, fetch_settings, rules_of
 from watcher.config import Config, FetchConfig, load_config
 from watcher.errors import ConfigError, StoreUnavailable
 from watcher.model import PollReport
+from watcher.webhooks.delivery import DrainReport
 
 EXIT_OK, EXIT_FAIL, EXIT_CONFIG = 0, 1, 2
 
@@ -51,9 +53,29 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--from-start", action="store_true", help="start from the oldest entry")
     status = sub.add_parser("status", help="sources and their last poll, success, error, counts")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    hooks = sub.add_parser("webhooks", help="webhook endpoints")
+    hooks_sub = hooks.add_subparsers(dest="webhooks_command", required=True)
+    replay = hooks_sub.add_parser("replay", help="re-deliver stored events (dead letters too)")
+    replay.add_argument(
+        "--since", type=_iso_time, help="only events emitted at or after this ISO 8601 time"
+    )
+    replay.add_argument("--endpoint", help="only this endpoint (default: all)")
+    replay.add_argument(
+        "--wait", type=float, default=30.0, help="seconds to wait for due webhook retries"
+    )
+    replay.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     for p in sub.choices.values():  # `watcher once --config x` as well as `watcher --config x once`
         p.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
+
+
+def _iso_time(value: str) -> datetime:
+    """``--since``: an ISO 8601 date or time; without a zone it is UTC."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def config_path(arg: str | None) -> Path:
@@ -111,13 +133,47 @@ async def _once(config: Config, args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     app = await App.open(config, progress=_progress if sys.stderr.isatty() else None)
     try:
+        if app.dispatcher is not None:
+            await app.dispatcher.ensure_groups()  # a new endpoint sees this cycle's stories
         reports = await app.poll_all(args.source)
+        if sys.stderr.isatty():
+            print("\r\033[K", end="", file=sys.stderr)
+        for report in reports:
+            print(format_report(report))
+        if app.dispatcher is not None:
+            print(format_drain(await app.dispatcher.drain(args.wait)))
     finally:
         await app.aclose()
-    if sys.stderr.isatty():
-        print("\r\033[K", end="", file=sys.stderr)
-    for report in reports:
-        print(format_report(report))
+    return EXIT_OK
+
+
+def format_drain(report: DrainReport) -> str:
+    """The webhook line of ``watcher once``: what was delivered, and what waits for later."""
+    line = (
+        f"webhooks: delivered {report.delivered}, failed attempts {report.failed}, "
+        f"dead {report.dead}, retrying later {report.waiting}"
+    )
+    if report.disabled:
+        line += f"; disabled (410 Gone): {', '.join(report.disabled)}"
+    return line
+
+
+async def _webhooks(config: Config, args: argparse.Namespace) -> int:
+    """``watcher webhooks replay``: queue stored events again, then deliver them like ``once``."""
+    app = await App.open(config)
+    try:
+        if app.dispatcher is None:
+            print("watcher: no webhooks configured", file=sys.stderr)
+            return EXIT_CONFIG
+        try:
+            queued = await app.dispatcher.replay(since=args.since, endpoint=args.endpoint)
+        except ValueError as exc:
+            print(f"watcher: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        print(f"replay: {queued} events queued")
+        print(format_drain(await app.dispatcher.drain(args.wait)))
+    finally:
+        await app.aclose()
     return EXIT_OK
 
 
@@ -157,15 +213,34 @@ async def _status(config: Config, args: argparse.Namespace) -> int:
     try:
         status = await app.status.all()
         length = await app.client.xlen(app.keys.stories)
+        hooks = await app.dispatcher.status() if app.dispatcher is not None else {}
     finally:
         await app.aclose()
     if args.json:
-        print(json.dumps({"stream_length": length, "sources": status}, indent=2))
+        body = {"stream_length": length, "sources": status, "webhooks": hooks}
+        print(json.dumps(body, indent=2))
         return EXIT_OK
     print(f"stream {app.keys.stories}: {length} stories")
     for source in config.sources:
         print(format_status(source.name, status.get(source.name, {})))
+    for name, row in hooks.items():
+        print(format_endpoint(name, row))
     return EXIT_OK
+
+
+def format_endpoint(name: str, row: dict[str, Any]) -> str:
+    """One endpoint: health first, then counts; only the target's origin, never a secret."""
+    state = "DISABLED" if row["disabled"] else "healthy" if row["healthy"] else "UNHEALTHY"
+    lines = [
+        f"webhook {name} ({row['format']} → {row['target']}): {state}, pending {row['pending']}"
+        f" (retrying {row['retrying']}), delivered {row['delivered']}, failed {row['failed']},"
+        f" dead {row['dead']}",
+        f"  last success {row['last_success'] or '-'}, last failure {row['last_failure'] or '-'}"
+        + (f": {row['last_reason']}" if row.get("last_reason") else ""),
+    ]
+    if row["disabled"]:
+        lines.append(f"  disabled: {row['disabled_reason']}")
+    return "\n".join(lines)
 
 
 def format_status(name: str, row: dict[str, str]) -> str:
@@ -221,7 +296,13 @@ def _article_json(article: Any) -> dict[str, Any]:
     return out
 
 
-_COMMANDS = {"run": _run, "once": _once, "tail": _tail, "status": _status}
+_COMMANDS = {
+    "run": _run,
+    "once": _once,
+    "tail": _tail,
+    "status": _status,
+    "webhooks": _webhooks,
+}
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from watcher.errors import ConfigError, Problem
+from watcher.webhooks.signing import parse_secrets
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
@@ -121,8 +122,10 @@ class Webhook(Frozen):
     @field_validator("secret")
     @classmethod
     def _whsec(cls, value: SecretStr) -> SecretStr:
+        """Checked here so ``watcher check`` reports it; the message never holds the value."""
         if not value.get_secret_value():
             raise ValueError("is empty (set it, e.g. whsec_ + base64)")
+        parse_secrets(value.get_secret_value())
         return value
 
 

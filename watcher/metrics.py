@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from watcher.model import Outcome, PollReport
+from watcher.webhooks.endpoint import AttemptRecord
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -137,3 +138,18 @@ def record_article(source: str, outcome: Outcome) -> None:
         DUPLICATES.labels(source, outcome.reason or "same_url").inc()
     elif outcome.kind == "filtered":
         FILTERED.labels(source).inc()
+
+
+def record_attempt(attempt: AttemptRecord) -> None:
+    """Count one webhook attempt: a success, or a failure under its reason."""
+    if attempt.outcome == "delivered":
+        WEBHOOK_DELIVERIES.labels(attempt.endpoint).inc()
+    elif attempt.outcome in ("retry", "dead", "disabled"):
+        WEBHOOK_FAILURES.labels(attempt.endpoint, attempt.reason).inc()
+
+
+def record_endpoints(status: dict[str, dict[str, object]]) -> None:
+    """Set the per-endpoint gauges from ``Dispatcher.status()``."""
+    for name, row in status.items():
+        WEBHOOK_PENDING.labels(name).set(float(str(row.get("pending") or 0)))
+        WEBHOOK_HEALTHY.labels(name).set(1 if row.get("healthy") else 0)

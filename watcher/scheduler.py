@@ -12,6 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.app import App
 from watcher.config import Source
+from watcher.errors import StoreUnavailable
 from watcher.server import Health, HttpServer, keep_refreshed
 
 log = structlog.get_logger("watcher.scheduler")
@@ -58,7 +59,12 @@ class Runner:
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
         # The shield keeps a scheduler shutdown from cancelling the poll; we decide when.
-        await asyncio.shield(task)
+        try:
+            await asyncio.shield(task)
+        except StoreUnavailable as exc:  # Redis went away: /readyz says so; the next run retries
+            log.warning(
+                "poll_skipped", source=source.name, reason="redis_unavailable", error=str(exc)
+            )
 
     async def run(self) -> None:
         """Run until SIGTERM/SIGINT, then stop taking work, let polls finish, and close.
@@ -70,8 +76,11 @@ class Runner:
             loop.add_signal_handler(sig, self.stopping.set)
         server = self._start_http()
         refresher = asyncio.create_task(
-            keep_refreshed(self.app.client, self.app.keys, self.health, self.stopping)
+            keep_refreshed(
+                self.app.client, self.app.keys, self.health, self.stopping, self.app.dispatcher
+            )
         )
+        webhooks = self._start_webhooks()
         self.schedule()
         self.scheduler.start()
         self.health.scheduler_running = True
@@ -82,9 +91,17 @@ class Runner:
         self.scheduler.shutdown(wait=False)
         await self._drain()
         await refresher
+        if webhooks is not None:
+            await webhooks
         if server:
             server.stop()
         log.info("stopped")
+
+    def _start_webhooks(self) -> asyncio.Task[None] | None:
+        """Delivery runs beside polling and stops with it; unsettled work stays in Redis."""
+        if self.app.dispatcher is None:
+            return None
+        return asyncio.create_task(self.app.dispatcher.run(self.stopping), name="webhooks")
 
     def _start_http(self) -> HttpServer | None:
         if not self._serve_http:

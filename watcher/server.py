@@ -16,7 +16,9 @@ from prometheus_client import make_wsgi_app
 from redis import exceptions as redis_errors
 
 from watcher import metrics
+from watcher.errors import StoreUnavailable
 from watcher.store.keys import Keys
+from watcher.webhooks.delivery import Dispatcher
 
 log = structlog.get_logger("watcher.server")
 
@@ -98,10 +100,14 @@ class HttpServer:
         self._server.server_close()
 
 
-async def refresh(client: aioredis.Redis, keys: Keys, health: Health) -> None:
-    """Ping Redis and read stream gauges; /readyz turns false while Redis is away."""
+async def refresh(
+    client: aioredis.Redis, keys: Keys, health: Health, dispatcher: Dispatcher | None = None
+) -> None:
+    """Ping Redis and read stream and webhook gauges; /readyz turns false while Redis is away."""
     try:
         await client.ping()
+        if dispatcher is not None:
+            metrics.record_endpoints(await dispatcher.status())
         metrics.STREAM_LENGTH.set(await client.xlen(keys.stories))
         for group in await _groups(client, keys):
             name = str(group["name"])
@@ -109,7 +115,12 @@ async def refresh(client: aioredis.Redis, keys: Keys, health: Health) -> None:
             if group.get("lag") is not None:  # Redis 7 reports lag; 6.2 does not
                 metrics.CONSUMER_LAG.labels(name).set(int(group["lag"]))
         health.redis_ok = True
-    except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
+    except (
+        StoreUnavailable,
+        redis_errors.ConnectionError,
+        redis_errors.TimeoutError,
+        OSError,
+    ) as exc:
         health.redis_ok = False
         health.detail["redis_error"] = str(exc)
     else:
@@ -126,11 +137,15 @@ async def _groups(client: aioredis.Redis, keys: Keys) -> list[dict[str, Any]]:
 
 
 async def keep_refreshed(
-    client: aioredis.Redis, keys: Keys, health: Health, stopping: asyncio.Event
+    client: aioredis.Redis,
+    keys: Keys,
+    health: Health,
+    stopping: asyncio.Event,
+    dispatcher: Dispatcher | None = None,
 ) -> None:
     """Refresh every few seconds until ``stopping`` is set."""
     while not stopping.is_set():
-        await refresh(client, keys, health)
+        await refresh(client, keys, health, dispatcher)
         try:
             await asyncio.wait_for(stopping.wait(), timeout=REFRESH_SECONDS)
         except TimeoutError:

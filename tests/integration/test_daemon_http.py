@@ -1,0 +1,196 @@
+"""`watcher run`'s HTTP endpoints while its Redis goes away and comes back.
+
+The daemon gets a Redis server of its own (a `redis-server` child on a free loopback port) so the
+test can stop it without touching the shared one.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.integration.test_cli import REPO, meta_stories, serve_stories
+from tests.integration.test_cli_webhooks import SECRET
+from tests.support.builders import rss, write_config
+from tests.support.receiver import Receiver
+
+pytestmark = pytest.mark.slow
+
+
+NO_DISK = ("--appendonly", "no", "--dir")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class OwnRedis:
+    """A throwaway redis-server on loopback that the test may stop and start again."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.port = free_port()
+        self._tmp = tmp
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary is not None
+        self._proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self._tmp),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(self._answers)
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait(timeout=10)
+            self._proc = None
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    server = OwnRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def wait_until(predicate: Callable[[], bool], within: float = 30.0) -> None:
+    """A hang guard for another process's effects, not a timing assertion."""
+    deadline = time.monotonic() + within
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.1)
+
+
+def get(port: int, path: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except OSError:
+        return 0, b""
+
+
+def samples(body: bytes) -> dict[str, list[Any]]:
+    """/metrics parsed by prometheus-client's own parser: family name → samples."""
+    return {f.name: f.samples for f in text_string_to_metric_families(body.decode())}
+
+
+def test_probes_and_metrics_follow_redis_going_away_and_back(
+    site: Any, own_redis: OwnRedis, tmp_path: Path
+) -> None:
+    stories = meta_stories(2)
+    base = serve_stories(site, stories)
+    site.add("/feed.xml", rss(stories, base))
+    rx = Receiver()
+    http_port = free_port()
+    config = write_config(
+        tmp_path / "watcher.yaml",
+        redis={"url": own_redis.url, "namespace": "probe"},
+        data_dir=str(tmp_path / "data"),
+        http={"host": "127.0.0.1", "port": http_port},
+        fetch={"allow_private_networks": ["127.0.0.1/32"], "delay": "0s", "timeout": "5s"},
+        topics=[{"name": "meta-ai", "any": ["Meta"]}],
+        sources=[{"name": "local", "type": "feed", "url": f"{base}/feed.xml", "every": "2s"}],
+        webhooks=[{"name": "news", "url": rx.url, "secret": SECRET}],
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "watcher", "run", "--config", str(config)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: get(http_port, "/readyz")[0] == 200)
+        assert get(http_port, "/healthz") == (200, b'{"alive": true}')
+        wait_until(lambda: len(rx.requests) >= 2)
+        wait_until(lambda: _sample(get(http_port, "/metrics")[1], "watcher_stream_length") == 2)
+        families = samples(get(http_port, "/metrics")[1])
+        emitted = [s for s in families["watcher_stories_emitted"] if s.name.endswith("_total")]
+        assert sum(s.value for s in emitted) == 2
+        delivered = families["watcher_webhook_deliveries"]
+        assert (
+            next(
+                s.value
+                for s in delivered
+                if s.name.endswith("_total") and s.labels.get("endpoint") == "news"
+            )
+            == 2
+        )
+        assert "watcher_fetch_seconds" in families
+        assert _sample(get(http_port, "/metrics")[1], "watcher_ready") == 1
+
+        own_redis.stop()
+        wait_until(lambda: get(http_port, "/readyz")[0] == 503)
+        _status, body = get(http_port, "/readyz")
+        assert json.loads(body)["redis"] is False
+        assert get(http_port, "/healthz")[0] == 200
+        assert _sample(get(http_port, "/metrics")[1], "watcher_ready") == 0
+        time.sleep(3)  # let a poll or two and the webhook loops meet the missing Redis
+        assert proc.poll() is None, "the daemon must outlive its Redis"
+
+        own_redis.start()
+        wait_until(lambda: get(http_port, "/readyz")[0] == 200)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        _out, err = proc.communicate()
+        rx.stop()
+    assert "Traceback" not in err, err[-3000:]
+
+
+def _sample(body: bytes, name: str) -> float | None:
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            if sample.name == name:
+                return float(sample.value)
+    return None

@@ -1,0 +1,1 @@
+"""[notify] Signed webhook delivery from the stream (Standard Webhooks)."""
