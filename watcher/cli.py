@@ -24,6 +24,7 @@ from watcher.config import Config, FetchConfig, load_config
 from watcher.errors import ConfigError, StoreUnavailable
 from watcher.model import PollReport
 from watcher.webhooks.delivery import DrainReport
+from watcher.webhooks.sender import origin
 
 EXIT_OK, EXIT_FAIL, EXIT_CONFIG = 0, 1, 2
 
@@ -99,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{path}: ok ({len(config.sources)} sources, {len(config.topics)} topics)")
         return EXIT_OK
     logs.setup(os.environ.get("WATCHER_LOG_LEVEL", config.log_level))
+    logs.register_secrets(secrets_of(config))
     try:
         return asyncio.run(_COMMANDS[args.command](config, args))
     except StoreUnavailable as exc:
@@ -106,6 +108,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAIL
     except KeyboardInterrupt:
         return EXIT_OK
+
+
+def secrets_of(config: Config) -> list[tuple[str, str]]:
+    """What the logs must never show: each webhook secret, and each webhook URL beyond its
+    origin (Slack and Discord put the token in the path)."""
+    out = []
+    for hook in config.webhooks:
+        out += [(part, "***") for part in hook.secret.get_secret_value().split()]
+        if hook.url.rstrip("/") != origin(hook.url):
+            out.append((hook.url, f"{origin(hook.url)}/***"))
+    return out
 
 
 def _config_failed(exc: ConfigError) -> int:

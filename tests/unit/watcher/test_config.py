@@ -129,7 +129,18 @@ def test_load_config_default_file_is_valid() -> None:
 
 def test_webhook_secret_is_hidden_in_repr() -> None:
     """The webhook secret never shows in a repr, so it cannot leak into logs."""
-    tree = dict(MINIMAL, webhooks=[{"name": "w", "url": "https://h.test/", "secret": "whsec_abc"}])
+    secret = "whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQ="
+    tree = dict(MINIMAL, webhooks=[{"name": "w", "url": "https://h.test/", "secret": secret}])
     config = parse_config(tree, {})
-    assert "whsec_abc" not in repr(config)
-    assert config.webhooks[0].secret.get_secret_value() == "whsec_abc"
+    assert secret not in repr(config)
+    assert config.webhooks[0].secret.get_secret_value() == secret
+
+
+def test_malformed_webhook_secret_is_named_not_printed() -> None:
+    """`watcher check` names the key of a secret that is not whsec_ + base64, never its value."""
+    bad = "whsec_***not-base64***"
+    tree = dict(MINIMAL, webhooks=[{"name": "w", "url": "https://h.test/", "secret": bad}])
+    with pytest.raises(ConfigError) as info:
+        parse_config(tree, {})
+    assert [p.path for p in info.value.problems] == ["webhooks[0].secret"]
+    assert bad not in str(info.value)

@@ -1,0 +1,84 @@
+"""Log lines: one JSON object per event when not on a terminal, and never a secret."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Iterator
+
+import pytest
+import structlog
+
+from watcher import logs
+from watcher.cli import secrets_of
+from watcher.config import parse_config
+
+SECRET = "whsec_" + base64.b64encode(b"log-secret-0123456789abcdef").decode()
+SLACK = "https://hooks.slack.com/services/T000/B000/XXXXtokenXXXX"
+
+
+@pytest.fixture
+def json_logs() -> Iterator[io.StringIO]:
+    """JSON logs that know the secrets of a config with a Slack webhook; reset afterwards."""
+    config = parse_config(
+        {
+            "sources": [{"name": "s", "type": "feed", "url": "https://example.com/feed"}],
+            "webhooks": [
+                {"name": "bot", "url": SLACK, "secret": f"{SECRET} {SECRET[:-4]}AAAA"},
+            ],
+        },
+        {},
+    )
+    out = io.StringIO()
+    logs.setup("info", json=True, stream=out)
+    logs.register_secrets(secrets_of(config))
+    yield out
+    logs.register_secrets([])
+    structlog.reset_defaults()
+
+
+def read(out: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_each_event_is_one_json_line_with_its_fields(
+    json_logs: io.StringIO,
+) -> None:
+    log = structlog.get_logger("t")
+    log.info("poll", source="verge", url="https://example.com/a", outcome="ok", duration_ms=12)
+    log.warning("article_failed", source="verge", reason="timeout")
+    first, second = read(json_logs)
+    assert first["event"] == "poll"
+    assert first["source"] == "verge"
+    assert first["duration_ms"] == 12
+    assert first["level"] == "info"
+    assert "timestamp" in first
+    assert second["reason"] == "timeout"
+
+
+def test_secrets_never_reach_a_log_line(
+    json_logs: io.StringIO,
+) -> None:
+    log = structlog.get_logger("t")
+    log.info("x", secret=SECRET)  # a field named like a secret
+    log.error("post_failed", error=f"rejected {SECRET} at {SLACK}")  # inside a message
+    log.info("fetch", url="https://user:hunter2@example.com/feed")  # URL userinfo
+    text = json_logs.getvalue()
+    assert SECRET.removeprefix("whsec_") not in text
+    assert "XXXXtokenXXXX" not in text
+    assert "hunter2" not in text
+    assert "https://hooks.slack.com/***" in text
+    assert "https://***@example.com/feed" in text
+
+
+def test_level_filters_below_it() -> None:
+    out = io.StringIO()
+    logs.setup("warning", json=True, stream=out)
+    try:
+        log = structlog.get_logger("t")
+        log.info("quiet")
+        log.warning("loud")
+        assert [line["event"] for line in read(out)] == ["loud"]
+    finally:
+        structlog.reset_defaults()
