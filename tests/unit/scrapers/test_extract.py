@@ -138,3 +138,32 @@ def test_dom_rules_remove_related_blocks_but_never_the_article() -> None:
     text = extract(html, "https://example.com/a").text
     assert "Other story headline" not in text
     assert text.count(PARAGRAPH) == 4
+
+
+_LONG_BODY = " ".join(
+    f"Sentence {i} tells what Meta said about its Llama models and why it changed course."
+    for i in range(12)
+)
+
+
+def test_boilerpy3_second_opinion_when_trafilatura_finds_nothing() -> None:
+    """A site that wraps its story in markup trafilatura discards (here a <footer>) still
+    yields the story: boilerpy3's independent reading is taken when it is much longer."""
+    html = f"<html><body><h1>Meta</h1><footer><p>{_LONG_BODY}</p></footer></body></html>"
+    tree = extract_module._parse(html)
+    # The premise: trafilatura misses the story.
+    assert len(extract_module._trafilatura(tree, None)) < extract_module.MIN_BODY_CHARS
+    assert "Sentence 11 tells" in extract(html, "https://example.com/a").text
+
+
+def test_boilerpy3_is_not_consulted_when_trafilatura_has_the_body(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second opinion costs a second parse: the hot path must not pay for it."""
+
+    def refuse(_html: str) -> str:
+        raise AssertionError("boilerpy3 ran on a page trafilatura handled")
+
+    monkeypatch.setattr(extract_module, "_boilerpy3", refuse)
+    html = f"<html><body><h1>Meta</h1><article><p>{_LONG_BODY}</p></article></body></html>"
+    assert "Sentence 11 tells" in extract(html, "https://example.com/a").text
