@@ -4,7 +4,8 @@
       1 scheme check                  http and https only
       2 robots.txt                    per origin, cached; disallowed → RobotsDisallowed
       3 retries                       connect errors, timeouts, 5xx, 429 (Retry-After honoured)
-        4 politeness slot             per-host concurrency and spacing
+        4 politeness slot             per-host concurrency and spacing; a 429/503 Retry-After
+                                      defers the whole host, not just this URL
         5 total deadline              asyncio.timeout around one whole exchange
         6 connect via netguard        resolve, refuse private answers, connect to a checked IP
         7 bounded body                raw bytes decompressed here, capped at max_bytes
@@ -224,10 +225,22 @@ class Fetcher:
             try:
                 return await self._attempt(url, headers, cap or self._settings.max_bytes)
             except (FetchTimeout, ConnectFailed, BadStatus) as exc:
+                deferred = await self._defer_host(url, exc)
                 if attempt == budget or (isinstance(exc, BadStatus) and not exc.retryable):
                     raise
-                await asyncio.sleep(self._backoff(attempt, exc))
+                if not deferred:  # else the next attempt's politeness slot does the waiting
+                    await asyncio.sleep(self._backoff(attempt, exc))
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _defer_host(self, url: str, exc: FetchError) -> bool:
+        """A 429 or 503 with Retry-After is about the host: hold back every request to it."""
+        if not (isinstance(exc, BadStatus) and exc.status in (429, 503)):
+            return False
+        if exc.retry_after is None:
+            return False
+        wait = min(exc.retry_after, self._settings.max_retry_after)
+        await self._politeness.defer(httpx.URL(url).host, wait)
+        return True
 
     def _backoff(self, attempt: int, exc: FetchError) -> float:
         """Retry-After when the server gave one (capped), else exponential with full jitter."""

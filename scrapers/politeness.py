@@ -1,8 +1,9 @@
 """[fetch] Being a good guest: per-host concurrency and spacing, and robots.txt (cached).
 
 ``Politeness`` is the seam: this process's ``LocalPoliteness`` keeps its limits in memory;
-a Redis-backed one can replace it to share the limits between replicas. Every host gets its
-own semaphore and pacing lock, so a slow host only ever delays requests to itself.
+the service's Redis-backed one (``watcher/store/hostgate.py``) shares them between replicas.
+Every host gets its own semaphore and pacing lock, so a slow host only ever delays requests
+to itself. A host's Retry-After (``defer``) holds back every request to it, not just the retry.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ class Politeness(Protocol):
         """Held for the whole request; entered only when the host's limits allow a start."""
         ...
 
+    def defer(self, host: str, seconds: float) -> Awaitable[None]:
+        """No request to ``host`` starts for ``seconds`` (the host answered Retry-After)."""
+        ...
+
 
 @dataclass
 class _Host:
@@ -52,12 +57,20 @@ class LocalPoliteness:
     @asynccontextmanager
     async def slot(self, host: str) -> AsyncIterator[None]:
         """Wait for a free place at ``host``, then for its pacing; hold the place until exit."""
-        state = self._hosts.get(host)
-        if state is None:
-            state = self._hosts[host] = _Host(asyncio.Semaphore(self._per_host))
+        state = self._host(host)
         async with state.semaphore:
             await self._pace(state)
             yield
+
+    async def defer(self, host: str, seconds: float) -> None:
+        state = self._host(host)
+        state.next_start = max(state.next_start, self._clock() + seconds)
+
+    def _host(self, host: str) -> _Host:
+        state = self._hosts.get(host)
+        if state is None:
+            state = self._hosts[host] = _Host(asyncio.Semaphore(self._per_host))
+        return state
 
     async def _pace(self, state: _Host) -> None:
         """Sleep until ``delay`` after the previous start; the lock queues starts in order."""

@@ -21,6 +21,7 @@ from watcher.model import PollReport
 from watcher.pipeline import Deps, Progress, poll_source
 from watcher.store import connect, connect_sync, ping
 from watcher.store.boilerplate import RedisParagraphCounter
+from watcher.store.hostgate import HOLD_MARGIN, RedisPoliteness
 from watcher.store.http_cache import HttpCache
 from watcher.store.keys import Keys
 from watcher.store.status import SourceStatus
@@ -33,6 +34,12 @@ def replica_id() -> str:
     """Names this process in Redis (consumer groups, leases): host, pid and a random tail, so a
     restarted process on a recycled pid is a new replica, not a ghost of the old one."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def shared_politeness(fetch: FetchConfig, client: aioredis.Redis, keys: Keys) -> RedisPoliteness:
+    """``per_host``, ``delay`` and Retry-After counted over every replica on this Redis."""
+    hold = fetch.timeout + HOLD_MARGIN  # a live request ends by the timeout; later = dead replica
+    return RedisPoliteness(client, keys, per_host=fetch.per_host, delay=fetch.delay, hold=hold)
 
 
 def rules_of(config: Config) -> Rules:
@@ -85,7 +92,10 @@ class App:
             connect_sync(config.redis.url, config.data_dir), keys, clock=time.time
         )
         deps = Deps(
-            fetcher=Fetcher(fetch_settings(config.fetch)),
+            fetcher=Fetcher(
+                fetch_settings(config.fetch),
+                politeness=shared_politeness(config.fetch, client, keys),
+            ),
             stories=stories,
             http_cache=HttpCache(client, keys),
             topics=compile_topics(config.topics),

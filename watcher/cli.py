@@ -23,6 +23,7 @@ from watcher.app import App, fetch_settings, rules_of
 from watcher.config import Config, FetchConfig, load_config
 from watcher.errors import ConfigError, StoreUnavailable
 from watcher.model import PollReport
+from watcher.store.leases import LeaseView, holders
 from watcher.webhooks.delivery import DrainReport
 from watcher.webhooks.sender import origin
 
@@ -227,18 +228,45 @@ async def _status(config: Config, args: argparse.Namespace) -> int:
         status = await app.status.all()
         length = await app.client.xlen(app.keys.stories)
         hooks = await app.dispatcher.status() if app.dispatcher is not None else {}
+        leases = {
+            v.source: v
+            for v in await holders(app.client, app.keys, [s.name for s in config.sources])
+        }
     finally:
         await app.aclose()
     if args.json:
-        body = {"stream_length": length, "sources": status, "webhooks": hooks}
+        body = {
+            "stream_length": length,
+            "sources": status,
+            "leases": {name: _lease_json(view) for name, view in leases.items()},
+            "webhooks": hooks,
+        }
         print(json.dumps(body, indent=2))
         return EXIT_OK
     print(f"stream {app.keys.stories}: {length} stories")
     for source in config.sources:
         print(format_status(source.name, status.get(source.name, {})))
+        print(format_lease(leases[source.name]))
     for name, row in hooks.items():
         print(format_endpoint(name, row))
     return EXIT_OK
+
+
+def format_lease(view: LeaseView) -> str:
+    """Which ``watcher run`` replica polls the source, and when it is due next."""
+    due = view.due_at.isoformat(timespec="seconds") if view.due_at else "now"
+    if view.holder is None:
+        return f"  lease: free (no daemon holds it), next poll due {due}"
+    until = view.expires_at.isoformat(timespec="seconds") if view.expires_at else "-"
+    return f"  lease: held by {view.holder} until {until}, next poll due {due}"
+
+
+def _lease_json(view: LeaseView) -> dict[str, str | None]:
+    return {
+        "holder": view.holder,
+        "expires_at": view.expires_at.isoformat() if view.expires_at else None,
+        "due_at": view.due_at.isoformat() if view.due_at else None,
+    }
 
 
 def format_endpoint(name: str, row: dict[str, Any]) -> str:

@@ -67,6 +67,8 @@ class Frozen(BaseModel):
 class RedisConfig(Frozen):
     url: str = ""
     namespace: Name = "watcher"
+    # A replica's hold on a source; a crashed replica's sources move on after this long.
+    lease: Seconds = Field(default=30.0, ge=1.0)
 
 
 class HttpConfig(Frozen):
@@ -172,7 +174,8 @@ def _duplicate_names(section: str, items: list[Any]) -> list[str]:
 
 
 def interpolate(tree: Any, env: Mapping[str, str], path: str = "") -> tuple[Any, list[Problem]]:
-    """Replace ``${VAR}`` and ``${VAR:-default}``; an unset VAR is a problem at its key path."""
+    """Replace ``${VAR}`` and ``${VAR:-default}`` (the default also when VAR is empty, as in the
+    shell and docker compose); an unset VAR without a default is a problem at its key path."""
     problems: list[Problem] = []
     if isinstance(tree, dict):
         out_d = {}
@@ -192,10 +195,10 @@ def interpolate(tree: Any, env: Mapping[str, str], path: str = "") -> tuple[Any,
 
     def sub_var(match: re.Match[str]) -> str:
         name, default = match[1], match[2]
+        if default is not None and not env.get(name):  # as in the shell: unset or empty
+            return default
         if name in env:
             return env[name]
-        if default is not None:
-            return default
         problems.append(Problem(path, f"environment variable {name} is not set"))
         return ""
 

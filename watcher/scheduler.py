@@ -1,8 +1,13 @@
-"""``watcher run``: one APScheduler job per source; SIGTERM/SIGINT stop cleanly within 10 s."""
+"""``watcher run``: one APScheduler job per source; SIGTERM/SIGINT stop cleanly within 10 s.
+
+Each job ticks more often than its source is polled and asks ``store/leases.py`` whether the
+source is this replica's and due, so several replicas on one Redis poll each source once.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from datetime import UTC, datetime
 
@@ -14,10 +19,12 @@ from watcher.app import App
 from watcher.config import Source
 from watcher.errors import StoreUnavailable
 from watcher.server import Health, HttpServer, keep_refreshed
+from watcher.store.leases import Claim, Leases, tick_seconds
 
 log = structlog.get_logger("watcher.scheduler")
 
 GRACE_SECONDS = 7.0  # in-flight polls get this long to finish; 10 s is the promise, 3 s margin
+CLAIM_GRACE_SECONDS = 0.5  # a claim is one Redis round trip; longer means Redis is in trouble
 MAX_JITTER = 30.0  # spread sources that share an interval so they don't all fire at once
 
 
@@ -36,35 +43,71 @@ class Runner:
         self.health = Health()
         self._serve_http = serve_http
         self._inflight: set[asyncio.Task[object]] = set()
+        self.leases = Leases(
+            app.client,
+            app.keys,
+            replica=app.replica,
+            sources=len(app.config.sources),
+            lease=app.config.redis.lease,
+        )
+        self._polling: set[str] = set()  # sources with a poll running here
+        self._claiming = asyncio.Lock()  # one claim at a time: a true count of leases held
+        self._claims_failing = False
 
     def schedule(self) -> None:
         now = datetime.now(UTC)
         for source in self.app.config.sources:
+            tick = tick_seconds(source.every, self.leases.lease)
             self.scheduler.add_job(
-                self._poll,
-                IntervalTrigger(seconds=source.every, jitter=jitter_for(source.every)),
+                self._tick,
+                IntervalTrigger(seconds=tick, jitter=jitter_for(tick)),
                 args=[source],
                 id=source.name,
                 name=source.name,
-                next_run_time=now,  # first poll at start-up, then on the interval
-                max_instances=1,  # never two polls of one source at once
-                coalesce=True,  # a backlog of missed runs becomes one run
-                misfire_grace_time=max(1, int(source.every)),
+                next_run_time=now,  # first claim at start-up: a source due now is polled now
+                max_instances=1,
+                coalesce=True,  # a backlog of missed ticks becomes one tick
+                misfire_grace_time=max(1, int(tick)),
             )
 
-    async def _poll(self, source: Source) -> None:
-        if self.stopping.is_set():
-            return
+    async def _tick(self, source: Source) -> None:
+        """Renew or take the source's lease; when it is ours and due, start its poll."""
+        async with self._claiming:
+            if self.stopping.is_set():
+                return
+            if await self._claim(source) is Claim.DUE:
+                self._start_poll(source)
+
+    async def _claim(self, source: Source) -> Claim | None:
+        """The tick's claim; with Redis down, None and one warning per outage, not per tick."""
+        busy = source.name in self._polling
+        try:
+            claim = await self.leases.claim(source.name, source.every, busy=busy)
+        except StoreUnavailable as exc:  # /readyz says so too; the next tick asks again
+            if not self._claims_failing:
+                log.warning("claims_failing", reason="redis_unavailable", error=str(exc))
+            self._claims_failing = True
+            return None
+        if self._claims_failing:
+            log.info("claims_resumed")
+            self._claims_failing = False
+        return claim
+
+    def _start_poll(self, source: Source) -> None:
+        """Not awaited, so ticks go on renewing the lease while the poll runs."""
         task: asyncio.Task[object] = asyncio.create_task(self.app.poll(source))
         self._inflight.add(task)
-        task.add_done_callback(self._inflight.discard)
-        # The shield keeps a scheduler shutdown from cancelling the poll; we decide when.
-        try:
-            await asyncio.shield(task)
-        except StoreUnavailable as exc:  # Redis went away: /readyz says so; the next run retries
-            log.warning(
-                "poll_skipped", source=source.name, reason="redis_unavailable", error=str(exc)
-            )
+        self._polling.add(source.name)
+        task.add_done_callback(lambda done: self._finished(source.name, done))
+
+    def _finished(self, name: str, task: asyncio.Task[object]) -> None:
+        self._inflight.discard(task)
+        self._polling.discard(name)
+        exc = None if task.cancelled() else task.exception()
+        if isinstance(exc, StoreUnavailable):  # /readyz says so; the source is due again later
+            log.warning("poll_skipped", source=name, reason="redis_unavailable", error=str(exc))
+        elif exc is not None:
+            log.error("poll_crashed", source=name, reason="internal", exc_info=exc)
 
     async def run(self) -> None:
         """Run until SIGTERM/SIGINT, then stop taking work, let polls finish, and close.
@@ -89,7 +132,9 @@ class Runner:
         self.health.shutting_down = True
         log.info("stopping", inflight=len(self._inflight))
         self.scheduler.shutdown(wait=False)
+        await self._settle_claims()
         await self._drain()
+        await self._release_leases()
         await refresher
         if webhooks is not None:
             await webhooks
@@ -110,6 +155,21 @@ class Runner:
         server = HttpServer(http.host, http.port, self.health)
         server.start()
         return server
+
+    async def _settle_claims(self) -> None:
+        """Let a claim under way end (and start its poll) so that drain sees the poll."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLAIM_GRACE_SECONDS), self._claiming:
+                pass
+
+    async def _release_leases(self) -> None:
+        """Hand our sources to the other replicas now rather than when the leases expire."""
+        try:
+            released = await self.leases.release_all()
+        except StoreUnavailable as exc:
+            log.warning("leases_kept", reason="redis_unavailable", error=str(exc))
+            return
+        log.info("leases_released", leases=released, replica=self.leases.replica)
 
     async def _drain(self) -> None:
         """Wait for in-flight polls; cancel what is left. Safe: nothing is marked seen early."""

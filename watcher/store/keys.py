@@ -44,6 +44,28 @@ class Keys:
         """SET of source names that have a status hash (for ``watcher status``)."""
         return f"{self.namespace}:sources"
 
+    # --- leases / hosts ---
+    def lease(self, source: str) -> str:
+        """STRING id of the replica polling ``source`` (PX: the lease); absent when free."""
+        return f"{self.namespace}:lease:{source}"
+
+    def resting(self, source: str) -> str:
+        """STRING present while ``source`` is not due (PX: its interval, set as a poll starts)."""
+        return f"{self.namespace}:resting:{source}"
+
+    @property
+    def replicas(self) -> str:
+        """ZSET replica id → Redis-clock ms its heartbeat expires (live ``watcher run``s)."""
+        return f"{self.namespace}:replicas"
+
+    def host_slots(self, host: str) -> str:
+        """ZSET request token → Redis-clock ms it expires: requests in flight to ``host``."""
+        return f"{self.namespace}:host:{host}:slots"
+
+    def host_next(self, host: str) -> str:
+        """STRING Redis-clock ms before which no request to ``host`` starts (delay, Retry-After)."""
+        return f"{self.namespace}:host:{host}:next"
+
     # --- learned boilerplate ---
     def boilerplate(self, host: str, generation: int) -> str:
         """HASH paragraph fingerprint → distinct pages of ``host`` seen with it, per generation."""

@@ -48,8 +48,19 @@ def test_parse_duration_rejects_nonsense(bad: object) -> None:
         ("pre-${A}-post", {"A": "x"}, "pre-x-post"),
         ("${A:-dflt}", {"A": "set"}, "set"),
         ("no vars", {}, "no vars"),
+        ("${A:-dflt}", {"A": ""}, "dflt"),
+        ("${A}", {"A": ""}, ""),
     ],
-    ids=["set", "default", "empty-default", "embedded", "set-beats-default", "plain"],
+    ids=[
+        "set",
+        "default",
+        "empty-default",
+        "embedded",
+        "set-beats-default",
+        "plain",
+        "empty-takes-default",
+        "empty-without-default",
+    ],
 )
 def test_interpolate_replaces_variables(value: str, env: dict[str, str], expected: str) -> None:
     """${VAR} and ${VAR:-default} are replaced from the given environment only."""

@@ -1,0 +1,129 @@
+"""[fetch] Per-host politeness kept in Redis, so every replica together stays within it.
+
+``RedisPoliteness`` is the service's ``scrapers.politeness.Politeness``. Per host:
+
+    <ns>:host:<host>:slots   ZSET token → expiry: requests in flight, from any replica
+    <ns>:host:<host>:next    Redis-clock ms before which no request starts (delay, Retry-After)
+
+A slot is taken in one Lua step that also checks and moves the host's next start, so
+``per_host`` and ``delay`` hold across replicas. Each holder has an expiry (the fetch timeout
+plus a margin), so the slots of a crashed replica come back on their own. Waiting asks Redis
+when to come back and sleeps until then: exactly for ``delay`` and Retry-After, at most
+FULL_RETRY for a full host (a slot may be freed any moment). Within a replica a local
+semaphore lets only ``per_host`` requests per host ask Redis at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.asyncio as aioredis
+
+from watcher.store import translated
+from watcher.store.keys import Keys
+
+FULL_RETRY = 0.1  # s between asks while a host is full: a freed slot is taken within this
+HOLD_MARGIN = 10.0  # s a slot outlives the fetch timeout before it counts as abandoned
+
+# take_slot: start a request to a host now if its limits allow, else say how long to wait.
+# KEYS[1] slots ZSET  KEYS[2] next-start STRING
+# ARGV[1] token  ARGV[2] per_host  ARGV[3] delay ms  ARGV[4] hold ms  ARGV[5] full-wait cap ms
+# Returns 0 when the slot is taken (start now), else milliseconds to wait before asking again.
+TAKE_SLOT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local wait = 0
+local start = tonumber(redis.call('GET', KEYS[2]) or '0')
+if start > now then wait = start - now end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  wait = math.max(wait, math.min(tonumber(first[2]) - now, tonumber(ARGV[5])))
+end
+if wait > 0 then return wait end
+local hold = tonumber(ARGV[4])
+redis.call('ZADD', KEYS[1], now + hold, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], hold)
+local delay = tonumber(ARGV[3])
+if delay > 0 then redis.call('SET', KEYS[2], now + delay, 'PX', delay) end
+return 0
+"""
+
+# defer_host: no request to the host starts for ARGV[1] ms (never brings a start forward).
+# KEYS[1] next-start STRING  ARGV[1] ms
+# Returns the Redis-clock ms of the host's next start.
+DEFER_HOST = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local start = now + tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if start > current then
+  redis.call('SET', KEYS[1], start, 'PX', ARGV[1])
+  return start
+end
+return current
+"""
+
+
+class RedisPoliteness:
+    """At most ``per_host`` requests in flight per host and starts ``delay`` s apart, counted
+    over every replica sharing the namespace; a host's Retry-After holds back all of them.
+
+    ``hold`` is how long a slot counts without being released: longer than any request (the
+    fetch timeout), so only a dead replica's slots ever expire.
+    """
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        keys: Keys,
+        *,
+        per_host: int,
+        delay: float,
+        hold: float,
+    ) -> None:
+        if per_host < 1:
+            raise ValueError(f"per_host must be at least 1, not {per_host}")
+        self._client = client
+        self._keys = keys
+        self._per_host = per_host
+        self._delay_ms = round(delay * 1000)
+        self._hold_ms = max(1, round(hold * 1000))
+        self._local: dict[str, asyncio.Semaphore] = {}
+        self._take = client.register_script(TAKE_SLOT)
+        self._defer = client.register_script(DEFER_HOST)
+
+    @asynccontextmanager
+    async def slot(self, host: str) -> AsyncIterator[None]:
+        """Wait until the host's shared limits allow a start; hold the slot until exit."""
+        local = self._local.setdefault(host, asyncio.Semaphore(self._per_host))
+        async with local:
+            token = await self._acquire(host)
+            try:
+                yield
+            finally:
+                await self._release(host, token)
+
+    @translated
+    async def defer(self, host: str, seconds: float) -> None:
+        ms = max(1, round(seconds * 1000))
+        await self._defer(keys=[self._keys.host_next(host)], args=[ms])
+
+    @translated
+    async def _acquire(self, host: str) -> str:
+        token = secrets.token_hex(8)
+        keys = [self._keys.host_slots(host), self._keys.host_next(host)]
+        full_ms = round(FULL_RETRY * 1000)
+        args: list[str | int] = [token, self._per_host, self._delay_ms, self._hold_ms, full_ms]
+        while True:  # each ask says when to ask again: no spinning on Redis
+            wait_ms = int(await self._take(keys=keys, args=args))
+            if not wait_ms:
+                return token
+            await asyncio.sleep(wait_ms / 1000)
+
+    @translated
+    async def _release(self, host: str, token: str) -> None:
+        await self._client.zrem(self._keys.host_slots(host), token)
