@@ -21,6 +21,7 @@ from watcher.model import PollReport
 from watcher.pipeline import Deps, Progress, poll_source
 from watcher.store import connect, connect_sync, ping
 from watcher.store.boilerplate import RedisParagraphCounter
+from watcher.store.fingerprints import NearDupIndex
 from watcher.store.hostgate import HOLD_MARGIN, RedisPoliteness
 from watcher.store.http_cache import HttpCache
 from watcher.store.keys import Keys
@@ -101,6 +102,8 @@ class App:
             topics=compile_topics(config.topics),
             rules=rules_of(config),
             counter=counter,
+            neardup=NearDupIndex(client, keys, horizon=config.dedupe.horizon),
+            dedupe=config.dedupe,
             progress=progress,
         )
         status = SourceStatus(client, keys)

@@ -200,8 +200,10 @@ def format_report(report: PollReport) -> str:
     head = (
         f"{report.source}: polled {report.polled}, new {report.new}, "
         f"duplicate {report.duplicate}, filtered {report.filtered}, failed {report.failed}"
-        f" ({report.seconds:.1f}s)"
     )
+    if report.updated:
+        head += f", updated {report.updated}"
+    head += f" ({report.seconds:.1f}s)"
     if report.not_modified:
         head += " [not modified]"
     lines = [head]
@@ -227,6 +229,7 @@ async def _status(config: Config, args: argparse.Namespace) -> int:
     try:
         status = await app.status.all()
         length = await app.client.xlen(app.keys.stories)
+        indexed = await app.deps.neardup.count() if app.deps.neardup is not None else 0
         hooks = await app.dispatcher.status() if app.dispatcher is not None else {}
         leases = {
             v.source: v
@@ -237,13 +240,14 @@ async def _status(config: Config, args: argparse.Namespace) -> int:
     if args.json:
         body = {
             "stream_length": length,
+            "near_duplicate_index": indexed,
             "sources": status,
             "leases": {name: _lease_json(view) for name, view in leases.items()},
             "webhooks": hooks,
         }
         print(json.dumps(body, indent=2))
         return EXIT_OK
-    print(f"stream {app.keys.stories}: {length} stories")
+    print(f"stream {app.keys.stories}: {length} stories; near-duplicate index: {indexed} stories")
     for source in config.sources:
         print(format_status(source.name, status.get(source.name, {})))
         print(format_lease(leases[source.name]))

@@ -109,6 +109,14 @@ class Source(Frozen):
     topics: list[Name] = []
 
 
+class DedupeConfig(Frozen):
+    """Near-duplicate matching and re-checks of known articles for edits (issue 5)."""
+
+    horizon: Seconds = Field(default=30 * 86400.0, gt=0)  # copies match stories this recent
+    recheck_every: Seconds = 3 * 3600.0  # a still-listed story is re-fetched this often ...
+    recheck_for: Seconds = 2 * 86400.0  # ... for this long after first seen (0 turns it off)
+
+
 DEFAULT_RETRY = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 
 
@@ -136,6 +144,7 @@ class Config(Frozen):
     data_dir: Path = Path("./data")
     http: HttpConfig = HttpConfig()
     fetch: FetchConfig = FetchConfig()
+    dedupe: DedupeConfig = DedupeConfig()
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     boilerplate_rules: list[Path] = []  # user rules files, merged over the packaged defaults
     topics: list[Topic] = []

@@ -1,10 +1,14 @@
-"""[dedupe] Pure identity of a story: normalized text, its content hash and the stable story id."""
+"""[dedupe] Pure story identity: normalized text, content hash, stable id, re-checks, origin."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 _NON_WORD = re.compile(r"[^\w]+")
 
@@ -32,3 +36,86 @@ def url_key(url: str) -> str:
 def story_id(canonical_url: str) -> str:
     """Stable id of a story: the same canonical URL always gives the same id."""
     return hashlib.sha256(canonical_url.encode()).hexdigest()[:24]
+
+
+def recheck_due(
+    *,
+    first_seen: float,
+    last_checked: float,
+    listed_at: float | None,
+    now: float,
+    every: float,
+    window: float,
+) -> bool:
+    """Whether a known URL still listed by its source is worth a (conditional) re-fetch.
+
+    1 the source dates the entry after our last check: it says the article changed.
+    2 else, while the story is young (``window`` after we first saw it), once per ``every``:
+      news is corrected in its first hours and days, rarely after, so each URL costs at most
+      ``window / every`` re-checks, most of them a 304. ``every`` or ``window`` 0 turns it off.
+    """
+    if listed_at is not None and listed_at > last_checked:
+        return True
+    if every <= 0 or window <= 0:
+        return False
+    return now - first_seen <= window and now - last_checked >= every
+
+
+OriginalMode = Literal["", "keep", "replace"]
+
+
+@dataclass(frozen=True, slots=True)
+class Copy:
+    """What a copy joining a story says about itself: where it is, its outlet, whom it names."""
+
+    url: str
+    outlet: str
+    names_url: str | None = None  # a cross-site canonical link
+    names_outlet: str | None = None  # "This article originally appeared in ..."
+
+
+def original_of(record: Mapping[str, Any], copy: Copy) -> tuple[OriginalMode, str, str]:
+    """What the story's record should say about its original once ``copy`` joins it.
+
+    1 the copy names an original other than the story itself: keep it, unless the record
+      names one already (``keep``).
+    2 the copy names none and is the very original the story's first copy named, by URL or
+      by outlet: the record now points at its URL (``replace``), keeping the outlet's name
+      as the first copy gave it (a page's own site name is often just its host).
+    3 otherwise nothing changes.
+    """
+    home = {record.get("url"), record.get("canonical_url")}
+    if copy.names_url or copy.names_outlet:
+        if copy.names_url in home or (
+            copy.names_outlet and outlet_named(copy.names_outlet, "", str(record.get("site", "")))
+        ):
+            return "", "", ""
+        return "keep", copy.names_url or "", copy.names_outlet or _host(copy.names_url)
+    named_url, named_outlet = record.get("original_url"), record.get("original_source")
+    if (named_url and named_url == copy.url) or (
+        named_outlet and outlet_named(str(named_outlet), copy.outlet, _host(copy.url))
+    ):
+        return "replace", copy.url, str(named_outlet or copy.outlet)
+    return "", "", ""
+
+
+def outlet_named(named: str, site_name: str, host: str) -> bool:
+    """Whether an attribution ("The Guardian") names this outlet, by site name or host.
+
+    Squashed to letters and digits without a leading "the": "The Guardian" is
+    ``theguardian.com`` and "Reuters" is ``www.reuters.com``; "The New York Times" is only
+    ``nytimes.com`` through the page's site name, since a host abbreviates freely.
+    """
+    want = _squash(named)
+    if not want:
+        return False
+    label = host.removeprefix("www.").split(".")[0]
+    return want in {_squash(site_name), _squash(label), _squash(host.removeprefix("www."))}
+
+
+def _squash(name: str) -> str:
+    return "".join(ch for ch in normalize(name) if ch.isalnum()).removeprefix("the")
+
+
+def _host(url: str | None) -> str:
+    return (urlsplit(url).hostname or "").removeprefix("www.") if url else ""

@@ -33,12 +33,15 @@ class Document:
     topics: list[str]
     content_hash: str
     also_at: list[str] = field(default_factory=list)
-    original_source: str | None = None
+    original_source: str | None = None  # additive: the outlet a syndicated copy names
+    original_url: str | None = None  # additive: the original's URL (cross-site canonical)
 
     def to_json(self) -> str:
+        """SPEC's JSON; the additive ``original_*`` fields only when known."""
         data = asdict(self)
-        if data["original_source"] is None:
-            del data["original_source"]
+        for optional in ("original_source", "original_url"):
+            if data[optional] is None:
+                del data[optional]
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod

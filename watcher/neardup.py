@@ -138,14 +138,42 @@ def shingle_hashes(text: str) -> set[int]:
     than five words (bylines, captions, "Updated 3 min ago") add nothing unless the whole
     text is that short.
     """
-    out: set[int] = set()
+    return set().union(*line_shingles(text))
+
+
+def line_shingles(text: str) -> list[set[int]]:
+    """``shingle_hashes`` per line, so a lookup can drop lines it finds to be boilerplate."""
+    out: list[set[int]] = []
     for line in _LINES.split(text):
-        words = [_word_hash(w) for w in normalize(line).split()]
-        _line_shingles(words, out)
+        hashes: set[int] = set()
+        _line_shingles([_word_hash(w) for w in normalize(line).split()], hashes)
+        if hashes:
+            out.append(hashes)
     if not out:
         words = [_word_hash(w) for w in normalize(text).split()]
         if words:
-            _line_shingles((words + [0] * SHINGLE_WORDS)[: max(len(words), SHINGLE_WORDS)], out)
+            hashes = set()
+            _line_shingles((words + [0] * SHINGLE_WORDS)[: max(len(words), SHINGLE_WORDS)], hashes)
+            out.append(hashes)
+    return out
+
+
+def boilerplate_lines(lines: list[set[int]], query: Sketch, common: frozenset[int]) -> set[int]:
+    """Lines of a text that the index says recur across stories: boilerplate, not story.
+
+    ``common`` anchors are held by many indexed stories. Only the smallest hashes of a
+    boilerplate line are held by every story carrying it (a story keeps a hash only below
+    its own threshold), so a line's other anchors look rare: one long story whose text is
+    half site boilerplate would then look "contained" in every other story with that
+    boilerplate. A line most of whose sampled anchors are common is dropped whole instead.
+    """
+    sampled_all = set(query.anchors)
+    out = set()
+    for i, line in enumerate(lines):
+        sampled = line & sampled_all
+        hits = sampled & common
+        if hits and 2 * len(hits) >= len(sampled):
+            out.add(i)
     return out
 
 
@@ -234,8 +262,57 @@ def _units(text: str) -> list[tuple[str, ...]]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A sentence's compact print: enough to tell an edit from a cosmetic change, 8 bytes.
+
+    ``words`` is capped at 255; only ``< SHORT_UNIT_WORDS`` matters exactly.
+    """
+
+    text: int  # 32-bit hash of the sentence's words
+    masked: int  # 24-bit hash of the words with numbers blanked
+    words: int
+
+
+def _hash(words: tuple[str, ...], size: int) -> int:
+    digest = hashlib.blake2b(" ".join(words).encode(), digest_size=size).digest()
+    return int.from_bytes(digest, "big")
+
+
+def unit_prints(text: str) -> frozenset[Unit]:
+    """The distinct sentence prints of a text: what a story stores to judge a later re-fetch."""
+    return frozenset(
+        Unit(_hash(u, 4), _hash(_masked(u), 3), min(len(u), 255)) for u in _units(text)
+    )
+
+
+def pack_units(units: frozenset[Unit]) -> bytes:
+    """8 bytes per sentence (~40 sentences: ~320 bytes), in a stable order."""
+    ordered = sorted(units, key=lambda u: (u.text, u.masked, u.words))
+    return b"".join(
+        u.text.to_bytes(4, "big") + u.masked.to_bytes(3, "big") + bytes([u.words]) for u in ordered
+    )
+
+
+def unpack_units(raw: bytes) -> frozenset[Unit]:
+    """The inverse of ``pack_units``; trailing bytes of a cut record are ignored."""
+    return frozenset(
+        Unit(
+            int.from_bytes(raw[i : i + 4], "big"),
+            int.from_bytes(raw[i + 4 : i + 7], "big"),
+            raw[i + 7],
+        )
+        for i in range(0, len(raw) - 7, 8)
+    )
+
+
 def is_material_change(old_text: str, new_text: str) -> bool:
-    """Whether a re-fetched text is an update worth ``story.updated`` or a cosmetic change.
+    """Whether a re-fetched text is an update worth ``story.updated`` or a cosmetic change."""
+    return is_material_units(unit_prints(old_text), unit_prints(new_text))
+
+
+def is_material_units(old: frozenset[Unit], new: frozenset[Unit]) -> bool:
+    """``is_material_change`` on stored sentence prints, so a story need not keep its text.
 
     Compares the sets of sentences, so reordering paragraphs or a related block is not a
     change. A changed sentence of ``SHORT_UNIT_WORDS`` words or more is material (a
@@ -243,14 +320,13 @@ def is_material_change(old_text: str, new_text: str) -> bool:
     timestamp, a view counter) are cosmetic; other changed short lines are material once
     they add up to ``MATERIAL_SHARE`` of the words.
     """
-    old, new = set(_units(old_text)), set(_units(new_text))
-    changed = (old - new) | (new - old)
-    if any(len(unit) >= SHORT_UNIT_WORDS for unit in changed):
+    changed = old ^ new
+    if any(unit.words >= SHORT_UNIT_WORDS for unit in changed):
         return True
-    masked_old, masked_new = {_masked(u) for u in old}, {_masked(u) for u in new}
-    real = [u for u in changed if not (_masked(u) in masked_old and _masked(u) in masked_new)]
-    total = sum(len(u) for u in old | new) or 1
-    return sum(len(u) for u in real) / total >= MATERIAL_SHARE
+    masked_old, masked_new = {u.masked for u in old}, {u.masked for u in new}
+    real = [u for u in changed if not (u.masked in masked_old and u.masked in masked_new)]
+    total = sum(u.words for u in old | new) or 1
+    return sum(u.words for u in real) / total >= MATERIAL_SHARE
 
 
 def _masked(unit: tuple[str, ...]) -> tuple[str, ...]:

@@ -1,12 +1,18 @@
-"""The pipeline, top to bottom: fetch → discover → extract → clean → topics → dedupe → emit."""
+"""The pipeline, top to bottom: fetch → discover → extract → clean → topics → dedupe → emit.
+
+Known URLs are not skipped blindly: a story's own URL, still listed, is re-checked now and
+then (conditional GET) and emits ``story.updated`` when its text changed materially.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import structlog
 
@@ -19,12 +25,14 @@ from scrapers.fetch import Fetcher
 from scrapers.model import Article, Entry, Page
 from scrapers.urls import canonicalize, host_of, same_site, strip_tracking
 from watcher import metrics
-from watcher.config import Source
-from watcher.dedupe import content_hash, story_id
+from watcher.config import DedupeConfig, Source
+from watcher.dedupe import Copy, content_hash, original_of, recheck_due, story_id
 from watcher.errors import StoreUnavailable
 from watcher.model import Document, Outcome, PollReport, excerpt_of, iso
+from watcher.neardup import is_material_units, pack_units, unit_prints, unpack_units
+from watcher.store.fingerprints import NearDupIndex
 from watcher.store.http_cache import HttpCache
-from watcher.store.stories import Stories
+from watcher.store.stories import Recorded, Stories
 from watcher.topics import CompiledTopic, match_topics
 
 log = structlog.get_logger("watcher.pipeline")
@@ -45,6 +53,8 @@ class Deps:
     topics: list[CompiledTopic]
     rules: Rules | None = None
     counter: ParagraphCounter | None = None
+    neardup: NearDupIndex | None = None  # None: exact dedupe only (same URL, same text)
+    dedupe: DedupeConfig = field(default_factory=DedupeConfig)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     progress: Progress | None = None
 
@@ -213,7 +223,7 @@ async def _process(entry: Entry, source: Source, deps: Deps, report: PollReport)
     if known := await deps.stories.known(entry_url):
         if known.startswith("filtered:"):
             return Outcome("filtered", entry.url, reason="known_url", story_id=known)
-        return Outcome("duplicate", entry.url, reason="known_url", story_id=known)
+        return await _recheck(entry, known, source, deps, report)
     page, article = await _article(entry, source, deps, report)
     doc = make_document(entry, page, article, source=source.name, fetched_at=deps.clock())
     doc = replace(doc, topics=match_topics(doc.title, doc.text, deps.topics))
@@ -221,16 +231,139 @@ async def _process(entry: Entry, source: Source, deps: Deps, report: PollReport)
     if source.topics and not set(doc.topics) & set(source.topics):
         await deps.stories.mark_filtered(doc, urls)
         return Outcome("filtered", entry.url, reason="topics", story_id=doc.id)
-    recorded = await deps.stories.record_story(doc, urls, event="story.created")
+    recorded = await _dedupe_and_emit(
+        doc, urls, Copy(doc.url, article.site or doc.site), deps, page
+    )
     if recorded.kind == "new":
         return Outcome("new", entry.url, story_id=recorded.story_id)
     return Outcome("duplicate", entry.url, reason=recorded.reason, story_id=recorded.story_id)
 
 
+async def _dedupe_and_emit(
+    doc: Document, urls: list[str], copy: Copy, deps: Deps, page: Page
+) -> Recorded:
+    """1 a copy whose canonical link names a known story joins it; 2 a near-duplicate of a
+    story within the horizon joins it; 3 else record_story emits (or finds the same URL or
+    text, atomically).
+
+    ``claim`` indexes the story before it is emitted, under its own stable id, so a crash
+    before the XADD is retried next cycle as the same story, not taken for a copy of itself.
+    Exact matches skip the claim, so the index holds no story that was never emitted.
+    """
+    copy = replace(copy, names_url=doc.original_url, names_outlet=doc.original_source)
+    held = _story(await deps.stories.known(doc.original_url) if doc.original_url else None)
+    if held and held != doc.id:
+        return await _attach(held, doc, urls, copy, "same_url", deps)
+    exact = _story(await deps.stories.known(*urls)) or await deps.stories.known_text(
+        doc.content_hash
+    )
+    if deps.neardup is not None and not exact:
+        match = await deps.neardup.claim(doc.id, doc.text)
+        if match is not None:
+            log.debug("near_duplicate", story_id=match.story_id, kind=match.kind, score=match.score)
+            return await _attach(match.story_id, doc, urls, copy, "near_duplicate", deps)
+    fields = _recheck_fields(doc, page, deps.clock())
+    return await deps.stories.record_story(doc, urls, "story.created", fields=fields)
+
+
+def _story(held: str | None) -> str | None:
+    """The story id a URL key holds; a deliberately filtered URL holds no story."""
+    return None if held is None or held.startswith("filtered:") else held
+
+
+async def _attach(
+    story_id: str, doc: Document, urls: list[str], copy: Copy, reason: str, deps: Deps
+) -> Recorded:
+    """The copy's URLs join the story's also_at; the record learns who the original is."""
+    record = await deps.stories.record(story_id)
+    original = original_of(record, copy)
+    return await deps.stories.attach_copy(story_id, doc, urls, reason=reason, original=original)
+
+
+def _recheck_fields(doc: Document, page: Page, now: datetime) -> dict[str, str]:
+    """What a later re-check compares against: ~8 bytes per sentence, plus the validators."""
+    return {
+        "units": base64.b64encode(pack_units(unit_prints(doc.text))).decode(),
+        "checked_at": str(int(now.timestamp())),
+        "etag": page.etag or "",
+        "last_modified": page.last_modified or "",
+    }
+
+
+async def _recheck(
+    entry: Entry, story_id: str, source: Source, deps: Deps, report: PollReport
+) -> Outcome:
+    """A known URL: usually nothing to do; now and then a conditional re-fetch for edits.
+
+    Only the story's own URL is re-checked (a copy's edits are not the story's), and only
+    when ``recheck_due`` says so. A 304, a cosmetic change or a story whose record expired
+    is a duplicate, as before; a material change emits ``story.updated``.
+    """
+    unchanged = Outcome("duplicate", entry.url, reason="known_url", story_id=story_id)
+    record = await deps.stories.record(story_id)
+    home = {canonicalize(record.get("url") or ""), record.get("canonical_url")}
+    now = deps.clock()
+    if canonicalize(entry.url) not in home or not _due(record, entry, now, deps.dedupe):
+        return unchanged
+    validators = {"etag": record.get("etag"), "last_modified": record.get("last_modified")}
+    page, article = await _article(entry, source, deps, report, **validators)
+    checked = {"checked_at": str(int(now.timestamp()))}
+    if page.not_modified:
+        await deps.stories.touch(story_id, checked)
+        return unchanged
+    doc = make_document(entry, page, article, source=source.name, fetched_at=now)
+    fields = _recheck_fields(doc, page, now)
+    if not _material(record, doc):
+        await deps.stories.touch(
+            story_id, {**fields, "units": record.get("units") or fields["units"]}
+        )
+        return unchanged
+    doc = replace(
+        doc,
+        id=story_id,
+        topics=match_topics(doc.title, doc.text, deps.topics),
+        also_at=list(record.get("also_at", [])),
+        original_url=doc.original_url or record.get("original_url") or None,
+        original_source=doc.original_source or record.get("original_source") or None,
+    )
+    compared = record.get("content_hash", "")
+    updated = await deps.stories.update_story(doc, compared=compared, fields=fields)
+    if updated.kind != "updated":
+        return unchanged
+    return Outcome("updated", entry.url, reason="material_change", story_id=story_id)
+
+
+def _due(record: dict[str, Any], entry: Entry, now: datetime, settings: DedupeConfig) -> bool:
+    listed = _utc(entry.published_at)
+    return recheck_due(
+        first_seen=float(record.get("created_at") or 0),
+        last_checked=float(record.get("checked_at") or record.get("created_at") or 0),
+        listed_at=listed.timestamp() if listed else None,
+        now=now.timestamp(),
+        every=settings.recheck_every,
+        window=settings.recheck_for,
+    )
+
+
+def _material(record: dict[str, Any], doc: Document) -> bool:
+    """Whether the re-fetched text differs from the emitted one by more than cosmetics.
+
+    A record from before sentence prints were stored has nothing to compare: it learns the
+    prints now and reports no change.
+    """
+    if doc.content_hash == record.get("content_hash") or not record.get("units"):
+        return False
+    old = unpack_units(base64.b64decode(record["units"]))
+    return is_material_units(old, unit_prints(doc.text))
+
+
 async def _article(
-    entry: Entry, source: Source, deps: Deps, report: PollReport
+    entry: Entry, source: Source, deps: Deps, report: PollReport, **conditional: str | None
 ) -> tuple[Page, Article]:
-    """The article from the feed's full content when it carries the body, else from the page."""
+    """The article from the feed's full content when it carries the body, else from the page.
+
+    ``conditional`` validators (a re-check) may make the page a 304: its article is empty.
+    """
     if entry.content:
         page = Page(url=entry.url, status=200, text=entry.content, content_type="text/html")
         try:
@@ -239,7 +372,9 @@ async def _article(
                 return page, article
         except ExtractionError:
             pass
-    page = await _fetch(entry.url, "article", source, deps)
+    page = await _fetch(entry.url, "article", source, deps, **conditional)
+    if page.not_modified:
+        return page, Article(text="")
     return page, await _extract(page.text, page.url, deps, report)
 
 
@@ -249,12 +384,17 @@ def make_document(
     """Merge what the source said (entry) with what the page said (article) into SPEC's document.
 
     The page's canonical link is trusted only on the same site: a cross-site canonical is how
-    a syndicated copy names its original, which is not this copy's identity.
+    a syndicated copy names its original, which is not this copy's identity but is kept as
+    ``original_url`` (with the original's outlet: the attribution line's, else its host).
     """
     final_url = strip_tracking(page.url)
     canonical = canonicalize(article.canonical_url or final_url)
+    original_url = None
     if not same_site(canonical, final_url):
-        canonical = canonicalize(final_url)
+        original_url, canonical = canonical, canonicalize(final_url)
+    original_source = article.original_source
+    if original_url and not original_source:
+        original_source = host_of(original_url).removeprefix("www.")
     published = article.published_at or entry.published_at
     return Document(
         id=story_id(canonical),
@@ -271,7 +411,8 @@ def make_document(
         excerpt=excerpt_of(article.text),
         topics=[],
         content_hash=content_hash(article.text),
-        original_source=article.original_source,
+        original_source=original_source,
+        original_url=original_url,
     )
 
 

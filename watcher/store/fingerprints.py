@@ -12,8 +12,12 @@ a hash field ~12. So the anchors are packed by hand into STRING buckets:
 
 An anchor's low 16 bits pick the bucket and the next 24 bits are its tag: 40 bits, so at a
 million stories a probe meets a stranger's record about once in 30,000 probes, and a match
-needs ``MIN_SHARED`` anchors. ~40 x 6 bytes + 21 bytes + bucket overhead ≈ 270-330 bytes per
-story, measured in ``bench/dedupe.py``.
+needs ``MIN_SHARED`` anchors. ~40 x 6 bytes + 21 bytes + bucket overhead: 293 bytes per
+story at a million stories, 388 at 100,000 (``bench/RESULTS.md``).
+
+Boilerplate: an anchor held by ``COMMON_AT`` stories counts for no one, and a text lookup
+drops the lines whose sampled anchors are mostly such, then looks up again (see
+``neardup.boilerplate_lines``): site chrome that survived cleaning cannot make two stories one.
 
 Expiry: keys belong to an *epoch* (horizon / ``EPOCHS`` long) and expire together, at the
 epoch's end plus the horizon, so memory is reclaimed with no sweeper. A lookup probes the
@@ -43,10 +47,13 @@ from watcher.neardup import (
     QUERY_SIZE,
     SKETCH_SIZE,
     Sketch,
+    boilerplate_lines,
     judge,
+    line_shingles,
     overlap,
     rank,
     sketch,
+    sketch_of,
 )
 from watcher.store import translated
 from watcher.store.keys import Keys
@@ -215,8 +222,7 @@ class NearDupIndex:
 
     async def find(self, text: str) -> NearMatch | None:
         """The earlier story (within the horizon) that ``text`` is the same story as."""
-        query = await asyncio.to_thread(sketch, text, QUERY_SIZE)
-        return await self.find_sketch(query)
+        return (await self._lookup_text(await asyncio.to_thread(line_shingles, text)))[2]
 
     async def add(self, story_id: str, text: str) -> None:
         """Index a story (a 24-hex story id) so later copies of it are found."""
@@ -229,16 +235,31 @@ class NearDupIndex:
         ``find`` then ``add`` lets both miss each other. Here the add only happens if no
         story was added since the lookup (the index generation is unchanged), else the
         lookup runs again. A match with ``story_id`` itself (a crash between claim and emit,
-        then a retry) is not a copy.
+        then a retry) is not a copy. The story is indexed without its boilerplate lines.
         """
-        query = await asyncio.to_thread(sketch, text, QUERY_SIZE)
+        lines = await asyncio.to_thread(line_shingles, text)
         for _ in range(CLAIM_ATTEMPTS):
-            generation, match = await self._lookup(query)
+            query, generation, match = await self._lookup_text(lines)
             if match is not None and match.story_id != story_id:
                 return match
             if match is not None or await self._add_once(story_id, query, generation) != -2:
                 return None
         raise StoreUnavailable(f"near-duplicate index too busy to claim story {story_id}")
+
+    async def _lookup_text(self, lines: list[set[int]]) -> tuple[Sketch, str, NearMatch | None]:
+        """Look up a text; when some of its lines prove to be boilerplate, again without them.
+
+        The second lookup costs one more round trip, only for texts carrying lines that many
+        indexed stories share. Returns the sketch that decided, to index it.
+        """
+        query = sketch_of(set().union(*lines), QUERY_SIZE)
+        generation, common, candidates = await self._probe(query)
+        dropped = boilerplate_lines(lines, query, common)
+        if dropped and len(dropped) < len(lines):
+            kept = [line for i, line in enumerate(lines) if i not in dropped]
+            query = sketch_of(set().union(*kept), QUERY_SIZE)
+            generation, common, candidates = await self._probe(query)
+        return query, generation, _best(query, common, candidates)
 
     @translated
     async def find_sketch(self, query: Sketch) -> NearMatch | None:
@@ -252,15 +273,21 @@ class NearDupIndex:
 
     @translated
     async def _lookup(self, query: Sketch) -> tuple[str, NearMatch | None]:
+        generation, common, candidates = await self._probe(query)
+        return generation, _best(query, common, candidates)
+
+    @translated
+    async def _probe(self, query: Sketch) -> tuple[str, frozenset[int], list[Any]]:
+        """One FIND round trip: index generation, common anchors, the top candidates."""
         if not query.anchors:
-            return "", None
+            return "", frozenset(), []
         now = self._clock()
         first, last = self._epoch(now - self._horizon), self._epoch(now)
         epochs = list(range(first, last + 1))
         args: list[Any] = [self._prefix, len(epochs), *epochs, int(now - self._horizon)]
         args += [COMMON_AT, MIN_SHARED, MAX_CANDIDATES, _packed(query.anchors)]
         generation, common, *candidates = await self._find(keys=[], args=args)
-        return generation, _best(query, frozenset(query.anchors[i] for i in common), candidates)
+        return generation, frozenset(query.anchors[i] for i in common), candidates
 
     @translated
     async def _add_once(self, story_id: str, stored: Sketch, generation: str) -> int:
@@ -280,6 +307,14 @@ class NearDupIndex:
                 done += await self._add_batch(pending, now)
                 pending = []
         return done + (await self._add_batch(pending, now) if pending else 0)
+
+    @translated
+    async def count(self) -> int:
+        """Stories indexed in the epochs still kept: a handful of GETs, cheap for ``status``."""
+        now = self._clock()
+        epochs = range(self._epoch(now - self._horizon) - 1, self._epoch(now) + 1)
+        values = await self._client.mget([f"{self._prefix}{e}:n" for e in epochs])
+        return sum(int(v or 0) for v in values)
 
     @translated
     async def bytes_per_story(self) -> float:

@@ -2,50 +2,128 @@
 
 from __future__ import annotations
 
+# Shared by the scripts below: join URLs to a story's record (also_at) and point their URL keys
+# at it. attach(record key, story id, ttl, first ARGV index of the URLs, first KEYS index of
+# their url keys). The record may not exist yet (a copy claimed while its original is still
+# being emitted elsewhere): it is created with the TTL and record_story merges into it.
+_ATTACH = """
+local function attach(record, existing, ttl, from_argv, from_keys)
+  local raw = redis.call('HGET', record, 'also_at')
+  local also = (raw and raw ~= '[]') and cjson.decode(raw) or {}
+  local home = redis.call('HGET', record, 'canonical_url')
+  local url = redis.call('HGET', record, 'url')
+  local known = {}
+  for _, u in ipairs(also) do known[u] = true end
+  for i = from_argv, #ARGV do
+    local u = ARGV[i]
+    if u ~= home and u ~= url and not known[u] then
+      table.insert(also, u); known[u] = true
+    end
+  end
+  if #also > 0 then redis.call('HSET', record, 'also_at', cjson.encode(also)) end
+  if redis.call('TTL', record) < 0 then redis.call('EXPIRE', record, ttl) end
+  for i = from_keys, #KEYS do redis.call('SET', KEYS[i], existing, 'EX', ttl) end
+end
+"""
+
 # record_story: mark a story seen and emit it, in one step, or attach the URLs to the story
 # that already holds them.
 # KEYS[1] stream  KEYS[2] text key  KEYS[3] story key  KEYS[4..] url keys (canonical first)
 # ARGV[1] story id  ARGV[2] event  ARGV[3] document JSON  ARGV[4] ttl seconds
 # ARGV[5] stream maxlen (approximate)  ARGV[6] key prefix of story records ("<ns>:story:")
-# ARGV[7..12] url, canonical_url, title, source, site, content_hash of the record
-# ARGV[13..] the URLs matching KEYS[4..] (for also_at)
+# ARGV[7] JSON object of the record's string fields (url, canonical_url, title, source, site,
+# content_hash, and what a later re-check needs); empty values are not stored
+# ARGV[8..] the URLs matching KEYS[4..] (for also_at)
 # Returns {"new", id, stream_id} or {"duplicate", id, reason}.
-RECORD_STORY = """
+RECORD_STORY = (
+    _ATTACH
+    + """
 local ttl = tonumber(ARGV[4])
-local function attach(existing, reason)
-  local record = ARGV[6] .. existing
-  local raw = redis.call('HGET', record, 'also_at')
-  local also = raw and cjson.decode(raw) or {}
-  local home = redis.call('HGET', record, 'canonical_url')
-  local known = {}
-  for _, u in ipairs(also) do known[u] = true end
-  for i = 13, #ARGV do
-    local u = ARGV[i]
-    if u ~= home and not known[u] and redis.call('HGET', record, 'url') ~= u then
-      table.insert(also, u); known[u] = true
-    end
-  end
-  if #also > 0 then redis.call('HSET', record, 'also_at', cjson.encode(also)) end
-  for i = 4, #KEYS do redis.call('SET', KEYS[i], existing, 'EX', ttl) end
-  return {'duplicate', existing, reason}
-end
 for i = 4, #KEYS do
   local existing = redis.call('GET', KEYS[i])
   if existing and string.sub(existing, 1, 9) ~= 'filtered:' then
-    return attach(existing, 'same_url')
+    attach(ARGV[6] .. existing, existing, ttl, 8, 4)
+    return {'duplicate', existing, 'same_url'}
   end
 end
 local existing = redis.call('GET', KEYS[2])
-if existing then return attach(existing, 'same_text') end
+if existing then
+  attach(ARGV[6] .. existing, existing, ttl, 8, 4)
+  return {'duplicate', existing, 'same_text'}
+end
+local doc = ARGV[3]
+local early = redis.call('HGET', KEYS[3], 'also_at')
+if early and early ~= '[]' then
+  local decoded = cjson.decode(doc)
+  decoded['also_at'] = cjson.decode(early)
+  doc = cjson.encode(decoded)
+end
 local sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*',
-                       'event', ARGV[2], 'data', ARGV[3])
-redis.call('HSET', KEYS[3], 'url', ARGV[7], 'canonical_url', ARGV[8], 'title', ARGV[9],
-           'source', ARGV[10], 'site', ARGV[11], 'content_hash', ARGV[12], 'stream_id', sid,
-           'also_at', '[]', 'created_at', redis.call('TIME')[1])
+                       'event', ARGV[2], 'data', doc)
+for field, value in pairs(cjson.decode(ARGV[7])) do
+  if value ~= '' then redis.call('HSET', KEYS[3], field, value) end
+end
+redis.call('HSET', KEYS[3], 'stream_id', sid, 'also_at', early or '[]',
+           'created_at', redis.call('TIME')[1])
 redis.call('EXPIRE', KEYS[3], ttl)
 redis.call('SET', KEYS[2], ARGV[1], 'EX', ttl)
 for i = 4, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'EX', ttl) end
 return {'new', ARGV[1], sid}
+"""
+)
+
+# attach_copy: a near-duplicate (or a page whose canonical link names a known story) joins
+# that story's record instead of being emitted; its text hash and URLs point at the story.
+# KEYS[1] story key of the story copied  KEYS[2] the copy's text key  KEYS[3..] its url keys
+# ARGV[1] story id  ARGV[2] ttl seconds  ARGV[3] reason (returned)
+# ARGV[4] what to do with the record's original: "" nothing, "keep" set it unless the record
+# names one already, "replace" set it (the copy is the original the record was waiting for)
+# ARGV[5] original_url  ARGV[6] original_source  ARGV[7..] the URLs matching KEYS[3..]
+# Returns {"duplicate", id, reason}.
+ATTACH_COPY = (
+    _ATTACH
+    + """
+local ttl = tonumber(ARGV[2])
+attach(KEYS[1], ARGV[1], ttl, 7, 3)
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ttl, 'NX')
+local mode = ARGV[4]
+if mode == 'replace' or (mode == 'keep' and redis.call('HEXISTS', KEYS[1], 'original_url') == 0
+                         and redis.call('HEXISTS', KEYS[1], 'original_source') == 0) then
+  if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'original_url', ARGV[5]) end
+  if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'original_source', ARGV[6]) end
+end
+return {'duplicate', ARGV[1], ARGV[3]}
+"""
+)
+
+# update_story: emit story.updated and store the new text's identity, in one step, unless
+# another replica updated the story since the caller read it (compare-and-set on the hash).
+# KEYS[1] stream  KEYS[2] story key  KEYS[3] the new text key
+# ARGV[1] story id  ARGV[2] content_hash the caller compared against  ARGV[3] document JSON
+# ARGV[4] ttl seconds  ARGV[5] stream maxlen  ARGV[6] JSON object of fields to store
+# Returns {"updated", stream_id} or {"stale", current content_hash}.
+UPDATE_STORY = """
+local current = redis.call('HGET', KEYS[2], 'content_hash')
+if current ~= ARGV[2] then return {'stale', current or ''} end
+local sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*',
+                       'event', 'story.updated', 'data', ARGV[3])
+for field, value in pairs(cjson.decode(ARGV[6])) do
+  if value ~= '' then redis.call('HSET', KEYS[2], field, value) end
+end
+redis.call('HSET', KEYS[2], 'updated_stream_id', sid, 'updated_at', redis.call('TIME')[1])
+redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[4])
+return {'updated', sid}
+"""
+
+# touch_story: note a re-check that found nothing to emit (fields such as checked_at and the
+# page's validators), without re-creating a record that expired meanwhile.
+# KEYS[1] story key  ARGV[1] JSON object of fields to store
+TOUCH_STORY = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for field, value in pairs(cjson.decode(ARGV[1])) do
+  if value ~= '' then redis.call('HSET', KEYS[1], field, value) end
+end
+return 1
 """
 
 # count_paragraphs: count a page's paragraph fingerprints once per distinct page of a host.

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
 
-from watcher.dedupe import url_key
+from watcher.dedupe import OriginalMode, url_key
 from watcher.model import Document
 from watcher.store import translated
 from watcher.store.keys import Keys
-from watcher.store.scripts import RECORD_STORY
+from watcher.store.scripts import ATTACH_COPY, RECORD_STORY, TOUCH_STORY, UPDATE_STORY
 
 DEFAULT_TTL = 30 * 86400  # how long a story's URLs and text hash are remembered (30 days)
 DEFAULT_MAXLEN = 100_000  # approximate cap of the stream, so Redis memory stays bounded
@@ -21,7 +21,11 @@ DEFAULT_MAXLEN = 100_000  # approximate cap of the stream, so Redis memory stays
 
 @dataclass(frozen=True, slots=True)
 class Recorded:
-    """What record_story decided: ``new`` (emitted, with its stream id) or ``duplicate``."""
+    """What record_story decided: ``new`` (emitted, with its stream id) or ``duplicate``.
+
+    ``update_story`` answers ``updated`` (emitted) or ``stale`` (another replica updated the
+    story first: nothing emitted).
+    """
 
     kind: str
     story_id: str
@@ -43,6 +47,9 @@ class Stories:
         self._ttl = ttl
         self._maxlen = maxlen
         self._record = client.register_script(RECORD_STORY)
+        self._attach = client.register_script(ATTACH_COPY)
+        self._update = client.register_script(UPDATE_STORY)
+        self._touch = client.register_script(TOUCH_STORY)
 
     @translated
     async def known(self, *urls: str) -> str | None:
@@ -51,22 +58,92 @@ class Stories:
         return next((str(v) for v in values if v), None)
 
     @translated
-    async def record_story(self, doc: Document, urls: list[str], event: str) -> Recorded:
+    async def known_text(self, content_hash: str) -> str | None:
+        """The story id already holding this normalized text, if any."""
+        value = await self._client.get(self._keys.text(content_hash))
+        return str(value) if value else None
+
+    @translated
+    async def record_story(
+        self,
+        doc: Document,
+        urls: list[str],
+        event: str,
+        *,
+        fields: Mapping[str, str] | None = None,
+    ) -> Recorded:
         """Emit ``doc`` unless one of ``urls`` or its text is known; either way, in one step.
 
         ``urls`` are every URL the story was reached by (canonical first); a duplicate's URLs
-        join the existing story's ``also_at``.
+        join the existing story's ``also_at``. ``fields`` are kept in the story's record
+        beside its identity (what a later re-check compares against).
         """
         ordered = list(dict.fromkeys([doc.canonical_url, *urls]))
         keys = [self._keys.stories, self._keys.text(doc.content_hash), self._keys.story(doc.id)]
         keys += [self._keys.url(url_key(u)) for u in ordered]
+        record = {
+            "url": doc.url,
+            "canonical_url": doc.canonical_url,
+            "title": doc.title or "",
+            "source": doc.source,
+            "site": doc.site,
+            "content_hash": doc.content_hash,
+            "original_url": doc.original_url or "",
+            "original_source": doc.original_source or "",
+            **(fields or {}),
+        }
         args: list[Any] = [doc.id, event, doc.to_json(), self._ttl, self._maxlen]
-        args += [self._keys.story(""), doc.url, doc.canonical_url, doc.title or ""]
-        args += [doc.source, doc.site, doc.content_hash, *ordered]
+        args += [self._keys.story(""), json.dumps(record), *ordered]
         kind, story_id, extra = await self._record(keys=keys, args=args)
         if kind == "new":
             return Recorded("new", story_id, stream_id=extra)
         return Recorded("duplicate", story_id, reason=extra)
+
+    @translated
+    async def attach_copy(
+        self,
+        story_id: str,
+        doc: Document,
+        urls: list[str],
+        *,
+        reason: str,
+        original: tuple[OriginalMode, str, str] = ("", "", ""),
+    ) -> Recorded:
+        """Join a copy of story ``story_id`` to its record instead of emitting it.
+
+        The copy's URLs join ``also_at`` and, like its text hash, point at the story from
+        now on. ``original`` is (mode, url, outlet): ``keep`` records the original the copy
+        names unless the story names one already; ``replace`` records this copy as the
+        original the story's first copy named.
+        """
+        ordered = list(dict.fromkeys([doc.canonical_url, *urls]))
+        keys = [self._keys.story(story_id), self._keys.text(doc.content_hash)]
+        keys += [self._keys.url(url_key(u)) for u in ordered]
+        args: list[Any] = [story_id, self._ttl, reason, *original, *ordered]
+        kind, held_by, why = await self._attach(keys=keys, args=args)
+        return Recorded(kind, held_by, reason=why)
+
+    @translated
+    async def update_story(
+        self, doc: Document, *, compared: str, fields: Mapping[str, str]
+    ) -> Recorded:
+        """Emit ``story.updated`` for ``doc`` and store its new identity, in one step.
+
+        Only when the record still holds the text hash ``compared`` against (another
+        replica may have emitted the same update meanwhile: then ``stale``, nothing sent).
+        """
+        keys = [self._keys.stories, self._keys.story(doc.id), self._keys.text(doc.content_hash)]
+        stored = {"content_hash": doc.content_hash, "title": doc.title or "", **fields}
+        args: list[Any] = [doc.id, compared, doc.to_json(), self._ttl, self._maxlen]
+        kind, extra = await self._update(keys=keys, args=[*args, json.dumps(stored)])
+        if kind == "updated":
+            return Recorded("updated", doc.id, stream_id=extra)
+        return Recorded("stale", doc.id, reason="stale")
+
+    @translated
+    async def touch(self, story_id: str, fields: Mapping[str, str]) -> None:
+        """Store re-check bookkeeping in an existing record (never re-creates an expired one)."""
+        await self._touch(keys=[self._keys.story(story_id)], args=[json.dumps(dict(fields))])
 
     @translated
     async def mark_filtered(self, doc: Document, urls: list[str]) -> None:
