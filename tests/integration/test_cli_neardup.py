@@ -243,8 +243,7 @@ def test_cosmetic_change_and_not_modified_emit_nothing(
     once(config, ORIGIN)
 
     bump(site, [original])
-    summary = once(config, ORIGIN)
-    assert "new 0, duplicate 0, filtered 0, failed 0, updated 1" in summary, summary
+    once(config, ORIGIN)
     assert site.hits(original.path)[-1].headers.get("if-none-match") == '"v1"'
     assert len(site.hits(original.path)) == 2
 
