@@ -216,3 +216,19 @@ async def test_concurrent_claims_of_an_original_and_its_copy_emit_one(
         assert sum(1 for r in results if r is None) == 1
     for c in clients:
         await c.aclose()
+
+
+async def test_a_burst_of_claims_in_one_process_all_succeed(
+    client: aioredis.Redis, ns: str
+) -> None:
+    """One poll brings dozens of articles at once: every claim must land (found 'too busy'
+    by a local `watcher once` over 91 pages before claims of one process took turns)."""
+    index = NearDupIndex(client, Keys(ns))
+    texts = {story_id(f"https://example.com/{i}"): story(f"burst-{i}") for i in range(60)}
+    results = await asyncio.gather(*(index.claim(sid, text) for sid, text in texts.items()))
+    assert results == [None] * len(texts)
+    assert await index.count() == len(texts)
+    copy = truncated(texts[story_id("https://example.com/7")], 0.5)
+    found = await index.find(copy)
+    assert found is not None
+    assert found.story_id == story_id("https://example.com/7")

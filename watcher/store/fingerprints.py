@@ -31,6 +31,7 @@ cluster), as the rest of the store does.
 from __future__ import annotations
 
 import asyncio
+import random
 import struct
 import time
 from collections.abc import Callable, Iterable
@@ -66,6 +67,7 @@ BUCKET_BITS = 16  # 65,536 buckets per epoch: ~600 records (3.6 KB) each at a mi
 COMMON_AT = 4  # an anchor held by this many stories is boilerplate: it counts for no one
 MAX_CANDIDATES = 5  # candidates verified per lookup, most shared anchors first
 CLAIM_ATTEMPTS = 8  # lookups a claim retries while other replicas keep adding stories
+CLAIM_BACKOFF = 0.002  # s; doubled per attempt, jittered: 8 attempts span up to ~0.5 s
 _RECORD = struct.Struct(">12sIBI")  # story id, threshold >> 32, anchor count, unix time added
 _MAX_REF = 1 << 24
 
@@ -219,6 +221,7 @@ class NearDupIndex:
         self._clock = clock
         self._add = client.register_script(ADD_SCRIPT)
         self._find = client.register_script(FIND_SCRIPT)
+        self._claiming = asyncio.Lock()
 
     async def find(self, text: str) -> NearMatch | None:
         """The earlier story (within the horizon) that ``text`` is the same story as."""
@@ -238,12 +241,17 @@ class NearDupIndex:
         then a retry) is not a copy. The story is indexed without its boilerplate lines.
         """
         lines = await asyncio.to_thread(line_shingles, text)
-        for _ in range(CLAIM_ATTEMPTS):
-            query, generation, match = await self._lookup_text(lines)
-            if match is not None and match.story_id != story_id:
-                return match
-            if match is not None or await self._add_once(story_id, query, generation) != -2:
-                return None
+        # Claims of one process take turns: otherwise a burst of articles (one poll can bring
+        # dozens) keeps bumping the generation under each other's lookups. Other replicas
+        # still race optimistically, with jittered backoff between attempts.
+        async with self._claiming:
+            for attempt in range(CLAIM_ATTEMPTS):
+                query, generation, match = await self._lookup_text(lines)
+                if match is not None and match.story_id != story_id:
+                    return match
+                if match is not None or await self._add_once(story_id, query, generation) != -2:
+                    return None
+                await asyncio.sleep(random.uniform(0, CLAIM_BACKOFF * 2**attempt))
         raise StoreUnavailable(f"near-duplicate index too busy to claim story {story_id}")
 
     async def _lookup_text(self, lines: list[set[int]]) -> tuple[Sketch, str, NearMatch | None]:
