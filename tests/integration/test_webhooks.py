@@ -27,6 +27,7 @@ from watcher.dedupe import content_hash, story_id
 from watcher.model import Document
 from watcher.store.keys import Keys
 from watcher.store.stories import Stories
+from watcher.webhooks.batch import GroupCommit
 from watcher.webhooks.delivery import Dispatcher
 
 pytestmark = pytest.mark.anyio
@@ -472,3 +473,142 @@ async def test_bad_secret_is_a_config_problem_without_the_secret(redis_url: str)
         Dispatcher(client, Keys("x"), [unchecked], consumer="c")
     assert bad not in str(info.value)
     await client.aclose()
+
+
+async def test_ten_endpoints_each_get_every_event_exactly_once(
+    client: aioredis.Redis, ns: str, receiver: Make
+) -> None:
+    """Ten endpoints, whose reads and settlements share round trips, each get every event once,
+    under their own webhook-id, and are left with nothing pending."""
+    rx = receiver()
+    hooks = [hook(f"ep{i}", f"{rx.url}/ep{i}") for i in range(10)]
+    d = dispatcher(client, ns, hooks)
+    async with running(d):
+        ids = await emit(client, ns, 12)
+        await rx.wait_for(120)
+        await until(lambda: _all_settled(d, 12))
+    by_path: dict[str, list[str]] = {}
+    for r in rx.requests:
+        by_path.setdefault(r.path, []).append(verify(r.body, r.headers)["data"]["id"])
+    assert sorted(by_path) == sorted(f"/hook/ep{i}" for i in range(10))
+    assert all(sorted(got) == sorted(ids) for got in by_path.values())
+    assert len({r.webhook_id for r in rx.requests}) == 120
+
+
+async def _all_settled(d: Dispatcher, delivered: int) -> bool:
+    rows = (await d.status()).values()
+    return all(row["delivered"] == delivered and row["pending"] == 0 for row in rows)
+
+
+async def test_one_endpoints_failing_read_does_not_fail_the_others(
+    client: aioredis.Redis, ns: str, receiver: Make
+) -> None:
+    """When one endpoint's consumer group vanishes (deleted by hand), only its reads fail:
+    the other endpoint, whose read goes out in the same pipeline, gets every event."""
+    rx_a, rx_b = receiver(), receiver()
+    d = dispatcher(client, ns, [hook("a", rx_a.url), hook("b", rx_b.url)])
+    keys = Keys(ns)
+    async with running(d):
+        await emit(client, ns)
+        await rx_a.wait_for(1)
+        await rx_b.wait_for(1)
+        await client.xgroup_destroy(keys.stories, keys.webhook_group("a"))
+        await emit(client, ns, 2)
+        await rx_b.wait_for(3)
+    assert len(rx_a.requests) == 1
+
+
+async def test_successes_are_debug_lines_and_a_summary_failures_are_warnings(
+    client: aioredis.Redis, ns: str, receiver: Make
+) -> None:
+    """Each delivery logs at DEBUG only; the daemon's INFO line per endpoint counts them; a
+    failed attempt is a WARNING of its own."""
+    ok, failing = receiver(), receiver(default=503)
+    d = dispatcher(client, ns, [hook("ok", ok.url), hook("bad", failing.url, retry=["1h"])])
+    with capture_logs() as logs:
+        async with running(d):
+            await emit(client, ns, 3)
+            await ok.wait_for(3)
+            await until(lambda: _status_is(d, "bad", retrying=3))
+    attempts = [e for e in logs if e["event"] == "webhook"]
+    assert {e["log_level"] for e in attempts if e["outcome"] == "delivered"} == {"debug"}
+    assert [e["log_level"] for e in attempts if e["outcome"] == "retry"] == ["warning"] * 3
+    summaries = {e["endpoint"]: e for e in logs if e["event"] == "webhooks"}
+    assert summaries["ok"]["log_level"] == "info"
+    assert (summaries["ok"]["delivered"], summaries["bad"]["failed"]) == (3, 3)
+
+
+# --- group commit: the batching under the shared stream reads and settlements ---------------
+
+
+async def test_group_commit_joins_calls_made_together_into_one_flush() -> None:
+    """Calls submitted in the same turn of the event loop go out as one flush, in order, and
+    each caller gets its own result."""
+    flushed: list[list[int]] = []
+
+    async def flush(items: list[int]) -> list[int]:
+        flushed.append(items)
+        return [i * 10 for i in items]
+
+    commit = GroupCommit(flush, limit=100)
+    results = await asyncio.gather(*(commit.submit(i) for i in range(5)))
+    assert (results, flushed) == ([0, 10, 20, 30, 40], [[0, 1, 2, 3, 4]])
+
+
+async def test_group_commit_calls_during_a_flush_wait_for_the_next_one() -> None:
+    """A call made while a flush is on the wire goes into the next flush; ``limit`` caps one."""
+    flushed: list[list[int]] = []
+    gate = asyncio.Event()
+
+    async def flush(items: list[int]) -> list[None]:
+        flushed.append(items)
+        await gate.wait()
+        return [None] * len(items)
+
+    commit = GroupCommit(flush, limit=2)
+    first = asyncio.create_task(commit.submit(1))
+    await asyncio.sleep(0)  # the flush of [1] starts
+    later = [asyncio.create_task(commit.submit(i)) for i in (2, 3, 4)]
+    await asyncio.sleep(0)
+    gate.set()
+    await asyncio.gather(first, *later)
+    assert flushed == [[1], [2, 3], [4]]
+
+
+async def test_group_commit_failure_reaches_every_caller_of_that_batch_only() -> None:
+    """When a flush raises, each caller in that batch gets the error; the next batch runs."""
+    calls = 0
+
+    async def flush(items: list[str]) -> list[str]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("redis went away")
+        return items
+
+    commit = GroupCommit(flush, limit=100)
+    failed = await asyncio.gather(commit.submit("a"), commit.submit("b"), return_exceptions=True)
+    assert [type(f) for f in failed] == [RuntimeError, RuntimeError]
+    assert await commit.submit("c") == "c"
+
+
+async def test_group_commit_flushes_the_item_of_a_cancelled_caller() -> None:
+    """A caller cancelled while it waits does not take its item back (it may be on the wire):
+    the flush completes, and ``idle`` waits for it."""
+    flushed: list[str] = []
+    gate = asyncio.Event()
+
+    async def flush(items: list[str]) -> list[None]:
+        await gate.wait()
+        flushed.extend(items)
+        return [None] * len(items)
+
+    commit = GroupCommit(flush, limit=100)
+    caller = asyncio.create_task(commit.submit("settle-me"))
+    await asyncio.sleep(0)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    gate.set()
+    await commit.idle()
+    assert flushed == ["settle-me"]

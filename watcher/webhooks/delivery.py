@@ -11,7 +11,7 @@ import asyncio
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -20,20 +20,16 @@ import structlog
 
 from scrapers.netguard import Resolver
 from watcher.config import Webhook
-from watcher.errors import ConfigError, Problem, StoreUnavailable
+from watcher.errors import ConfigError, Problem
 from watcher.store import translated
 from watcher.store.keys import Keys
 from watcher.webhooks.endpoint import AttemptRecord, Endpoint, EndpointCounts, Options
-from watcher.webhooks.outbox import (
-    REDIS_SLOTS,
-    Delivery,
-    Outbox,
-    delivery_from_entry,
-    read_dead,
-)
+from watcher.webhooks.events import Delivery, delivery_from_entry
+from watcher.webhooks.outbox import REDIS_SLOTS, Outbox, read_dead
 from watcher.webhooks.retry import UNHEALTHY_AFTER, is_healthy
-from watcher.webhooks.sender import Sender, origin
+from watcher.webhooks.sender import Sender
 from watcher.webhooks.signing import parse_secrets
+from watcher.webhooks.stream import SharedStream
 
 log = structlog.get_logger("watcher.webhooks")
 
@@ -42,7 +38,7 @@ VISIBILITY = 60.0  # an entry held this long by a consumer that went quiet is ta
 CONCURRENCY = 16  # attempts in flight per endpoint; one hanging receiver holds only its own
 STOP_GRACE = 1.0  # attempts in flight get this long after a stop; the rest stay in Redis
 REPLAY_BATCH = 500
-BLOCK_MS = 1000  # the stream watcher's blocking read; bounds nothing but its own idle loop
+SUMMARY_EVERY = 60.0  # one INFO line per endpoint and minute with what it did (successes are DEBUG)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +77,10 @@ class Dispatcher:
         self._keys = keys
         self._start_from = start_from
         self._unhealthy_after = unhealthy_after
+        self._summarized: dict[str, EndpointCounts] = {}
         secrets = [_secrets(i, hook) for i, hook in enumerate(webhooks)]  # fail before any I/O
-        self._sender = Sender(
-            timeout=timeout, allow_private_networks=allow_private_networks, resolver=resolver
-        )
         gate = asyncio.Semaphore(REDIS_SLOTS)  # shared: bounds our Redis connections
+        self._stream = SharedStream(client, keys, gate)
         options = Options(keys.namespace, timeout, visibility, concurrency, on_attempt)
         shared_rng = rng or random.Random()
         self._endpoints = [
@@ -93,7 +88,13 @@ class Dispatcher:
                 hook,
                 secrets[i],
                 Outbox(client, keys, hook.name, consumer, gate),
-                self._sender,
+                self._stream,
+                Sender(
+                    timeout=timeout,
+                    connections=concurrency,
+                    allow_private_networks=allow_private_networks,
+                    resolver=resolver,
+                ),
                 shared_rng,
                 options,
             )
@@ -112,15 +113,18 @@ class Dispatcher:
     async def run(self, stopping: asyncio.Event) -> None:
         """Daemon: every endpoint reads, delivers and retries until ``stopping`` is set.
 
-        1 create the groups, 2 start a worker per endpoint, 3 on stop cancel the loops, 4 give
-        attempts in flight STOP_GRACE, then cancel them (unsettled work stays in Redis).
+        1 create the groups, 2 start a worker per endpoint, the stream watcher and the summary
+        line, 3 on stop cancel the loops, 4 give attempts in flight STOP_GRACE, then cancel
+        them (unsettled work stays in Redis), 5 wait for settlements already on their way.
         """
         await self.ensure_groups()
         workers = [
             asyncio.create_task(e.serve(), name=f"webhook:{e.name}") for e in self._endpoints
         ]
-        workers.append(asyncio.create_task(self._watch_stream(), name="webhooks:watch"))
-        log.info("webhooks_started", endpoints=len(workers))
+        arrived = [e.arrived for e in self._endpoints]
+        workers.append(asyncio.create_task(self._stream.watch(arrived), name="webhooks:watch"))
+        workers.append(asyncio.create_task(self._summarize(), name="webhooks:summary"))
+        log.info("webhooks_started", endpoints=len(self._endpoints))
         try:
             await stopping.wait()
         finally:
@@ -128,35 +132,30 @@ class Dispatcher:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
             await asyncio.gather(*(e.stop(STOP_GRACE) for e in self._endpoints))
+            await self._stream.idle()
+            self._log_summary()
             log.info("webhooks_stopped")
 
-    async def _watch_stream(self) -> None:
-        """One blocking read for all endpoints, instead of one held connection per endpoint:
-        each new entry wakes every endpoint's reader, which then reads its group."""
-        last: str | None = None
+    async def _summarize(self) -> None:
+        """Every SUMMARY_EVERY seconds, what each endpoint did since the last line."""
         while True:
-            try:
-                newer = await (self._next_id(last) if last else self._last_id())
-            except StoreUnavailable as exc:
-                log.warning("webhook_store_unavailable", error=str(exc))
-                await asyncio.sleep(1.0)
-                continue
-            if last and newer != last:
-                for endpoint in self._endpoints:
-                    endpoint.arrived.set()
-            last = newer
+            await asyncio.sleep(SUMMARY_EVERY)
+            self._log_summary()
 
-    @translated
-    async def _last_id(self) -> str:
-        newest: Any = await self._client.xrevrange(self._keys.stories, count=1)
-        return str(newest[0][0]) if newest else "0-0"
-
-    @translated
-    async def _next_id(self, last: str) -> str:
-        """Block (up to BLOCK_MS) for the entry after ``last``; its id, or ``last`` if none."""
-        reply: Any = await self._client.xread({self._keys.stories: last}, count=1, block=BLOCK_MS)
-        entries = [e for _stream, batch in (reply or []) for e in batch]
-        return str(entries[-1][0]) if entries else last
+    def _log_summary(self) -> None:
+        for endpoint in self._endpoints:
+            now = replace(endpoint.counts)
+            done = self._summarized.get(endpoint.name, EndpointCounts())
+            if now != done:
+                log.info(
+                    "webhooks",
+                    endpoint=endpoint.name,
+                    delivered=now.delivered - done.delivered,
+                    filtered=now.filtered - done.filtered,
+                    failed=now.failed - done.failed,
+                    dead=now.dead - done.dead,
+                )
+            self._summarized[endpoint.name] = now
 
     async def drain(self, wait: float) -> DrainReport:
         """``watcher once``: deliver what is pending, then retries due within ``wait`` seconds."""
@@ -250,7 +249,7 @@ class Dispatcher:
         since = datetime.fromisoformat(failing_since) if failing_since else None
         healthy = is_healthy(since, now, disabled=disabled, unhealthy_after=self._unhealthy_after)
         return {
-            "target": origin(endpoint.webhook.url),
+            "target": endpoint.target,
             "format": endpoint.webhook.format,
             "pending": state["unsettled"] + state["retrying"],
             "retrying": state["retrying"],
@@ -267,7 +266,9 @@ class Dispatcher:
         }
 
     async def aclose(self) -> None:
-        await self._sender.aclose()
+        await self._stream.idle()
+        for endpoint in self._endpoints:
+            await endpoint.aclose()
 
 
 def _secrets(index: int, hook: Webhook) -> tuple[bytes, ...]:

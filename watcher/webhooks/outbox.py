@@ -13,7 +13,7 @@ import asyncio
 import functools
 import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
@@ -23,7 +23,7 @@ from redis import exceptions as redis_errors
 
 from watcher.store import translated
 from watcher.store.keys import Keys
-from watcher.webhooks.payloads import event_data
+from watcher.webhooks.events import DeadLetter, Delivery, Entry, entries_of, parse_entries
 
 log = structlog.get_logger("watcher.webhooks")
 
@@ -31,7 +31,6 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 REDIS_SLOTS = 32  # Redis calls in flight for all endpoints together; the app keeps the rest
-MAX_REASONS = 10  # the last ten failures explain a dead letter; older ones are noise
 LAG_COUNT_CAP = 10_000  # on Redis 6.2 unread entries are counted one by one: stop here
 DEAD_MAXLEN = 100_000  # approximate cap of the dead-letter stream, like the stories stream
 
@@ -44,65 +43,6 @@ local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, to
 for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], member) end
 return due
 """
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One event bound for one endpoint: what to send, and how often it has failed so far."""
-
-    stream_id: str
-    event: str
-    data: dict[str, Any]
-    attempts: int = 0
-    reasons: tuple[str, ...] = ()
-
-    def failed(self, reason: str) -> Delivery:
-        """This delivery after one more failed attempt (the reason list stays bounded)."""
-        reasons = (*self.reasons, reason)[-MAX_REASONS:]
-        return replace(self, attempts=self.attempts + 1, reasons=reasons)
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "event": self.event,
-                "data": self.data,
-                "attempts": self.attempts,
-                "reasons": list(self.reasons),
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
-
-    @classmethod
-    def from_json(cls, stream_id: str, raw: str) -> Delivery:
-        value = json.loads(raw)
-        return cls(
-            stream_id,
-            value["event"],
-            value["data"],
-            int(value.get("attempts", 0)),
-            tuple(value.get("reasons", ())),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    """An entry of ``<ns>:webhooks:dead``: the event, its endpoint, and why it was given up."""
-
-    dead_id: str
-    endpoint: str
-    delivery: Delivery
-
-
-def delivery_from_entry(stream_id: str, fields: dict[str, str] | None) -> Delivery | None:
-    """A stream entry (``event`` + ``data`` JSON document) → Delivery; None when unreadable."""
-    if not fields or "data" not in fields:
-        return None
-    try:
-        doc = json.loads(fields["data"])
-        return Delivery(stream_id, fields.get("event") or "story.created", event_data(doc))
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return None
 
 
 def _gated(
@@ -119,14 +59,9 @@ def _gated(
     return wrapper
 
 
-def _entries(reply: Any) -> list[tuple[str, dict[str, str] | None]]:
-    """XREADGROUP's reply in RESP2 (list) or RESP3 (dict) shape → its entries."""
-    streams = reply.values() if isinstance(reply, dict) else [s[1] for s in reply or []]
-    return [(entry_id, fields) for entries in streams for entry_id, fields in entries or []]
-
-
 class Outbox:
-    """The Redis side of one endpoint; every method is one round trip (or one MULTI)."""
+    """The Redis side of one endpoint; every method is one round trip (or one MULTI), except
+    ``queue_*``, which add commands to a pipeline that the shared stream sends for many."""
 
     def __init__(
         self,
@@ -163,14 +98,14 @@ class Outbox:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    @translated
-    @_gated
-    async def read_new(self, count: int, block_ms: int | None = None) -> list[Delivery]:
-        """Entries no consumer of this endpoint has seen yet (they become pending on us)."""
-        reply = await self._client.xreadgroup(
-            self._group, self._consumer, {self._keys.stories: ">"}, count=count, block=block_ms
-        )
-        return await self._readable(_entries(reply))
+    def queue_read_new(self, pipe: Any, count: int) -> None:
+        """Queue the read of entries no consumer of this endpoint has seen yet (they become
+        pending on us); the shared stream sends it with the other endpoints' reads."""
+        pipe.xreadgroup(self._group, self._consumer, {self._keys.stories: ">"}, count=count)
+
+    async def readable(self, reply: Any, cache: dict[str, Delivery | None]) -> list[Delivery]:
+        """An XREADGROUP reply → deliveries; unreadable entries are acknowledged and skipped."""
+        return await self._readable(entries_of(reply), cache)
 
     @translated
     @_gated
@@ -179,7 +114,7 @@ class Outbox:
         reply = await self._client.xreadgroup(
             self._group, self._consumer, {self._keys.stories: "0"}, count=count
         )
-        return await self._readable(_entries(reply))
+        return await self._readable(entries_of(reply))
 
     @translated
     @_gated
@@ -197,15 +132,11 @@ class Outbox:
         entries = [(e[0], e[1]) for e in (reply[1] if reply else []) if e and e[0]]
         return await self._readable(entries)
 
-    async def _readable(self, entries: list[tuple[str, dict[str, str] | None]]) -> list[Delivery]:
+    async def _readable(
+        self, entries: list[Entry], cache: dict[str, Delivery | None] | None = None
+    ) -> list[Delivery]:
         """Parse entries; an unreadable or trimmed one is acknowledged, logged, and skipped."""
-        out, bad = [], []
-        for entry_id, fields in entries:
-            delivery = delivery_from_entry(entry_id, fields)
-            if delivery is None:
-                bad.append(entry_id)
-            else:
-                out.append(delivery)
+        out, bad = parse_entries(entries, cache)
         if bad:
             log.warning(
                 "webhook_skipped", endpoint=self.endpoint, reason="malformed_entry", ids=bad
@@ -240,22 +171,19 @@ class Outbox:
         """Give a claimed retry back (we are stopping mid-attempt), due at ``due``."""
         await self._client.zadd(self._retries, {stream_id: due.timestamp()}, xx=True)
 
-    @translated
-    @_gated
-    async def filtered(self, stream_id: str) -> None:
-        """The endpoint does not want this event: settle it."""
-        await self._client.xack(self._keys.stories, self._group, stream_id)
-
-    @translated
-    @_gated
-    async def delivered(self, delivery: Delivery, now: datetime) -> None:
-        """Settle a delivered event and record the success (the endpoint is healthy again)."""
-        async with self._client.pipeline(transaction=True) as pipe:
-            self._settle(pipe, delivery.stream_id)
-            pipe.hset(self._state, "last_success", now.isoformat())
-            pipe.hdel(self._state, "failing_since")
-            pipe.hincrby(self._state, "delivered", 1)
-            await pipe.execute()
+    def queue_settled(
+        self, pipe: Any, delivered: Sequence[str], filtered: Sequence[str], now: datetime
+    ) -> None:
+        """Queue settling events that were delivered (a success: the endpoint is healthy again)
+        or that this endpoint does not want; the shared stream sends many at once."""
+        if filtered:
+            pipe.xack(self._keys.stories, self._group, *filtered)
+        if not delivered:
+            return
+        self._settle(pipe, *delivered)
+        pipe.hset(self._state, "last_success", now.isoformat())
+        pipe.hdel(self._state, "failing_since")
+        pipe.hincrby(self._state, "delivered", len(delivered))
 
     @translated
     @_gated
@@ -300,10 +228,10 @@ class Outbox:
             dead_id, *_ = await pipe.execute()
         return str(dead_id)
 
-    def _settle(self, pipe: Any, stream_id: str) -> None:
-        pipe.xack(self._keys.stories, self._group, stream_id)
-        pipe.zrem(self._retries, stream_id)
-        pipe.hdel(self._events, stream_id)
+    def _settle(self, pipe: Any, *stream_ids: str) -> None:
+        pipe.xack(self._keys.stories, self._group, *stream_ids)
+        pipe.zrem(self._retries, *stream_ids)
+        pipe.hdel(self._events, *stream_ids)
 
     def _failure(self, pipe: Any, delivery: Delivery, now: datetime) -> None:
         last = delivery.reasons[-1] if delivery.reasons else ""

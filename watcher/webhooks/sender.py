@@ -12,7 +12,9 @@ messages name only the scheme and host, never the path or query.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -50,17 +52,24 @@ def origin(url: str) -> str:
 
 
 class Sender:
-    """Owns the one httpx client of webhook delivery (no env proxies: they'd bypass the guard)."""
+    """One endpoint's httpx client (no env proxies: they'd bypass the guard).
+
+    One per endpoint, not one for all: each endpoint keeps its own warm connections (as many
+    as it has attempts in flight, so none is closed and reopened between two events), a
+    receiver that hangs can only exhaust its own pool, and the pool that httpcore scans on
+    every request stays small (a shared pool of 160 connections cost more CPU than the POST).
+    """
 
     def __init__(
         self,
         *,
         timeout: float,
+        connections: int,
         allow_private_networks: bool | tuple[str, ...] = False,
         resolver: Resolver | None = None,
     ) -> None:
         self._timeout = timeout
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         self._client = httpx.AsyncClient(
             transport=_guarded_transport(
                 GuardedBackend(resolver or SystemResolver(), allow_private_networks), limits
@@ -121,15 +130,21 @@ async def _read_bounded(response: httpx.Response) -> bytes:
     return b"".join(chunks)[:MAX_RESPONSE]
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One verifying context for every endpoint: building one loads the CA bundle (~10 ms)."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 def _guarded_transport(backend: GuardedBackend, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
     """httpx's transport over a pool that connects through the netguard backend.
 
     httpx has no public hook for a network backend, so the pool it built is swapped for one
     with the same settings plus the backend (httpx is pinned below 0.29 in pyproject).
     """
-    transport = httpx.AsyncHTTPTransport(trust_env=False, limits=limits)
+    transport = httpx.AsyncHTTPTransport(verify=_ssl_context(), trust_env=False, limits=limits)
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
+        ssl_context=_ssl_context(),
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,

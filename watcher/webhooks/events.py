@@ -1,0 +1,98 @@
+"""[notify] An event bound for an endpoint (``Delivery``), and how a stream entry becomes one.
+
+Pure: values in, values out. The outbox stores these; the endpoint sends them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+
+from watcher.webhooks.payloads import event_data
+
+MAX_REASONS = 10  # the last ten failures explain a dead letter; older ones are noise
+Entry = tuple[str, dict[str, str] | None]  # a stream entry: id and fields (None once trimmed)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One event bound for one endpoint: what to send, and how often it has failed so far."""
+
+    stream_id: str
+    event: str
+    data: dict[str, Any]
+    attempts: int = 0
+    reasons: tuple[str, ...] = ()
+
+    def failed(self, reason: str) -> Delivery:
+        """This delivery after one more failed attempt (the reason list stays bounded)."""
+        reasons = (*self.reasons, reason)[-MAX_REASONS:]
+        return replace(self, attempts=self.attempts + 1, reasons=reasons)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "event": self.event,
+                "data": self.data,
+                "attempts": self.attempts,
+                "reasons": list(self.reasons),
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, stream_id: str, raw: str) -> Delivery:
+        value = json.loads(raw)
+        return cls(
+            stream_id,
+            value["event"],
+            value["data"],
+            int(value.get("attempts", 0)),
+            tuple(value.get("reasons", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An entry of ``<ns>:webhooks:dead``: the event, its endpoint, and why it was given up."""
+
+    dead_id: str
+    endpoint: str
+    delivery: Delivery
+
+
+def delivery_from_entry(stream_id: str, fields: dict[str, str] | None) -> Delivery | None:
+    """A stream entry (``event`` + ``data`` JSON document) → Delivery; None when unreadable."""
+    if not fields or "data" not in fields:
+        return None
+    try:
+        doc = json.loads(fields["data"])
+        return Delivery(stream_id, fields.get("event") or "story.created", event_data(doc))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def entries_of(reply: Any) -> list[Entry]:
+    """XREADGROUP's reply in RESP2 (list) or RESP3 (dict) shape → its entries."""
+    streams = reply.values() if isinstance(reply, dict) else [s[1] for s in reply or []]
+    return [(entry_id, fields) for entries in streams for entry_id, fields in entries or []]
+
+
+def parse_entries(
+    entries: list[Entry], cache: dict[str, Delivery | None] | None = None
+) -> tuple[list[Delivery], list[str]]:
+    """Entries → (deliveries, ids of unreadable entries). ``cache`` lets the endpoints that
+    read the same entries in one round trip parse each document once, not once each."""
+    seen = {} if cache is None else cache
+    out, bad = [], []
+    for entry_id, fields in entries:
+        if entry_id not in seen:
+            seen[entry_id] = delivery_from_entry(entry_id, fields)
+        delivery = seen[entry_id]
+        if delivery is None:
+            bad.append(entry_id)
+        else:
+            out.append(delivery)
+    return out, bad
