@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import pytest
 import redis
+import redis.asyncio as aioredis
 
+from tests.support.builders import write_config
 from tests.support.receiver import Answer, Receiver
 from tests.support.site import Site
 
@@ -81,3 +84,38 @@ def site() -> Iterator[Site]:
     """A started loopback HTTP site on 127.0.0.1 with this test's routes; stopped afterwards."""
     with Site() as started:
         yield started
+
+
+# --- the CLI end to end ---
+@pytest.fixture
+def make_config(tmp_path: Path, redis_url: str, ns: str) -> Callable[..., Path]:
+    """Write a config on this test's Redis namespace that may fetch from 127.0.0.1 only."""
+
+    def make(sources: list[dict[str, Any]], **extra: Any) -> Path:
+        sections: dict[str, Any] = {
+            "redis": {"url": redis_url, "namespace": ns},
+            "data_dir": str(tmp_path / "data"),
+            "http": {"host": "127.0.0.1", "port": 0},
+            "fetch": {"allow_private_networks": ["127.0.0.1/32"], "delay": "0s", "timeout": "5s"},
+            "topics": [{"name": "meta-ai", "any": ["Meta", "Llama"]}],
+            "sources": sources,
+        }
+        sections.update(extra)
+        return write_config(tmp_path / "watcher.yaml", **sections)
+
+    return make
+
+
+# --- async tests ---
+@pytest.fixture
+def anyio_backend() -> str:
+    """The event loop the service runs on; trio is not supported."""
+    return "asyncio"
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    """An asyncio Redis client (str replies) on the test Redis, closed afterwards."""
+    c = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    yield c
+    await c.aclose()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -25,58 +24,17 @@ from tests.support.builders import (
     rss,
     write_config,
 )
+from tests.support.cli import (
+    REPO,
+    daemon,
+    meta_stories,
+    run_cli,
+    serve_stories,
+    stream,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[2]
-
-
-def run_cli(
-    *args: str, timeout: float = 60, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m watcher`` from the repository, capturing its output."""
-    return subprocess.run(
-        [sys.executable, "-m", "watcher", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
-
-
-@pytest.fixture
-def make_config(tmp_path: Path, redis_url: str, ns: str) -> Callable[..., Path]:
-    """Write a config on this test's Redis namespace that may fetch from 127.0.0.1 only."""
-
-    def make(sources: list[dict[str, Any]], **extra: Any) -> Path:
-        sections: dict[str, Any] = {
-            "redis": {"url": redis_url, "namespace": ns},
-            "data_dir": str(tmp_path / "data"),
-            "http": {"host": "127.0.0.1", "port": 0},
-            "fetch": {"allow_private_networks": ["127.0.0.1/32"], "delay": "0s", "timeout": "5s"},
-            "topics": [{"name": "meta-ai", "any": ["Meta", "Llama"]}],
-            "sources": sources,
-        }
-        sections.update(extra)
-        return write_config(tmp_path / "watcher.yaml", **sections)
-
-    return make
-
-
-def stream(client: redis.Redis, ns: str) -> list[dict[str, Any]]:
-    return [json.loads(fields["data"]) for _id, fields in client.xrange(f"{ns}:stories")]
-
-
-def serve_stories(site: Any, stories: list[Story]) -> str:
-    base = site.url("").rstrip("/")
-    for s in stories:
-        site.add(s.path, article_page(s, base))
-    return base
-
-
-def meta_stories(n: int, prefix: str = "meta") -> list[Story]:
-    return [Story(f"{prefix}-story-{i}", f"Meta ships model {prefix} {i}") for i in range(n)]
 
 
 def test_once_emits_each_story_once_then_uses_conditional_get(
@@ -292,25 +250,11 @@ def test_run_daemon_polls_and_stops_cleanly_on_sigterm(
     config = make_config(
         [{"name": "local", "type": "feed", "url": f"{base}/feed.xml", "every": "1h"}]
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "watcher", "run", "--config", str(config)],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while len(stream(redis_client, ns)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
+    with daemon(config) as run:
+        wait_until(lambda: len(stream(redis_client, ns)) >= 2, what="two stories")
         assert len(stream(redis_client, ns)) == 2
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        _out, err = proc.communicate()
-    assert '"event": "stopped"' in err
+        assert run.stop() == 0
+        assert '"event": "stopped"' in run.stderr
 
 
 def test_tail_prints_documents_as_json_lines(

@@ -21,11 +21,10 @@ import redis
 import redis.asyncio as aioredis
 
 from scrapers import extract
-from tests.integration.test_cli import run_cli
-from tests.support.builders import Story, article_page, paragraphs, rss, write_config
+from tests.support.builders import Story, article_page, document, paragraphs, rss, write_config
+from tests.support.cli import run_cli
 from tests.support.site import Site
 from watcher.dedupe import content_hash, story_id
-from watcher.model import Document
 from watcher.store.fingerprints import NearDupIndex
 from watcher.store.keys import Keys
 from watcher.store.stories import Stories
@@ -294,30 +293,6 @@ def test_two_same_topic_stories_are_two_stories(
 
 
 # --- the store steps under the pipeline, raced as two replicas would race them ---
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-def document(url: str, text: str) -> Document:
-    return Document(
-        id=story_id(url),
-        url=url,
-        canonical_url=url,
-        source="s",
-        site="news.test",
-        title="T",
-        author=None,
-        published_at=None,
-        fetched_at="2026-11-23T00:00:00+00:00",
-        language="en",
-        text=text,
-        excerpt=text[:300],
-        topics=[],
-        content_hash=content_hash(text),
-    )
 
 
 @pytest.mark.anyio

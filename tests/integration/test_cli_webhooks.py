@@ -4,12 +4,7 @@ secret without printing it. Receivers are real HTTP servers on 127.0.0.1."""
 
 from __future__ import annotations
 
-import base64
 import json
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,22 +13,12 @@ import pytest
 import redis
 import standardwebhooks
 
-from tests.integration.test_cli import (
-    REPO,
-    make_config,
-    meta_stories,
-    run_cli,
-    serve_stories,
-    stream,
-)
 from tests.support.builders import rss
-from tests.support.receiver import Receiver
-
-__all__ = ["make_config"]  # the fixture, imported for this module's tests
+from tests.support.cli import daemon, meta_stories, run_cli, serve_stories, stream, wait_until
+from tests.support.receiver import SECRET, Receiver
 
 pytestmark = pytest.mark.slow
 
-SECRET = "whsec_" + base64.b64encode(b"cli-webhook-secret-0123456789").decode()
 Make = Callable[..., Receiver]
 
 
@@ -53,15 +38,6 @@ def feed_config(
     ]
     source = {"name": "local", "type": "feed", "url": f"{base}/feed.xml"}
     return make_config([source], webhooks=hooks, topics=topics)
-
-
-def wait_until(predicate: Callable[[], bool], within: float = 30.0) -> None:
-    """A hang guard for a subprocess's effects, not a timing assertion."""
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
 
 
 def test_once_delivers_signed_events_honouring_topic_filters(
@@ -145,21 +121,10 @@ def test_run_daemon_delivers_and_status_shows_the_endpoint(
     """`watcher run` delivers within seconds of emitting; `status` shows counts, no secret."""
     rx = receiver()
     config = feed_config(site, make_config, 2, [hook("news", rx)])
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "watcher", "run", "--config", str(config)],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_until(lambda: len(rx.requests) >= 2)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        _out, err = proc.communicate()
+    with daemon(config) as run:
+        wait_until(lambda: len(rx.requests) >= 2, what="two deliveries")
+        assert run.stop() == 0
+        err = run.stderr
     assert SECRET.removeprefix("whsec_") not in err
     status = run_cli("status", "--config", str(config))
     assert status.returncode == 0, status.stderr

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -22,10 +20,9 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.test_cli import REPO, meta_stories, serve_stories
-from tests.integration.test_cli_webhooks import SECRET
 from tests.support.builders import rss, write_config
-from tests.support.receiver import Receiver
+from tests.support.cli import daemon, meta_stories, serve_stories, wait_until
+from tests.support.receiver import SECRET, Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -98,15 +95,6 @@ def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
     server.stop()
 
 
-def wait_until(predicate: Callable[[], bool], within: float = 30.0) -> None:
-    """A hang guard for another process's effects, not a timing assertion."""
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.1)
-
-
 def get(port: int, path: str) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
@@ -123,12 +111,12 @@ def samples(body: bytes) -> dict[str, list[Any]]:
 
 
 def test_probes_and_metrics_follow_redis_going_away_and_back(
-    site: Any, own_redis: OwnRedis, tmp_path: Path
+    site: Any, own_redis: OwnRedis, tmp_path: Path, receiver: Callable[..., Receiver]
 ) -> None:
     stories = meta_stories(2)
     base = serve_stories(site, stories)
     site.add("/feed.xml", rss(stories, base))
-    rx = Receiver()
+    rx = receiver()
     http_port = free_port()
     config = write_config(
         tmp_path / "watcher.yaml",
@@ -140,14 +128,7 @@ def test_probes_and_metrics_follow_redis_going_away_and_back(
         sources=[{"name": "local", "type": "feed", "url": f"{base}/feed.xml", "every": "2s"}],
         webhooks=[{"name": "news", "url": rx.url, "secret": SECRET}],
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "watcher", "run", "--config", str(config)],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with daemon(config) as run:
         wait_until(lambda: get(http_port, "/readyz")[0] == 200)
         assert get(http_port, "/healthz") == (200, b'{"alive": true}')
         wait_until(lambda: len(rx.requests) >= 2)
@@ -174,18 +155,12 @@ def test_probes_and_metrics_follow_redis_going_away_and_back(
         assert get(http_port, "/healthz")[0] == 200
         assert _sample(get(http_port, "/metrics")[1], "watcher_ready") == 0
         time.sleep(3)  # let a poll or two and the webhook loops meet the missing Redis
-        assert proc.poll() is None, "the daemon must outlive its Redis"
+        assert run.proc.poll() is None, "the daemon must outlive its Redis"
 
         own_redis.start()
         wait_until(lambda: get(http_port, "/readyz")[0] == 200)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        _out, err = proc.communicate()
-        rx.stop()
-    assert "Traceback" not in err, err[-3000:]
+        assert run.stop() == 0
+        assert "Traceback" not in run.stderr, run.stderr[-3000:]
 
 
 def _sample(body: bytes, name: str) -> float | None:

@@ -32,11 +32,6 @@ pytestmark = pytest.mark.anyio
 LOOPBACK = ("127.0.0.1/32",)
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def settings(**over: object) -> FetchSettings:
     """Loopback allowed, no pacing, fast retries; each test overrides what it is about."""
     base: dict[str, object] = {

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 import redis as sync_redis
@@ -27,18 +26,6 @@ BOILERPLATE = (
     "Subscribe to the Morning Briefing newsletter for the top stories before breakfast",
     "This article is protected by copyright and was produced by our newsroom team",
 )
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    c = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    yield c
-    await c.aclose()
 
 
 class Clock:

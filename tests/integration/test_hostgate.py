@@ -23,11 +23,6 @@ Gate = Callable[..., RedisPoliteness]
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def gate(redis_url: str, ns: str) -> AsyncIterator[Gate]:
     """A factory of gates on this test's namespace, each on its own Redis connection."""
     made: list[aioredis.Redis] = []

@@ -19,11 +19,6 @@ EVERY = 60.0  # long enough that a source never falls due again inside a test by
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def clients(redis_url: str) -> AsyncIterator[tuple[aioredis.Redis, aioredis.Redis]]:
     """Two connections, as two replicas would have."""
     a = aioredis.Redis.from_url(redis_url, decode_responses=True)

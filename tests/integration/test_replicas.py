@@ -6,20 +6,15 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO
 
 import pytest
 import redis
 
-from tests.integration.test_cli import REPO, meta_stories, run_cli, serve_stories, stream
-from tests.integration.test_cli import make_config as make_config  # the fixture, shared
 from tests.support.builders import Story, rss
+from tests.support.cli import daemons, meta_stories, run_cli, serve_stories, stream, wait_until
 from tests.support.site import Site
 
 pytestmark = pytest.mark.slow
@@ -29,40 +24,6 @@ EVERY = 2.0  # s between polls of one feed
 LEASE = 2.0  # s a killed replica's lease outlives it
 TICK = min(EVERY, LEASE) / 3  # watcher.store.leases.tick_seconds: how late a claim can come
 WINDOW = 5.0  # s over which polls are counted
-
-
-@contextmanager
-def replicas(config: Path, logs: Path, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """``count`` `watcher run` processes, logging to files; any still running are killed after."""
-    files: list[IO[bytes]] = []
-    procs = []
-    for i in range(count):
-        files.append((logs / f"replica-{i}.log").open("wb"))
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "watcher", "run", "--config", str(config)],
-                cwd=REPO,
-                stdout=subprocess.DEVNULL,
-                stderr=files[-1],
-            )
-        )
-    try:
-        yield procs
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait(timeout=10)
-        for file in files:
-            file.close()
-
-
-def wait_for(check: Callable[[], object], seconds: float, what: str) -> None:
-    """Poll ``check`` until truthy; a hang guard, failing with ``what`` after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def holders(client: redis.Redis, ns: str) -> dict[str, str | None]:
@@ -91,10 +52,10 @@ def test_three_replicas_share_sources_and_take_over_from_a_killed_one(
         sources.append({"name": name, "type": "feed", "url": f"{base}/{name}.xml", "every": "2s"})
     config = make_config(sources, redis={"url": redis_url, "namespace": ns, "lease": "2s"})
 
-    with replicas(config, tmp_path, 3) as procs:
+    with daemons(config, 3) as procs:
         # 1 all three up, every story in the stream once
-        wait_for(lambda: redis_client.zcard(f"{ns}:replicas") == 3, 30, "three replicas")
-        wait_for(lambda: len(stream(redis_client, ns)) >= len(expected), 20, "every story")
+        wait_until(lambda: redis_client.zcard(f"{ns}:replicas") == 3, 30, "three replicas")
+        wait_until(lambda: len(stream(redis_client, ns)) >= len(expected), 20, "every story")
 
         # 2 over a window: each feed polled about once per interval, the feeds spread out
         start = time.monotonic()
@@ -112,21 +73,20 @@ def test_three_replicas_share_sources_and_take_over_from_a_killed_one(
         assert victim is not None
         pid = int(victim.split(":")[1])
         killed = next(p for p in procs if p.pid == pid)
-        killed.send_signal(signal.SIGKILL)
-        killed.wait(timeout=10)
+        killed.kill()
         polled_before = len(site.hits("/a.xml"))
-        wait_for(
+        wait_until(
             lambda: holders(redis_client, ns)["a"] not in (None, victim),
             LEASE + 2 * TICK + 0.5,  # expiry, then the next tick of a survivor (with jitter)
             "a survivor to take the lease of 'a' over",
         )
-        wait_for(lambda: len(site.hits("/a.xml")) > polled_before, EVERY + LEASE, "'a' polled")
+        wait_until(lambda: len(site.hits("/a.xml")) > polled_before, EVERY + LEASE, "'a' polled")
 
         # 4 SIGTERM: the survivors exit 0 and hand back their leases
         survivors = [p for p in procs if p is not killed]
         for proc in survivors:
-            proc.send_signal(signal.SIGTERM)
-        assert [proc.wait(timeout=10) for proc in survivors] == [0, 0]
+            proc.proc.send_signal(signal.SIGTERM)  # all at once, as compose stops replicas
+        assert [proc.proc.wait(timeout=10) for proc in survivors] == [0, 0]
 
     assert list(redis_client.scan_iter(match=f"{ns}:lease:*")) == []
     titles = sorted(doc["title"] for doc in stream(redis_client, ns))

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
 import redis as sync_redis
 import redis.asyncio as aioredis
 
-from watcher.dedupe import content_hash, story_id
+from tests.support.builders import document
 from watcher.errors import StoreUnavailable
-from watcher.model import Document
 from watcher.store import connect, ping
 from watcher.store.http_cache import HttpCache
 from watcher.store.keys import Keys
@@ -22,48 +20,17 @@ from watcher.store.stories import Stories
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    c = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    yield c
-    await c.aclose()
-
-
-def make_doc(url: str, text: str = "Meta delayed its Avocado model.") -> Document:
-    return Document(
-        id=story_id(url),
-        url=url,
-        canonical_url=url,
-        source="s",
-        site="a.test",
-        title="T",
-        author=None,
-        published_at=None,
-        fetched_at="2026-11-23T00:00:00+00:00",
-        language="en",
-        text=text,
-        excerpt=text[:300],
-        topics=[],
-        content_hash=content_hash(text),
-    )
-
-
 async def test_record_story_emits_once_and_attaches_copies(
     client: aioredis.Redis, ns: str, redis_client: sync_redis.Redis
 ) -> None:
     """A new story is XADDed once; the same URL or the same text later only joins also_at."""
     stories = Stories(client, Keys(ns))
-    doc = make_doc("https://a.test/story")
+    doc = document("https://a.test/story")
     first = await stories.record_story(doc, [doc.url], "story.created")
     assert first.kind == "new"
     again = await stories.record_story(doc, [doc.url, "https://a.test/story?x=1"], "story.created")
     assert (again.kind, again.reason) == ("duplicate", "same_url")
-    copy = make_doc("https://b.test/copy")  # same text, another outlet
+    copy = document("https://b.test/copy")  # same text, another outlet
     third = await stories.record_story(copy, [copy.url], "story.created")
     assert (third.kind, third.reason, third.story_id) == ("duplicate", "same_text", doc.id)
     entries = redis_client.xrange(f"{ns}:stories")
@@ -77,7 +44,7 @@ async def test_record_story_emits_once_and_attaches_copies(
 async def test_record_story_concurrent_copies_emit_once(client: aioredis.Redis, ns: str) -> None:
     """Twenty simultaneous records of one story (as from replicas) emit exactly one entry."""
     stories = Stories(client, Keys(ns))
-    docs = [make_doc(f"https://a.test/s{i}") for i in range(20)]  # same text, 20 URLs
+    docs = [document(f"https://a.test/s{i}") for i in range(20)]  # same text, 20 URLs
     results = await asyncio.gather(
         *(stories.record_story(d, [d.url], "story.created") for d in docs)
     )
@@ -88,11 +55,11 @@ async def test_record_story_concurrent_copies_emit_once(client: aioredis.Redis, 
 async def test_mark_filtered_is_known_but_not_a_story(client: aioredis.Redis, ns: str) -> None:
     """A filtered URL is remembered (not re-fetched) but does not block a real story later."""
     stories = Stories(client, Keys(ns))
-    doc = make_doc("https://a.test/off-topic")
+    doc = document("https://a.test/off-topic")
     await stories.mark_filtered(doc, [doc.url])
     assert (await stories.known(doc.url) or "").startswith("filtered:")
     assert await client.xlen(f"{ns}:stories") == 0
-    other = replace(make_doc("https://a.test/off-topic", text="another text"))
+    other = replace(document("https://a.test/off-topic", text="another text"))
     assert (await stories.record_story(other, [other.url], "story.created")).kind == "new"
 
 

@@ -21,10 +21,9 @@ import standardwebhooks
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
+from tests.support.builders import document
 from tests.support.receiver import HANG, Receiver
 from watcher.config import Webhook
-from watcher.dedupe import content_hash, story_id
-from watcher.model import Document
 from watcher.store.keys import Keys
 from watcher.store.stories import Stories
 from watcher.webhooks.batch import GroupCommit
@@ -36,18 +35,6 @@ SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 OLD_SECRET = "whsec_" + base64.b64encode(b"o" * 32).decode()
 LOOPBACK = ("127.0.0.1/32",)
 Make = Callable[..., Receiver]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    c = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    yield c
-    await c.aclose()
 
 
 def hook(name: str, url: str, **over: Any) -> Webhook:
@@ -77,21 +64,13 @@ async def emit(
         count = await client.incr(f"{ns}:test-counter")
         url = f"https://news.test/story-{count}"
         text = f"Story number {count} about Meta and its models."
-        doc = Document(
-            id=story_id(url),
-            url=url,
-            canonical_url=url,
+        doc = document(
+            url,
+            text,
             source="tech",
-            site="news.test",
             title=f"Story {count}",
-            author=None,
-            published_at=None,
-            fetched_at="2026-11-23T00:00:00+00:00",
-            language="en",
-            text=text,
             excerpt=text,
             topics=topics if topics is not None else ["meta-ai"],
-            content_hash=content_hash(text),
         )
         recorded = await stories.record_story(doc, [url], "story.created")
         assert recorded.kind == "new"

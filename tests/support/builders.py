@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -12,6 +12,9 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import yaml
+
+from watcher.dedupe import content_hash, story_id
+from watcher.model import Document
 
 WORDS = (  # noqa: SIM905 — one sentence reads better than forty quoted words
     "meta model release open source closed frontier company investment strategy researchers "
@@ -140,3 +143,25 @@ def write_config(path: Path, **sections: Any) -> Path:
     """Write a watcher YAML config; tests pass sections as Python values."""
     path.write_text(yaml.safe_dump(sections, sort_keys=False))
     return path
+
+
+def document(url: str, text: str = "Meta delayed its Avocado model.", **fields: Any) -> Document:
+    """A cleaned document as the pipeline would emit it, for tests of the store and notify
+    steps that start after extraction; ``fields`` override any field."""
+    doc = Document(
+        id=story_id(url),
+        url=url,
+        canonical_url=url,
+        source="s",
+        site="news.test",
+        title="T",
+        author=None,
+        published_at=None,
+        fetched_at="2026-11-23T00:00:00+00:00",
+        language="en",
+        text=text,
+        excerpt=text[:300],
+        topics=[],
+        content_hash=content_hash(text),
+    )
+    return replace(doc, **fields)

@@ -10,6 +10,7 @@ is down for a while. It counts accepted connections, so a test can prove none ar
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import socket
 import threading
@@ -20,6 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 HANG = "hang"
+# A Standard Webhooks secret for tests that configure an endpoint (never a real one).
+SECRET = "whsec_" + base64.b64encode(b"cli-webhook-secret-0123456789").decode()
 Answer = int | tuple[int, dict[str, str]] | str
 MAX_BODY = 1_000_000
 

@@ -18,12 +18,13 @@ from typing import Any, Literal
 
 import structlog
 
+from scrapers.fetch import retry_after_seconds
 from watcher.config import Webhook
 from watcher.errors import StoreUnavailable
 from watcher.webhooks.events import Delivery
 from watcher.webhooks.outbox import Outbox
 from watcher.webhooks.payloads import is_wanted, render, stream_time
-from watcher.webhooks.retry import next_attempt, parse_retry_after, verdict_for
+from watcher.webhooks.retry import next_attempt, verdict_for
 from watcher.webhooks.sender import Attempt, Sender, origin
 from watcher.webhooks.signing import signed_headers, webhook_id
 from watcher.webhooks.stream import SharedStream
@@ -166,7 +167,7 @@ class Endpoint:
             await self.outbox.bury(failed, msg_id, now)
             self.counts.dead += 1
             return "disabled"
-        retry_after = parse_retry_after(result.retry_after, now)
+        retry_after = retry_after_seconds(result.retry_after, now)
         due = next_attempt(
             self.webhook.retry, failed.attempts, now, self._rng, retry_after=retry_after
         )

@@ -12,7 +12,6 @@ from watcher.webhooks.retry import (
     MAX_RETRY_AFTER,
     is_healthy,
     next_attempt,
-    parse_retry_after,
     verdict_for,
 )
 
@@ -99,24 +98,6 @@ def test_next_attempt_jitter_comes_from_the_given_rng() -> None:
     """Two rngs with the same seed give the same due time; the clock is never read."""
     first = next_attempt(DEFAULT_RETRY, 2, NOW, random.Random(7))
     assert first == next_attempt(DEFAULT_RETRY, 2, NOW, random.Random(7))
-
-
-@pytest.mark.parametrize(
-    ("header", "seconds"),
-    [
-        (None, None),
-        ("", None),
-        ("120", 120.0),
-        ("Mon, 23 Nov 2026 12:00:30 GMT", 30.0),
-        ("Mon, 23 Nov 2026 11:00:00 GMT", 0.0),
-        ("soon", None),
-        ("-5", None),
-    ],
-    ids=["absent", "empty", "seconds", "http-date", "date-in-past", "garbage", "negative"],
-)
-def test_parse_retry_after(header: str | None, seconds: float | None) -> None:
-    """Retry-After in seconds or as an HTTP date becomes seconds from now; junk is ignored."""
-    assert parse_retry_after(header, NOW) == seconds
 
 
 @pytest.mark.parametrize(
