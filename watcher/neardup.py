@@ -165,14 +165,19 @@ def boilerplate_lines(lines: list[set[int]], query: Sketch, common: frozenset[in
     boilerplate line are held by every story carrying it (a story keeps a hash only below
     its own threshold), so a line's other anchors look rare: one long story whose text is
     half site boilerplate would then look "contained" in every other story with that
-    boilerplate. A line most of whose sampled anchors are common is dropped whole instead.
+    boilerplate. So a line is dropped whole when its *two smallest* anchors are common, the
+    ones most stories carrying the line keep, or when most of its sampled anchors are. One
+    stock phrase inside a story's own line ("did not respond to a request") is common too,
+    and may even be the line's smallest hash, but it rarely holds the two smallest.
     """
     sampled_all = set(query.anchors)
     out = set()
     for i, line in enumerate(lines):
         sampled = line & sampled_all
         hits = sampled & common
-        if hits and 2 * len(hits) >= len(sampled):
+        if not hits:
+            continue
+        if hits.issuperset(heapq.nsmallest(2, sampled)) or 2 * len(hits) >= len(sampled):
             out.add(i)
     return out
 

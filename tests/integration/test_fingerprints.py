@@ -109,6 +109,46 @@ async def test_index_learns_site_boilerplate(client: aioredis.Redis, ns: str) ->
     assert match.story_id == sid("site3")
 
 
+SITE_LINES = (
+    "Subscribe to the Morning Briefing newsletter to get the top stories in your inbox "
+    "before breakfast every weekday",
+    "Our journalism depends on readers like you so please support independent reporting today",
+    "This article was produced by the newsroom and is protected by copyright with all rights "
+    "reserved worldwide",
+    "Sign up for breaking news alerts and follow us on social media for live updates from our "
+    "reporters",
+)
+
+
+async def test_short_stories_under_long_boilerplate_stay_apart(
+    client: aioredis.Redis, ns: str
+) -> None:
+    """A site's long boilerplate around stories of mixed lengths does not merge short ones.
+
+    Long stories keep only the boilerplate's smallest hashes, short ones keep more of them,
+    so most of a boilerplate line's anchors look rare; a line whose smallest anchor is
+    common is boilerplate all the same. Each site story is still found again.
+    """
+    index = NearDupIndex(client, Keys(ns), clock=Clock(NOW))
+
+    def on_site(body: str) -> str:
+        return "\n\n".join([*SITE_LINES[:2], body, *SITE_LINES[2:]])
+
+    indexed = {sid(f"mixed{n}"): on_site(story(f"mixed{n}", n % 6 + 1)) for n in range(12)}
+    for key, text in indexed.items():
+        await index.add(key, text)
+    merged = []
+    for n in range(24):
+        short = ". ".join(paragraphs(f"short{n}", 1)[0].split(". ")[: n % 4 + 1])
+        if await index.find(on_site(short)) is not None:
+            merged.append(n)
+    assert merged == []
+    for key, text in indexed.items():
+        match = await index.find(text)
+        assert match is not None
+        assert match.story_id == key
+
+
 async def test_index_forgets_stories_older_than_the_horizon(
     client: aioredis.Redis, ns: str
 ) -> None:

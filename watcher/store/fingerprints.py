@@ -16,8 +16,9 @@ needs ``MIN_SHARED`` anchors. ~40 x 6 bytes + 21 bytes + bucket overhead: 293 by
 story at a million stories, 388 at 100,000 (``bench/RESULTS.md``).
 
 Boilerplate: an anchor held by ``COMMON_AT`` stories counts for no one, and a text lookup
-drops the lines whose sampled anchors are mostly such, then looks up again (see
-``neardup.boilerplate_lines``): site chrome that survived cleaning cannot make two stories one.
+drops the lines whose two smallest sampled anchors, or most of whose sampled anchors, are such,
+then looks up again (see ``neardup.boilerplate_lines``): site chrome that survived cleaning cannot
+make two stories one.
 
 Expiry: keys belong to an *epoch* (horizon / ``EPOCHS`` long) and expire together, at the
 epoch's end plus the horizon, so memory is reclaimed with no sweeper. A lookup probes the

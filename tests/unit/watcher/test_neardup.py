@@ -9,6 +9,8 @@ from watcher.neardup import (
     MAX_HASH,
     QUERY_SIZE,
     Overlap,
+    Sketch,
+    boilerplate_lines,
     compare,
     is_material_change,
     judge,
@@ -109,6 +111,23 @@ def test_overlap_ignores_boilerplate_anchors_on_both_sides() -> None:
         candidate_ignored=10,
     )
     assert (found.shared, found.query_sampled, found.candidate_sampled) == (30, 30, 30.0)
+
+
+def test_boilerplate_lines_are_those_whose_smallest_anchors_are_common() -> None:
+    """A line is boilerplate when its two smallest anchors, or most of its anchors, recur.
+
+    The stories carrying a line keep its smallest hashes first, so two common smallest
+    anchors mark a recurring line even when its larger anchors look rare; one common anchor
+    (a stock phrase), even the line's smallest, does not drop a line of the story's own.
+    """
+    site_line = {1, 6, 60, 70, 80}
+    own_line = {2, 51, 61, 71, 81}
+    mostly_common = {5, 91, 92}
+    plain = {4, 52, 62}
+    lines = [site_line, own_line, mostly_common, plain]
+    query = Sketch(tuple(sorted(set().union(*lines))), 16, QUERY_SIZE)
+    common = frozenset({1, 6, 2, 91, 92})
+    assert boilerplate_lines(lines, query, common) == {0, 2}
 
 
 @pytest.mark.parametrize(
