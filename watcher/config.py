@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -84,6 +85,9 @@ class FetchConfig(Frozen):
     delay: Seconds = 1.0
     robots: bool = True
     allow_private_networks: bool | tuple[str, ...] = False
+    # Deadline for one parse (discovery, extraction, cleaning) in a worker process; past it
+    # the worker is killed and replaced and the entry fails as ``parse_timeout``.
+    parse_timeout: Seconds = Field(default=10.0, ge=0.1)
 
     @field_validator("allow_private_networks")
     @classmethod
@@ -145,6 +149,8 @@ class Config(Frozen):
     http: HttpConfig = HttpConfig()
     fetch: FetchConfig = FetchConfig()
     dedupe: DedupeConfig = DedupeConfig()
+    # Worker processes for CPU work on untrusted bytes; 0 means one per core.
+    workers: int = Field(default=0, ge=0, le=64)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     boilerplate_rules: list[Path] = []  # user rules files, merged over the packaged defaults
     topics: list[Topic] = []
@@ -167,6 +173,11 @@ class Config(Frozen):
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    @property
+    def worker_count(self) -> int:
+        """``workers``, else the cores this process may use (a container's CPU set)."""
+        return self.workers or len(os.sched_getaffinity(0)) or 1
 
     def source(self, name: str) -> Source:
         return next(s for s in self.sources if s.name == name)
