@@ -149,6 +149,7 @@ async def test_hold_ends_on_time_and_is_never_shortened(
     with pytest.raises(HostDeferred):
         async with one.slot("news.test"):
             pass
+    assert 0 < await client.pttl(Keys(ns).held_hosts) <= 500  # the index ends with the hold
     await asyncio.sleep(0.6)
     async with asyncio.timeout(5):
         async with one.slot("news.test"):

@@ -6,6 +6,7 @@
     <ns>:host:<host>:next    Redis-clock ms before which no request starts (delay, Retry-After)
     <ns>:host:<host>:held    Redis-clock ms until which the host is rate limited (``hold``)
     <ns>:held                ZSET host → end of its hold, so ``watcher status`` can list them
+                             (pruned as read and written; expires with its last hold)
 
 A slot is taken in one Lua step that also checks and moves the host's next start, so
 ``per_host`` and ``delay`` hold across replicas. Each holder has an expiry (the fetch timeout
@@ -88,6 +89,9 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 if ends <= current then return current end
 redis.call('SET', KEYS[1], ends, 'PX', ARGV[2])
 redis.call('ZADD', KEYS[2], ends, ARGV[1])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then  -- the index ends with its last hold
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
 return ends
 """
 
