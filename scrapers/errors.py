@@ -6,9 +6,13 @@ column and the log field. The message is for humans and names the URL and what h
     ScrapeError                 one page or source failed; .url, .reason
     ├── FetchError
     │   ├── FetchTimeout        reason="timeout"
-    │   ├── ConnectFailed       reason="connect"           (DNS, refused, reset)
-    │   ├── ResponseTooLarge    reason="too_large"         (decompressed size too)
+    │   ├── ConnectFailed       reason="connect"           (refused, reset, unreachable)
+    │   │   └── DnsFailed       reason="dns"               (the name did not resolve)
+    │   ├── ResponseTooLarge    reason="too_large"         (wire or decompressed size)
     │   ├── BadStatus           reason="http_<code>"; .retryable (5xx, 429), .retry_after
+    │   ├── RateLimited         reason="rate_limited"      (429/503 Retry-After too long to
+    │   │                                                   wait: the host is now held)
+    │   ├── HostDeferred        reason="deferred"          (the host is held: nothing sent)
     │   ├── TooManyRedirects    reason="redirect_loop"
     │   ├── BlockedAddress      reason="private_address"   (SSRF guard, any hop)
     │   └── RobotsDisallowed    reason="robots"
@@ -18,6 +22,7 @@ column and the log field. The message is for humans and names the URL and what h
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 
@@ -49,13 +54,21 @@ class FetchTimeout(FetchError):
 
 
 class ConnectFailed(FetchError):
-    """DNS failure, connection refused or reset; retried before it surfaces."""
+    """Connection refused, reset or unreachable; retried before it surfaces."""
 
     reason: ClassVar[str] = "connect"
 
 
+class DnsFailed(ConnectFailed):
+    """The host name did not resolve (no such name, no address, resolver failure): nothing was
+    sent. A ConnectFailed, so it is retried like one (resolvers fail transiently too)."""
+
+    reason: ClassVar[str] = "dns"
+
+
 class ResponseTooLarge(FetchError):
-    """The body (after decompression) went over ``fetch.max_bytes``; it was cut off, not kept."""
+    """The body went over ``fetch.max_bytes`` decompressed, or its compressed bytes on the wire
+    went over what such a body can take (see ``scrapers.fetch.wire_cap``); it was cut off."""
 
     reason: ClassVar[str] = "too_large"
 
@@ -84,6 +97,34 @@ class BadStatus(FetchError):
     @property
     def slug(self) -> str:
         return f"http_{self.status}"
+
+
+class RateLimited(FetchError):
+    """A 429 or 503 asked for a wait longer than the fetcher waits within one fetch
+    (``FetchSettings.max_retry_after``). The fetch ended at once and the host is held until
+    ``until`` (UTC, at most an hour ahead): meanwhile every request to it is HostDeferred."""
+
+    reason: ClassVar[str] = "rate_limited"
+
+    def __init__(
+        self, message: str, *, url: str | None = None, host: str, until: datetime, status: int
+    ) -> None:
+        super().__init__(message, url=url)
+        self.host = host
+        self.until = until
+        self.status = status
+
+
+class HostDeferred(FetchError):
+    """The host is held after it rate limited us (in this process or another replica), so no
+    request was sent and none waited: ask again after ``until`` (UTC)."""
+
+    reason: ClassVar[str] = "deferred"
+
+    def __init__(self, message: str, *, url: str | None = None, host: str, until: datetime) -> None:
+        super().__init__(message, url=url)
+        self.host = host
+        self.until = until
 
 
 class TooManyRedirects(FetchError):

@@ -5,10 +5,14 @@
       2 robots.txt                    per origin, cached; disallowed → RobotsDisallowed
       3 retries                       connect errors, timeouts, 5xx, 429 (Retry-After honoured)
         4 politeness slot             per-host concurrency and spacing; a 429/503 Retry-After
-                                      defers the whole host, not just this URL
+                                      defers the whole host, not just this URL; one longer
+                                      than max_retry_after ends the fetch (RateLimited) and
+                                      holds the host, and a held host is HostDeferred at once
         5 total deadline              asyncio.timeout around one whole exchange
-        6 connect via netguard        resolve, refuse private answers, connect to a checked IP
-        7 bounded body                raw bytes decompressed here, capped at max_bytes
+        6 connect via netguard        resolve (DnsFailed), refuse private answers, connect to
+                                      a checked IP
+        7 bounded body                raw bytes decompressed here, capped at max_bytes; the
+                                      wire bytes too (wire_cap), in time linear in them
       8 decode                        charset.decode → Page.text
 
 Every httpx exception is translated into the scrapers.errors tree here; none escapes.
@@ -36,15 +40,18 @@ from scrapers.errors import (
     BadStatus,
     BlockedAddress,
     ConnectFailed,
+    DnsFailed,
     FetchError,
     FetchTimeout,
+    HostDeferred,
+    RateLimited,
     ResponseTooLarge,
     RobotsDisallowed,
     TooManyRedirects,
 )
 from scrapers.model import Page
 from scrapers.netguard import GuardedBackend, Resolver, SystemResolver
-from scrapers.politeness import LocalPoliteness, Politeness, RobotsCache
+from scrapers.politeness import LocalPoliteness, Politeness, RobotsCache, host_key
 
 try:  # brotli is optional; its decoder must be able to bound its output (brotli >= 1.2)
     import brotli
@@ -63,6 +70,8 @@ OFF_LOOP_DECODE = 256 * 1024  # bigger bodies are decoded in a thread (charset d
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 BROTLI_STEP = 64 * 1024  # brotli may overshoot its output limit by a buffer; keep buffers small
 ACCEPT_ENCODING = "gzip, deflate, br" if HAVE_BROTLI else "gzip, deflate"
+MAX_HOLD = 3600.0  # a rate-limited host is held at most an hour, whatever it asked for
+RETRY_AFTER_CEILING = 7 * 86400.0  # longer Retry-Afters read as this: callers never see inf
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,7 @@ class FetchSettings:
     max_redirects: int = 5
     retries: int = 3  # extra attempts on connect errors, timeouts, 5xx, 429
     backoff: float = 0.5  # base seconds of exponential backoff (with full jitter)
-    max_retry_after: float = 60.0  # cap on honoured Retry-After
+    max_retry_after: float = 30.0  # longest Retry-After waited for; longer → RateLimited
 
 
 @dataclass(frozen=True)
@@ -169,7 +178,8 @@ class Fetcher:
         """GET ``url`` following redirects; a 304 to a conditional GET is a not-modified Page.
 
         Raises a FetchError subclass naming the URL: BlockedAddress, RobotsDisallowed,
-        TooManyRedirects, BadStatus, FetchTimeout, ConnectFailed, ResponseTooLarge.
+        TooManyRedirects, BadStatus, RateLimited, HostDeferred, FetchTimeout, ConnectFailed
+        (DnsFailed), ResponseTooLarge.
         """
         headers = {"accept": accept or DEFAULT_ACCEPT}
         if etag:
@@ -233,14 +243,29 @@ class Fetcher:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _defer_host(self, url: str, exc: FetchError) -> bool:
-        """A 429 or 503 with Retry-After is about the host: hold back every request to it."""
+        """A 429 or 503 with Retry-After is about the host: hold back every request to it.
+
+        A wait we are willing to do (up to ``max_retry_after``) is done by the next attempt's
+        slot. A longer one ends this fetch now: the host is held, in every replica sharing the
+        politeness, so nobody waits for it and nothing is sent to it until the time it named.
+        """
         if not (isinstance(exc, BadStatus) and exc.status in (429, 503)):
             return False
         if exc.retry_after is None:
             return False
-        wait = min(exc.retry_after, self._settings.max_retry_after)
-        await self._politeness.defer(httpx.URL(url).host, wait)
-        return True
+        host = host_key(url)
+        if exc.retry_after <= self._settings.max_retry_after:
+            await self._politeness.defer(host, exc.retry_after)
+            return True
+        until = await self._politeness.hold(host, min(exc.retry_after, MAX_HOLD))
+        raise RateLimited(
+            f"GET {url}: HTTP {exc.status} with Retry-After {exc.retry_after:g}s (over "
+            f"{self._settings.max_retry_after:g}s): rate limited by {host} until {_iso(until)}",
+            url=url,
+            host=host,
+            until=until,
+            status=exc.status,
+        ) from exc
 
     def _backoff(self, attempt: int, exc: FetchError) -> float:
         """Retry-After when the server gave one (capped), else exponential with full jitter."""
@@ -252,12 +277,21 @@ class Fetcher:
     async def _attempt(self, url: str, headers: dict[str, str], cap: int) -> _Answer:
         """One request inside the host's slot and under the total deadline."""
         timeout = self._settings.timeout
-        async with self._politeness.slot(httpx.URL(url).host):
-            try:
-                async with asyncio.timeout(timeout):
-                    return await self._send(url, headers, cap)
-            except TimeoutError as exc:
-                raise FetchTimeout(f"GET {url}: no full answer in {timeout:g}s", url=url) from exc
+        try:
+            async with self._politeness.slot(host_key(url)):
+                try:
+                    async with asyncio.timeout(timeout):
+                        return await self._send(url, headers, cap)
+                except TimeoutError as exc:
+                    msg = f"GET {url}: no full answer in {timeout:g}s"
+                    raise FetchTimeout(msg, url=url) from exc
+        except HostDeferred as exc:  # raised by the slot: nothing was sent
+            raise HostDeferred(
+                f"GET {url}: not sent, rate limited by {exc.host} until {_iso(exc.until)}",
+                url=url,
+                host=exc.host,
+                until=exc.until,
+            ) from None
 
     async def _send(self, url: str, headers: dict[str, str], cap: int) -> _Answer:
         with _translated(url):
@@ -281,14 +315,15 @@ class Fetcher:
         """robots.txt through the same guarded path; None (allow all) when it isn't there.
 
         A 4xx means "no rules"; a 5xx, timeout or connection failure is read leniently as
-        allow too. A refused address is not leniency's business: BlockedAddress propagates.
+        allow too. A refused address is not leniency's business, and a held host is not
+        unreachable (allowing all would be cached past the hold): those propagate.
         """
         headers = {"accept": "text/plain"}
         try:
             answer = await self._follow(
                 robots_url, headers, robots=False, retries=0, cap=ROBOTS_MAX_BYTES
             )
-        except BlockedAddress:
+        except (BlockedAddress, RateLimited, HostDeferred):
             raise
         except FetchError:
             return None
@@ -302,6 +337,8 @@ def _translated(url: str) -> Iterator[None]:
         yield
     except BlockedAddress as exc:
         raise BlockedAddress(f"GET {url}: {exc}", url=url) from None
+    except DnsFailed as exc:
+        raise DnsFailed(f"GET {url}: {exc}", url=url) from exc.__cause__
     except httpx.TimeoutException as exc:
         raise FetchTimeout(f"GET {url}: timed out ({type(exc).__name__})", url=url) from exc
     except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
@@ -350,25 +387,51 @@ def _page(
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """Retry-After as seconds from ``now``: delta-seconds or an HTTP-date; None if unusable."""
+    """Retry-After as seconds from ``now``: delta-seconds or an HTTP-date; None if unusable.
+
+    The header is the sender's, so this never raises: only ASCII digits are delta-seconds
+    (``str.isdigit`` also takes "²", which ``int`` refuses), and a date that ``datetime``
+    cannot hold (year 99999999999, day 32, offset +9999) is unusable too. Beyond
+    RETRY_AFTER_CEILING it reads as the ceiling, so nobody downstream sees inf.
+    """
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():
+        return min(float(value), RETRY_AFTER_CEILING)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - now).total_seconds()
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
+    return min(max(0.0, seconds), RETRY_AFTER_CEILING)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 # --- bounded body ---------------------------------------------------------------------------
 # httpx's decoders inflate a whole received chunk at once, so a cap checked after iter_bytes
 # is overshot a thousandfold by a gzip bomb. We read raw bytes and inflate them ourselves,
 # never asking a decoder for more than the bytes still allowed (+1, to know we went over).
+# What goes INTO each decoder is capped too (wire_cap): endless empty gzip members inflate to
+# nothing, so no output cap ever ends them. Every decoder works in time linear in its input.
+
+ZLIB_MIN_STEP = 256  # input handed to zlib at once right after a member ended (see _Zlib)
+ZLIB_MAX_STEP = 64 * 1024
+
+
+def wire_cap(cap: int) -> int:
+    """The most bytes any decoder takes in (the wire's first) for a body of ``cap`` bytes.
+
+    Compression can grow incompressible data, but deflate by 5 bytes per stored block of up
+    to 64 KiB and gzip by 18 bytes a member: 1/256 + 1 KiB leaves room for that, twice over,
+    so every body that fits decoded fits on the wire too. Past it, the body is too large.
+    """
+    return cap + cap // 256 + 1024
 
 
 class _Decoder(Protocol):
@@ -383,32 +446,60 @@ class _Identity:
 
 
 class _Zlib:
-    """gzip (any number of members) or deflate (zlib-wrapped or, as some servers send, raw)."""
+    """gzip (any number of members) or deflate (zlib-wrapped or, as some servers send, raw).
+
+    zlib copies the input left after a member ends (``unused_data``), so handing it a whole
+    chunk of 20-byte empty members would copy that chunk once per member: quadratic. Right
+    after a member ends the next input goes in slices of twice what that member took (at
+    least ZLIB_MIN_STEP), doubling while no member ends; each copy is then bounded by the
+    work already done, and the whole is linear.
+    """
 
     def __init__(self, encoding: str) -> None:
         self._wbits = zlib.MAX_WBITS | 16 if encoding == "gzip" else zlib.MAX_WBITS
         self._inflater = zlib.decompressobj(self._wbits)
-        self._pending = b""  # input not consumed yet: past the output limit, or a next member
+        self._pending = b""  # input held back because the output limit was reached
         self._raw_deflate_ok = encoding == "deflate"
         self._members = 0
+        self._step = ZLIB_MAX_STEP
+        self._junk = False  # junk after a complete body: ignored from there on, as browsers do
 
     def feed(self, data: bytes, limit: int) -> bytes:
-        data, self._pending = self._pending + data, b""
+        if self._junk:
+            return b""
+        if self._pending:
+            data, self._pending = self._pending + data, b""  # once per output-limited call
+        if not data:  # output the inflater still holds back, if any
+            return self._inflate(b"", limit)
+        view, out, pos = memoryview(data), bytearray(), 0
+        while pos < len(view) and len(out) < limit and not self._junk:
+            piece = view[pos : pos + self._step]
+            out += self._inflate(piece, limit - len(out))
+            if self._inflater.eof:
+                used = len(piece) - len(self._inflater.unused_data)
+                self._members += 1
+                self._inflater = zlib.decompressobj(self._wbits)
+                self._step = min(ZLIB_MAX_STEP, max(ZLIB_MIN_STEP, 2 * used))
+            else:
+                used = len(piece) - len(self._inflater.unconsumed_tail)
+                self._step = min(ZLIB_MAX_STEP, 2 * self._step)
+            pos += used
+        if pos < len(view) and not self._junk:
+            self._pending = bytes(view[pos:])
+        return bytes(out)
+
+    def _inflate(self, data: bytes | memoryview, limit: int) -> bytes:
         try:
             out = self._inflater.decompress(data, limit)
         except zlib.error:
-            if self._members:  # junk after a complete gzip body: ignore it, as browsers do
+            if self._members:  # junk after a complete gzip body
+                self._junk = True
                 return b""
             if not self._raw_deflate_ok:
                 raise
             self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)  # deflate without zlib header
             out = self._inflater.decompress(data, limit)
         self._raw_deflate_ok = False
-        self._pending = self._inflater.unconsumed_tail
-        if self._inflater.eof:
-            self._members += 1
-            self._pending = self._inflater.unused_data
-            self._inflater = zlib.decompressobj(self._wbits)
         return out
 
 
@@ -417,14 +508,15 @@ class _Brotli:
 
     def __init__(self) -> None:
         self._inflater = brotli.Decompressor()
-        self._pending = b""  # brotli refuses new input while it still holds output back
+        self._pending = bytearray()  # brotli refuses new input while it still holds output back
 
     def feed(self, data: bytes, limit: int) -> bytes:
         self._pending += data
         limit = min(limit, BROTLI_STEP)
         if not self._inflater.can_accept_more_data():
             return bytes(self._inflater.process(b"", output_buffer_limit=limit))
-        data, self._pending = self._pending, b""
+        data = bytes(self._pending)
+        self._pending.clear()
         return bytes(self._inflater.process(data, output_buffer_limit=limit))
 
 
@@ -444,29 +536,61 @@ def _decoders(content_encoding: str, url: str) -> list[_Decoder]:
     return decoders or [_Identity()]
 
 
+class _Body:
+    """The body decoded so far. The output is capped at ``cap``, every decoder's input at
+    ``wire_cap(cap)``: the wire bytes, and what a ``gzip, gzip`` body's outer layer yields."""
+
+    def __init__(self, decoders: list[_Decoder], url: str, cap: int) -> None:
+        self._decoders = decoders
+        self._url = url
+        self._cap = cap
+        self._wire_cap = wire_cap(cap)
+        self._taken = [0] * len(decoders)
+        self.data = bytearray()
+
+    def check_declared(self, length: int) -> None:
+        """A Content-Length already over a cap: refused before reading."""
+        if isinstance(self._decoders[0], _Identity):
+            _check_size(length, self._url, self._cap)
+        self._check_encoded(length)
+
+    def _check_encoded(self, size: int) -> None:
+        if size > self._wire_cap:
+            raise ResponseTooLarge(
+                f"GET {self._url}: over {self._wire_cap} encoded bytes, more than a body "
+                f"within max_bytes ({self._cap}) takes",
+                url=self._url,
+            )
+
+    def feed(self, chunk: bytes) -> bool:
+        """Decode ``chunk`` (b"": what decoders hold back); whether any decoder gave output."""
+        gave = False
+        for i, decoder in enumerate(self._decoders):
+            self._taken[i] += len(chunk)
+            self._check_encoded(self._taken[i])
+            chunk = decoder.feed(chunk, self._cap + 1 - len(self.data))
+            gave = gave or bool(chunk)
+        self.data += chunk
+        _check_size(len(self.data), self._url, self._cap)
+        return gave
+
+
 async def read_body(response: httpx.Response, url: str, cap: int) -> bytes:
-    """The decoded body, or ResponseTooLarge as soon as it would exceed ``cap`` bytes."""
+    """The decoded body, or ResponseTooLarge as soon as it would exceed ``cap`` bytes decoded
+    or ``wire_cap(cap)`` bytes encoded."""
     decoders = _decoders(response.headers.get("content-encoding", ""), url)
     declared = response.headers.get("content-length", "")
-    if len(decoders) == 1 and isinstance(decoders[0], _Identity) and declared.isdigit():
-        _check_size(int(declared), url, cap)  # refuse before reading a byte
-    body = bytearray()
+    body = _Body(decoders, url, cap)
+    if declared.isascii() and declared.isdigit():  # refuse before reading a byte
+        body.check_declared(int(declared))
     try:
         async for chunk in response.aiter_raw():
-            body += _decode(decoders, chunk, cap + 1 - len(body))
-            _check_size(len(body), url, cap)
-        while more := _decode(decoders, b"", cap + 1 - len(body)):  # what decoders held back
-            body += more
-            _check_size(len(body), url, cap)
+            body.feed(chunk)
+        while body.feed(b""):  # what decoders held back
+            pass
     except _BODY_ERRORS as exc:
         raise FetchError(f"GET {url}: corrupt compressed body ({exc})", url=url) from exc
-    return bytes(body)
-
-
-def _decode(decoders: list[_Decoder], chunk: bytes, room: int) -> bytes:
-    for decoder in decoders:
-        chunk = decoder.feed(chunk, room)
-    return chunk
+    return bytes(body.data)
 
 
 def _check_size(size: int, url: str, cap: int) -> None:

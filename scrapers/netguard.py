@@ -21,7 +21,7 @@ from typing import Protocol
 
 import httpcore
 
-from scrapers.errors import BlockedAddress
+from scrapers.errors import BlockedAddress, DnsFailed
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -60,10 +60,20 @@ BLOCKED_NETWORKS: tuple[Network, ...] = tuple(
     )
 )
 
-# Cloud metadata endpoints hand out credentials. A CIDR allow list never opens them (allowing
-# your own ULA fc00::/7 must not open fd00:ec2::254); only allow=True does.
+# Cloud metadata endpoints hand out credentials. They are refused whatever the allow setting
+# says (True, or a CIDR that encloses them: allowing your own ULA fc00::/7 must not open
+# fd00:ec2::254), unless that exact address is listed (a.b.c.d, a.b.c.d/32, x::y/128). Azure's
+# 168.63.129.16 is public address space: only this table refuses it.
 METADATA_ADDRESSES: frozenset[Address] = frozenset(
-    ipaddress.ip_address(ip) for ip in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
+    ipaddress.ip_address(ip)
+    for ip in (
+        "169.254.169.254",  # AWS, GCP, Azure IMDS, OpenStack, DigitalOcean, ...
+        "169.254.170.2",  # AWS ECS task credentials
+        "fd00:ec2::254",  # AWS IMDS over IPv6
+        "fd20:ce::254",  # GCP metadata over IPv6
+        "168.63.129.16",  # Azure WireServer
+        "100.100.100.200",  # Alibaba Cloud
+    )
 )
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -72,26 +82,30 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 def is_blocked(ip: str | Address, allow: Allow = False) -> bool:
     """Whether connecting to ``ip`` must be refused.
 
-    ``allow=True`` allows everything, a tuple of CIDR strings allows those networks only
-    (never the metadata addresses). Addresses that embed an IPv4 address (IPv4-mapped, NAT64,
-    6to4) are judged by the embedded one too, so ``::ffff:127.0.0.1`` is loopback. A string
-    that is not an address is blocked: refusing is the safe answer to what we can't judge.
+    ``allow=True`` allows everything but the metadata addresses, a tuple of CIDR strings
+    allows those networks only (a metadata address only when listed exactly). Addresses that
+    embed an IPv4 address (IPv4-mapped, NAT64, 6to4) are judged by the embedded one too, so
+    ``::ffff:127.0.0.1`` is loopback. A string that is not an address is blocked: refusing is
+    the safe answer to what we can't judge.
     """
-    if allow is True:
-        return False
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return True
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped  # ::ffff:a.b.c.d is only a notation for a.b.c.d
-    allowed = _networks(allow) if allow else ()
-    return any(_is_refused(candidate, allowed) for candidate in (address, *_embedded(address)))
+    allowed = _networks(allow) if isinstance(allow, tuple) else ()
+    return any(
+        _is_refused(candidate, allowed, everything=allow is True)
+        for candidate in (address, *_embedded(address))
+    )
 
 
-def _is_refused(address: Address, allowed: tuple[Network, ...]) -> bool:
+def _is_refused(address: Address, allowed: tuple[Network, ...], *, everything: bool) -> bool:
     if address in METADATA_ADDRESSES:
-        return True
+        return not any(net.num_addresses == 1 and address in net for net in allowed)
+    if everything:
+        return False
     return _in_any(address, BLOCKED_NETWORKS) and not _in_any(address, allowed)
 
 
@@ -135,13 +149,16 @@ class SystemResolver:
 async def checked_addresses(host: str, port: int, resolver: Resolver, allow: Allow) -> list[str]:
     """Addresses of ``host`` that may be connected to; BlockedAddress if any answer is blocked.
 
-    A literal IP is judged as is, without asking the resolver. Resolution failures raise
-    OSError, which the caller reports as a connect failure.
+    A literal IP is judged as is, without asking the resolver. A resolution that fails or
+    answers nothing is DnsFailed: nothing was sent.
     """
     literal = _literal(host)
-    addresses = [literal] if literal else await resolver.resolve(host, port)
+    try:
+        addresses = [literal] if literal else await resolver.resolve(host, port)
+    except (OSError, UnicodeError) as exc:  # gaierror; idna refuses labels like "a..b"
+        raise DnsFailed(f"cannot resolve {host}: {exc}") from exc
     if not addresses:
-        raise OSError(f"no address for {host}")
+        raise DnsFailed(f"cannot resolve {host}: no address")
     blocked = [ip for ip in addresses if is_blocked(ip, allow)]
     if blocked:
         shown = host if literal else f"{host} ({blocked[0]})"
@@ -181,11 +198,12 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        """Resolve, refuse if any answer is blocked, then try the checked addresses in order."""
-        try:
-            addresses = await checked_addresses(host, port, self._resolver, self._allow)
-        except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        """Resolve, refuse if any answer is blocked, then try the checked addresses in order.
+
+        BlockedAddress and DnsFailed are ours, not httpcore's: httpx passes them through
+        untouched, so the caller sees why nothing was sent.
+        """
+        addresses = await checked_addresses(host, port, self._resolver, self._allow)
         error: httpcore.ConnectError | None = None
         for ip in addresses:
             try:

@@ -4,6 +4,8 @@
 the service's Redis-backed one (``watcher/store/hostgate.py``) shares them between replicas.
 Every host gets its own semaphore and pacing lock, so a slow host only ever delays requests
 to itself. A host's Retry-After (``defer``) holds back every request to it, not just the retry.
+A Retry-After too long to wait for (``hold``) makes the host refuse every request at once,
+with HostDeferred, until that time: nobody sleeps for a host that asked for an hour.
 """
 
 from __future__ import annotations
@@ -13,10 +15,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlsplit
 
+import httpx
 from protego import Protego
+
+from scrapers.errors import HostDeferred
 
 ROBOTS_TTL = 3600.0  # seconds a robots.txt is trusted; Google re-reads it about daily
 ROBOTS_RETRY_TTL = 300.0  # an unreachable robots.txt (allowed meanwhile) is asked again sooner
@@ -28,11 +34,19 @@ class Politeness(Protocol):
     """Grants permission to start one request to a host."""
 
     def slot(self, host: str) -> AbstractAsyncContextManager[None]:
-        """Held for the whole request; entered only when the host's limits allow a start."""
+        """Held for the whole request; entered only when the host's limits allow a start.
+
+        Raises HostDeferred at once, without waiting, while the host is held (``hold``).
+        """
         ...
 
     def defer(self, host: str, seconds: float) -> Awaitable[None]:
         """No request to ``host`` starts for ``seconds`` (the host answered Retry-After)."""
+        ...
+
+    def hold(self, host: str, seconds: float) -> Awaitable[datetime]:
+        """For ``seconds``, every ``slot`` of ``host`` raises HostDeferred (it rate limited us
+        for longer than we wait); a hold is only ever extended. Returns its end, in UTC."""
         ...
 
 
@@ -41,6 +55,8 @@ class _Host:
     semaphore: asyncio.Semaphore
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     next_start: float = 0.0
+    held_until: float = 0.0  # on the clock; HostDeferred before it
+    held_until_utc: datetime | None = None
 
 
 class LocalPoliteness:
@@ -58,13 +74,27 @@ class LocalPoliteness:
     async def slot(self, host: str) -> AsyncIterator[None]:
         """Wait for a free place at ``host``, then for its pacing; hold the place until exit."""
         state = self._host(host)
+        self._refuse_if_held(host, state)
         async with state.semaphore:
+            self._refuse_if_held(host, state)  # held while this one queued
             await self._pace(state)
             yield
 
     async def defer(self, host: str, seconds: float) -> None:
         state = self._host(host)
         state.next_start = max(state.next_start, self._clock() + seconds)
+
+    async def hold(self, host: str, seconds: float) -> datetime:
+        state = self._host(host)
+        if self._clock() + seconds > state.held_until:
+            state.held_until = self._clock() + seconds
+            state.held_until_utc = datetime.now(UTC) + timedelta(seconds=seconds)
+        assert state.held_until_utc is not None
+        return state.held_until_utc
+
+    def _refuse_if_held(self, host: str, state: _Host) -> None:
+        if state.held_until > self._clock() and state.held_until_utc is not None:
+            raise HostDeferred(f"{host} is held", host=host, until=state.held_until_utc)
 
     def _host(self, host: str) -> _Host:
         state = self._hosts.get(host)
@@ -131,6 +161,14 @@ class RobotsCache:
         if text is None:
             return _Rules(None, self._clock() + min(self._ttl, ROBOTS_RETRY_TTL))
         return _Rules(Protego.parse(text), self._clock() + self._ttl)
+
+
+def host_key(url: str) -> str:
+    """The host that per-host limits and holds are counted by; "" when httpx can't parse it."""
+    try:
+        return str(httpx.URL(url).host)
+    except httpx.InvalidURL:
+        return ""
 
 
 def origin(url: str) -> str:

@@ -18,11 +18,13 @@ from scrapers.charset import decode
 from scrapers.clean import RulesError
 from scrapers.errors import ScrapeError
 from scrapers.fetch import Fetcher
+from scrapers.politeness import host_key
 from watcher import logs
 from watcher.app import App, fetch_settings, rules_of
 from watcher.config import Config, FetchConfig, load_config
 from watcher.errors import ConfigError, StoreUnavailable
 from watcher.model import PollReport
+from watcher.store.hostgate import held_hosts
 from watcher.store.leases import LeaseView, holders
 from watcher.webhooks.delivery import DrainReport
 from watcher.webhooks.sender import origin
@@ -206,6 +208,8 @@ def format_report(report: PollReport) -> str:
     head += f" ({report.seconds:.1f}s)"
     if report.not_modified:
         head += " [not modified]"
+    if report.deferred:
+        head += f" [deferred: {format_hold(report.deferred.host, report.deferred.until)}]"
     lines = [head]
     if report.error:
         lines.append(f"  source failed: {report.reason}: {report.error}")
@@ -235,6 +239,7 @@ async def _status(config: Config, args: argparse.Namespace) -> int:
             v.source: v
             for v in await holders(app.client, app.keys, [s.name for s in config.sources])
         }
+        held = await held_hosts(app.client, app.keys)
     finally:
         await app.aclose()
     if args.json:
@@ -243,17 +248,27 @@ async def _status(config: Config, args: argparse.Namespace) -> int:
             "near_duplicate_index": indexed,
             "sources": status,
             "leases": {name: _lease_json(view) for name, view in leases.items()},
+            "rate_limited": {host: until.isoformat() for host, until in held.items()},
             "webhooks": hooks,
         }
         print(json.dumps(body, indent=2))
         return EXIT_OK
     print(f"stream {app.keys.stories}: {length} stories; near-duplicate index: {indexed} stories")
+    for host, until in held.items():
+        print(f"{format_hold(host, until)}: requests to it are deferred")
     for source in config.sources:
         print(format_status(source.name, status.get(source.name, {})))
         print(format_lease(leases[source.name]))
+        if (host := host_key(source.url)) in held:
+            print(f"  polls deferred: {format_hold(host, held[host])}")
     for name, row in hooks.items():
         print(format_endpoint(name, row))
     return EXIT_OK
+
+
+def format_hold(host: str, until: datetime) -> str:
+    """How a held host reads everywhere: "rate limited by HOST until T" (T in UTC)."""
+    return f"rate limited by {host} until {until.astimezone(UTC).isoformat(timespec='seconds')}"
 
 
 def format_lease(view: LeaseView) -> str:

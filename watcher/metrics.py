@@ -11,7 +11,7 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 
 POLLS = Counter(
     "watcher_polls",
-    "Source polls by outcome (ok, not_modified, failed).",
+    "Source polls by outcome (ok, not_modified, deferred, failed).",
     ["source", "outcome"],
     registry=REGISTRY,
 )
@@ -119,6 +119,8 @@ def record_poll(report: PollReport) -> None:
     if report.error:
         POLLS.labels(report.source, "failed").inc()
         POLL_FAILURES.labels(report.source, report.reason or "error").inc()
+    elif report.deferred:
+        POLLS.labels(report.source, "deferred").inc()
     else:
         POLLS.labels(report.source, "not_modified" if report.not_modified else "ok").inc()
 

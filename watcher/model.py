@@ -74,6 +74,14 @@ class Outcome:
     story_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Deferral:
+    """A poll skipped because its host is rate limited (held) until ``until`` (UTC)."""
+
+    host: str
+    until: datetime
+
+
 @dataclass(slots=True)
 class PollReport:
     """One poll of one source: the summary line of ``watcher once`` and the status counters."""
@@ -86,6 +94,7 @@ class PollReport:
     filtered: int = 0
     failed: int = 0
     not_modified: bool = False
+    deferred: Deferral | None = None  # skipped, not failed: the host holds us off
     error: str | None = None
     reason: str | None = None
     failures: list[Outcome] = field(default_factory=list)

@@ -19,7 +19,7 @@ import structlog
 from scrapers.clean import ParagraphCounter, Rules, clean_text
 from scrapers.clean.drift import PageFigures
 from scrapers.discover import Discovery, discover
-from scrapers.errors import ExtractionError, ScrapeError
+from scrapers.errors import ExtractionError, HostDeferred, ScrapeError
 from scrapers.extract import extract_report
 from scrapers.fetch import Fetcher
 from scrapers.model import Article, Entry, Page
@@ -28,7 +28,7 @@ from watcher import metrics
 from watcher.config import DedupeConfig, Source
 from watcher.dedupe import Copy, content_hash, original_of, recheck_due, story_id
 from watcher.errors import StoreUnavailable
-from watcher.model import Document, Outcome, PollReport, excerpt_of, iso
+from watcher.model import Deferral, Document, Outcome, PollReport, excerpt_of, iso
 from watcher.neardup import is_material_units, pack_units, unit_prints, unpack_units
 from watcher.store.fingerprints import NearDupIndex
 from watcher.store.http_cache import HttpCache
@@ -79,6 +79,8 @@ async def poll_source(source: Source, deps: Deps) -> PollReport:
                         await deps.http_cache.put(page.url, page.etag, page.last_modified)
             else:
                 report.not_modified = True
+        except HostDeferred as exc:  # the source's host rate limited us: a skip, not a failure
+            report.deferred = Deferral(exc.host, exc.until)
         except ScrapeError as exc:
             report.error, report.reason = str(exc), exc.slug
         except StoreUnavailable:
@@ -102,6 +104,9 @@ def _log_poll(report: PollReport) -> None:
     }
     if report.error:
         log.warning("poll", outcome="failed", reason=report.reason, error=report.error, **fields)
+    elif report.deferred:
+        until = report.deferred.until.isoformat(timespec="seconds")
+        log.info("poll", outcome="deferred", host=report.deferred.host, until=until, **fields)
     else:
         outcome = "not_modified" if report.not_modified else "ok"
         log.info("poll", outcome=outcome, **fields)

@@ -7,6 +7,7 @@ import gzip
 import itertools
 import resource
 import socket
+import time
 import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,14 +19,25 @@ from scrapers.errors import (
     BadStatus,
     BlockedAddress,
     ConnectFailed,
+    DnsFailed,
     FetchError,
     FetchTimeout,
+    HostDeferred,
+    RateLimited,
     ResponseTooLarge,
     RobotsDisallowed,
     TooManyRedirects,
 )
-from scrapers.fetch import HAVE_BROTLI, Fetcher, FetchSettings, retry_after_seconds
-from tests.support.site import WRONG_CHARSET_TEXT, Site, gzip_bomb
+from scrapers.fetch import (
+    HAVE_BROTLI,
+    MAX_HOLD,
+    RETRY_AFTER_CEILING,
+    Fetcher,
+    FetchSettings,
+    retry_after_seconds,
+    wire_cap,
+)
+from tests.support.site import MEMBERS_TEXT, WRONG_CHARSET_TEXT, Site, gzip_bomb
 
 pytestmark = pytest.mark.anyio
 
@@ -490,12 +502,46 @@ async def test_get_connects_to_checked_address_keeping_host(site: Site) -> None:
     assert ("news.test", site.port) in resolver.calls
 
 
-async def test_get_unresolvable_host_is_connect_failed() -> None:
-    """A name the resolver cannot answer is ConnectFailed (DNS), not an OSError."""
+@pytest.mark.parametrize("retries", [0, 1])
+async def test_get_unresolvable_host_is_dns_failed(retries: int) -> None:
+    """A name the resolver cannot answer is DnsFailed (slug "dns", still a ConnectFailed, so
+    retried), not "connect" and not an OSError; with no address there is no socket at all."""
     resolver = MapResolver({})
-    async with Fetcher(settings(retries=0), resolver=resolver) as fetcher:
-        with pytest.raises(ConnectFailed, match=r"nowhere\.test"):
+    sockets = NoConnect()
+    fetcher = Fetcher(
+        settings(retries=retries, robots=False), resolver=resolver, network_backend=sockets
+    )
+    async with fetcher:
+        with pytest.raises(DnsFailed, match=r"GET http://nowhere\.test/: cannot resolve") as caught:
             await fetcher.get("http://nowhere.test/")
+    assert caught.value.slug == "dns"
+    assert isinstance(caught.value, ConnectFailed)
+    assert resolver.calls == [("nowhere.test", 80)] * (retries + 1)
+    assert sockets.calls == []
+
+
+@pytest.mark.parametrize(
+    "ip", ["169.254.170.2", "fd20:ce::254", "168.63.129.16", "100.100.100.200", "fd00:ec2::254"]
+)
+@pytest.mark.parametrize(
+    "allow", [True, ("0.0.0.0/0", "::/0")], ids=["allow-true", "allow-everything"]
+)
+async def test_get_refuses_metadata_even_when_private_networks_are_allowed(
+    ip: str, allow: object
+) -> None:
+    """A name resolving to a cloud metadata address is refused under any allow setting that
+    merely encloses it; the guard answers before any socket is opened."""
+    resolver = MapResolver({"meta.test": [ip]})
+    sockets = NoConnect()
+    fetcher = Fetcher(
+        settings(allow_private_networks=allow, robots=False),
+        resolver=resolver,
+        network_backend=sockets,
+    )
+    async with fetcher:
+        with pytest.raises(BlockedAddress, match=ip):
+            await fetcher.get("http://meta.test/latest/meta-data/")
+    assert sockets.calls == []
 
 
 async def test_get_system_resolver_tries_next_address(site: Site) -> None:
@@ -522,9 +568,149 @@ NOW = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
         ("Mon, 23 Nov 2026 09:59:00 GMT", 0.0),
         ("soon", None),
         ("-5", None),
+        ("²", None),
+        ("\uff11\uff12\uff10", None),  # fullwidth 120
+        ("٣", None),
+        ("1.5", None),
+        ("Mon, 23 Nov 99999999999 10:00:30 GMT", None),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", RETRY_AFTER_CEILING),
+        ("Mon, 32 Nov 2026 10:00:30 GMT", None),
+        ("Mon, 23 Nov 2026 10:00:30 +9999", None),
+        ("Mon, 23 Nov 2026 99:00:30 GMT", None),
+        ("9" * 5000, RETRY_AFTER_CEILING),
     ],
-    ids=["none", "empty", "zero", "seconds", "http-date", "past-date", "garbage", "negative"],
+    ids=[
+        "none",
+        "empty",
+        "zero",
+        "seconds",
+        "http-date",
+        "past-date",
+        "garbage",
+        "negative",
+        "superscript-digit",
+        "fullwidth-digits",
+        "arabic-indic-digit",
+        "fraction",
+        "year-overflow",
+        "year-9999",
+        "day-32",
+        "offset-overflow",
+        "hour-99",
+        "huge-delta",
+    ],
 )
 def test_retry_after_seconds(value: str | None, expected: float | None) -> None:
-    """Retry-After is delta-seconds or an HTTP-date, read against ``now``; junk is None."""
+    """Retry-After is delta-seconds (ASCII digits only) or an HTTP-date, read against
+    ``now``; junk is None and nothing raises; longer than the ceiling reads as the ceiling."""
     assert retry_after_seconds(value, NOW) == expected
+
+
+# --- Retry-After from a real server: junk never raises, a long one ends the fetch ---
+
+
+@pytest.mark.parametrize(
+    "value", ["²", "Mon, 23 Nov 99999999999 10:00:30 GMT"], ids=["unicode-digit", "year-overflow"]
+)
+@pytest.mark.parametrize("retries", [0, 1])
+async def test_get_unusable_retry_after_is_ignored(site: Site, value: str, retries: int) -> None:
+    """A Retry-After nobody can read is no Retry-After: the 429 is BadStatus without one,
+    retried with the usual backoff (never ValueError or OverflowError)."""
+    url = site.add("/limited", "slow down", status=429, headers={"Retry-After": value})
+    async with Fetcher(settings(retries=retries)) as fetcher:
+        with pytest.raises(BadStatus) as caught:
+            await fetcher.get(url)
+    assert (caught.value.status, caught.value.retry_after) == (429, None)
+    assert len(site.hits("/limited")) == retries + 1
+
+
+@pytest.mark.parametrize("status", [429, 503])
+async def test_get_long_retry_after_is_rate_limited_and_holds_the_host(
+    site: Site, status: int
+) -> None:
+    """A Retry-After over max_retry_after ends the fetch at once (no sleeping, no retry) as
+    RateLimited, and the host stays held: the next request to it is HostDeferred without
+    being sent, robots.txt included. Another host is not held."""
+    url = site.add("/feed", "go away", status=status, headers={"Retry-After": "3600"})
+    other_page = site.add("/other", "fine")
+    with Site("127.0.0.2") as other:
+        elsewhere = other.add("/story", "elsewhere")
+        allow = ("127.0.0.1/32", "127.0.0.2/32")
+        async with Fetcher(settings(retries=3, allow_private_networks=allow)) as fetcher:
+            async with asyncio.timeout(10):  # hang guard: a wait for Retry-After is 30 s+
+                with pytest.raises(RateLimited) as limited:
+                    await fetcher.get(url)
+                sent = len(site.requests)
+                with pytest.raises(HostDeferred) as deferred:
+                    await fetcher.get(other_page)
+                assert (await fetcher.get(elsewhere)).text == "elsewhere"
+    assert (limited.value.slug, limited.value.host, limited.value.status) == (
+        "rate_limited",
+        "127.0.0.1",
+        status,
+    )
+    assert len(site.hits("/feed")) == 1  # not retried
+    assert len(site.requests) == sent  # robots.txt was not asked either
+    assert deferred.value.slug == "deferred"
+    assert deferred.value.until == limited.value.until
+    assert "/other" in str(deferred.value)
+    assert 3590 < (limited.value.until - datetime.now(UTC)).total_seconds() <= MAX_HOLD
+
+
+async def test_get_rate_limit_hold_is_capped_at_an_hour(site: Site) -> None:
+    """Retry-After: a week holds the host for an hour, no longer."""
+    url = site.add("/feed", "go away", status=429, headers={"Retry-After": str(7 * 86400)})
+    async with Fetcher(settings(robots=False)) as fetcher:
+        with pytest.raises(RateLimited) as caught:
+            await fetcher.get(url)
+    assert (caught.value.until - datetime.now(UTC)).total_seconds() <= MAX_HOLD
+
+
+async def test_get_retry_after_within_the_budget_still_waits(site: Site) -> None:
+    """Retry-After: 1 with max_retry_after 1 is waited for and retried, as before."""
+    async with Fetcher(settings(retries=1, max_retry_after=1.0)) as fetcher:
+        page = await fetcher.get(site.url("/retry-after/1"))
+    assert page.text == "ok after waiting"
+
+
+# --- compressed bytes are capped, and decoding is linear in them ---
+
+
+async def test_get_endless_empty_gzip_members_are_too_large(site: Site) -> None:
+    """Empty gzip members inflate to nothing, forever: the cap on encoded bytes ends them."""
+    async with Fetcher(settings(max_bytes=100_000)) as fetcher:
+        with pytest.raises(ResponseTooLarge, match=rf"over {wire_cap(100_000)} encoded bytes"):
+            await fetcher.get(site.url("/gzip-members/endless"))
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+async def test_get_members_past_the_encoded_cap_are_too_large(site: Site, layers: int) -> None:
+    """A body whose encoded bytes exceed wire_cap is too large, even when what it decodes to
+    is tiny; for "gzip, gzip" the inner layer's bytes count too (they are tiny on the wire)."""
+    members = wire_cap(100_000) // 20 + 1
+    async with Fetcher(settings(max_bytes=100_000)) as fetcher:
+        with pytest.raises(ResponseTooLarge, match="encoded bytes"):
+            await fetcher.get(site.url(f"/gzip-members/{members}?layers={layers}"))
+
+
+@pytest.mark.parametrize("layers", [1, 2], ids=["gzip", "gzip-gzip"])
+async def test_get_decoding_empty_gzip_members_is_linear(site: Site, layers: int) -> None:
+    """Many empty members before the real one decode to the real one, and ten times as many
+    members take about ten times as long, not a hundred (quadratic copying did that).
+
+    One layer exercises members split across network chunks; two layers hand the inner
+    decoder megabytes in one call, where copying the rest after each member was quadratic.
+    """
+
+    async def seconds(members: int) -> float:
+        best = float("inf")
+        async with Fetcher(settings(robots=False)) as fetcher:
+            for _ in range(3):  # the best of three: the machine is shared
+                started = time.perf_counter()
+                page = await fetcher.get(site.url(f"/gzip-members/{members}?layers={layers}"))
+                best = min(best, time.perf_counter() - started)
+                assert page.text == MEMBERS_TEXT
+        return best
+
+    small, large = await seconds(10_000), await seconds(100_000)
+    assert large / small < 30, (small, large)

@@ -6,15 +6,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 
 import pytest
 import redis.asyncio as aioredis
 
-from scrapers.errors import BadStatus
+from scrapers.errors import BadStatus, HostDeferred, RateLimited
 from scrapers.fetch import Fetcher, FetchSettings
 from tests.support.site import Site
 from watcher.errors import StoreUnavailable
-from watcher.store.hostgate import RedisPoliteness
+from watcher.store.hostgate import RedisPoliteness, held_hosts
 from watcher.store.keys import Keys
 
 pytestmark = pytest.mark.anyio
@@ -114,3 +115,43 @@ async def test_slot_with_redis_down_is_store_unavailable(ns: str) -> None:
                 pass
     finally:
         await client.aclose()
+
+
+async def test_rate_limit_seen_by_one_replica_defers_the_other_without_traffic(
+    site: Site, gate: Gate, client: aioredis.Redis, ns: str
+) -> None:
+    """A 429 with Retry-After: 3600 seen by one replica holds the host for both: the other's
+    request fails at once as HostDeferred and never reaches the site; status can list it."""
+    url = site.add("/feed", "go away", status=429, headers={"Retry-After": "3600"})
+    quick = site.add("/quick", "ok")
+    async with fetcher(gate()) as one, fetcher(gate()) as two:
+        async with asyncio.timeout(10):  # hang guard: nobody may wait for the hour
+            with pytest.raises(RateLimited) as limited:
+                await one.get(url)
+            with pytest.raises(HostDeferred) as deferred:
+                await two.get(quick)
+    assert [seen.path for seen in site.requests] == ["/feed"]
+    assert deferred.value.host == "127.0.0.1"
+    assert abs((deferred.value.until - limited.value.until).total_seconds()) < 1
+    held = await held_hosts(client, Keys(ns))
+    assert list(held) == ["127.0.0.1"]
+    assert 3590 < (held["127.0.0.1"] - datetime.now(UTC)).total_seconds() <= 3600
+
+
+async def test_hold_ends_on_time_and_is_never_shortened(
+    gate: Gate, client: aioredis.Redis, ns: str
+) -> None:
+    """A shorter hold does not cut a longer one short; once it ends, slots are granted and
+    the host leaves the held list."""
+    one = gate()
+    first = await one.hold("news.test", 0.5)
+    assert await one.hold("news.test", 0.05) == first
+    with pytest.raises(HostDeferred):
+        async with one.slot("news.test"):
+            pass
+    assert 0 < await client.pttl(Keys(ns).held_hosts) <= 500  # the index ends with the hold
+    await asyncio.sleep(0.6)
+    async with asyncio.timeout(5):
+        async with one.slot("news.test"):
+            pass
+    assert await held_hosts(client, Keys(ns)) == {}

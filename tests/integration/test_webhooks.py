@@ -28,6 +28,7 @@ from watcher.store.keys import Keys
 from watcher.store.stories import Stories
 from watcher.webhooks.batch import GroupCommit
 from watcher.webhooks.delivery import Dispatcher
+from watcher.webhooks.sender import Sender
 
 pytestmark = pytest.mark.anyio
 
@@ -591,3 +592,95 @@ async def test_group_commit_flushes_the_item_of_a_cancelled_caller() -> None:
     gate.set()
     await commit.idle()
     assert flushed == ["settle-me"]
+
+
+class Resolutions:
+    """A resolver that records every question and knows no name: nothing leaves loopback."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        self.calls.append(host)
+        raise OSError(f"{host}: no such name")
+
+
+async def test_sender_unparseable_url_fails_the_attempt_before_connecting(receiver: Make) -> None:
+    """http://0177.0.0.2/ (octal for loopback 127.0.0.2, which httpx refuses to parse) is a
+    failed attempt with reason invalid_url, naming the host but never the path; nothing is
+    resolved or connected."""
+    rx = receiver(host="127.0.0.2")
+    port = rx.url.split(":")[2].split("/")[0]
+    resolver = Resolutions()
+    sender = Sender(
+        timeout=2.0, connections=1, allow_private_networks=("127.0.0.0/8",), resolver=resolver
+    )
+    try:
+        attempt = await sender.post(f"http://0177.0.0.2:{port}/T0KEN-path", b"{}", {})
+    finally:
+        await sender.aclose()
+    assert (attempt.status, attempt.reason) == (None, "invalid_url")
+    assert f"http://0177.0.0.2:{port}" in attempt.detail
+    assert "T0KEN" not in attempt.detail
+    assert (resolver.calls, rx.connections) == ([], 0)
+
+
+async def test_sender_unresolvable_host_is_dns() -> None:
+    """A webhook host that does not resolve is a failed attempt with reason dns."""
+    resolver = Resolutions()
+    sender = Sender(timeout=2.0, connections=1, resolver=resolver)
+    try:
+        attempt = await sender.post("https://hooks.invalid/T0KEN-path", b"{}", {})
+    finally:
+        await sender.aclose()
+    assert (attempt.status, attempt.reason) == (None, "dns")
+    assert "T0KEN" not in attempt.detail
+    assert resolver.calls == ["hooks.invalid"]
+
+
+async def test_unparseable_webhook_url_is_dead_lettered_without_its_path(
+    client: aioredis.Redis, ns: str, receiver: Make
+) -> None:
+    """Through the dispatcher, such a URL is an ordinary failed attempt (not an internal
+    error with a traceback): dead-lettered as invalid_url, its path in no log, status or dead
+    letter, and the loopback address behind it never contacted."""
+    rx = receiver(host="127.0.0.2")
+    port = rx.url.split(":")[2].split("/")[0]
+    token = "T0KEN-in-the-path"
+    endpoint = hook("bot", rx.url, retry=[]).model_copy(
+        update={"url": f"http://0177.0.0.2:{port}/{token}"}  # as if config let it through
+    )
+    d = dispatcher(client, ns, [endpoint], allow_private_networks=("127.0.0.0/8",))
+    await d.ensure_groups()
+    await emit(client, ns)
+    with capture_logs() as logs:
+        report = await d.drain(wait=0)
+        status = await d.status()
+    await d.aclose()
+    assert report.dead == 1
+    ((_id, fields),) = await client.xrange(f"{ns}:webhooks:dead")
+    assert "invalid_url" in json.loads(fields["reasons"])[0]
+    assert not [e for e in logs if e["event"] == "webhook_internal_error"]
+    assert any(e.get("reason") == "invalid_url" for e in logs)
+    for text in (repr(logs), json.dumps(status), repr(fields)):
+        assert token not in text
+    assert rx.connections == 0
+
+
+@pytest.mark.parametrize(
+    "value", ["²", "Mon, 23 Nov 99999999999 10:00:30 GMT"], ids=["unicode-digit", "year-overflow"]
+)
+async def test_unusable_retry_after_from_a_receiver_is_ignored(
+    client: aioredis.Redis, ns: str, receiver: Make, value: str
+) -> None:
+    """A receiver's unreadable Retry-After is no Retry-After: the schedule's retry follows and
+    delivers, with no internal error."""
+    rx = receiver((429, {"retry-after": value}), default=200)
+    d = dispatcher(client, ns, [hook("bot", rx.url, retry=["50ms"])])
+    await d.ensure_groups()
+    await emit(client, ns)
+    with capture_logs() as logs:
+        report = await d.drain(wait=5)
+    await d.aclose()
+    assert (report.failed, report.delivered, len(rx.requests)) == (1, 1, 2)
+    assert not [e for e in logs if e["event"] == "webhook_internal_error"]

@@ -14,6 +14,8 @@ Hostile routes, always there:
     /redirect-to?url=   302 to ``url``
     /big/{n}            n bytes of "a"
     /gzip-bomb          ~1 MB of gzip inflating to 1 GiB of zeros (Content-Encoding: gzip)
+    /gzip-members/{n}   n empty gzip members, then one saying MEMBERS_TEXT; ?layers=2 gzips
+                        that again ("gzip, gzip"); n = "endless": empty members until hung up
     /wrong-charset      says latin-1, sends UTF-8
     /html-as-feed       an HTML page served as application/rss+xml
     /robots.txt         ``site.robots`` when set, else 404
@@ -23,6 +25,7 @@ The server runs in a thread; a client that hangs up mid-answer is normal here, n
 
 from __future__ import annotations
 
+import gzip
 import struct
 import threading
 import time
@@ -38,6 +41,8 @@ BOMB_SIZE = 1 << 30  # what the gzip bomb inflates to
 CHUNK = 64 * 1024
 DATA = Path(__file__).resolve().parents[1] / "data"
 WRONG_CHARSET_TEXT = "Café naïve — “quoted” Zürich, Ελλάδα"
+MEMBERS_TEXT = "the member after the empty ones"
+EMPTY_MEMBER = gzip.compress(b"", mtime=0)  # 20 bytes that inflate to nothing
 _DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
 
 
@@ -293,6 +298,26 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         for start in range(0, len(bomb), CHUNK):
             self.wfile.write(bomb[start : start + CHUNK])
+
+    def _hostile_gzip_members(self, site: Site, arg: str, query: dict[str, list[str]]) -> None:
+        if arg == "endless":
+            return self._endless_members(site)
+        body = EMPTY_MEMBER * int(arg) + gzip.compress(MEMBERS_TEXT.encode(), mtime=0)
+        encoding = "gzip"
+        if query.get("layers") == ["2"]:
+            body, encoding = gzip.compress(body, mtime=0), "gzip, gzip"
+        return self._send(200, body, {"Content-Type": "text/plain", "Content-Encoding": encoding})
+
+    def _endless_members(self, site: Site) -> None:
+        """No Content-Length: the body runs until the client hangs up (or the site stops)."""
+        self.send_response(200)
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        block = EMPTY_MEMBER * (CHUNK // len(EMPTY_MEMBER))
+        while not site.stopping.is_set():
+            self.wfile.write(block)
+        self.close_connection = True
 
     def _hostile_wrong_charset(self, site: Site, arg: str, query: dict[str, list[str]]) -> None:
         body = f"<html><body><p>{WRONG_CHARSET_TEXT}</p></body></html>".encode()

@@ -4,13 +4,17 @@
 
     <ns>:host:<host>:slots   ZSET token → expiry: requests in flight, from any replica
     <ns>:host:<host>:next    Redis-clock ms before which no request starts (delay, Retry-After)
+    <ns>:host:<host>:held    Redis-clock ms until which the host is rate limited (``hold``)
+    <ns>:held                ZSET host → end of its hold, so ``watcher status`` can list them
+                             (pruned as read and written; expires with its last hold)
 
 A slot is taken in one Lua step that also checks and moves the host's next start, so
 ``per_host`` and ``delay`` hold across replicas. Each holder has an expiry (the fetch timeout
 plus a margin), so the slots of a crashed replica come back on their own. Waiting asks Redis
 when to come back and sleeps until then: exactly for ``delay`` and Retry-After, at most
 FULL_RETRY for a full host (a slot may be freed any moment). Within a replica a local
-semaphore lets only ``per_host`` requests per host ask Redis at all.
+semaphore lets only ``per_host`` requests per host ask Redis at all. A held host is refused
+in the same Lua step (HostDeferred), so holding costs no extra round trip per request.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 
+from scrapers.errors import HostDeferred
 from watcher.store import translated
 from watcher.store.keys import Keys
 
@@ -29,12 +35,15 @@ FULL_RETRY = 0.1  # s between asks while a host is full: a freed slot is taken w
 HOLD_MARGIN = 10.0  # s a slot outlives the fetch timeout before it counts as abandoned
 
 # take_slot: start a request to a host now if its limits allow, else say how long to wait.
-# KEYS[1] slots ZSET  KEYS[2] next-start STRING
+# KEYS[1] slots ZSET  KEYS[2] next-start STRING  KEYS[3] held-until STRING
 # ARGV[1] token  ARGV[2] per_host  ARGV[3] delay ms  ARGV[4] hold ms  ARGV[5] full-wait cap ms
-# Returns 0 when the slot is taken (start now), else milliseconds to wait before asking again.
+# Returns 0 when the slot is taken (start now), a negative number -T while the host is held
+# until Redis-clock ms T (do not wait), else milliseconds to wait before asking again.
 TAKE_SLOT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local held = tonumber(redis.call('GET', KEYS[3]) or '0')
+if held > now then return -held end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local wait = 0
 local start = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -68,6 +77,38 @@ return current
 """
 
 
+# hold_host: the host is rate limited for ARGV[2] ms (never shortens a hold).
+# KEYS[1] held-until STRING  KEYS[2] held-hosts ZSET  ARGV[1] host  ARGV[2] ms
+# Returns the Redis-clock ms the hold ends.
+HOLD_HOST = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ends = now + tonumber(ARGV[2])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if ends <= current then return current end
+redis.call('SET', KEYS[1], ends, 'PX', ARGV[2])
+redis.call('ZADD', KEYS[2], ends, ARGV[1])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then  -- the index ends with its last hold
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+return ends
+"""
+
+# held_hosts: every host held now, with the Redis-clock ms its hold ends (drops ended ones).
+# KEYS[1] held-hosts ZSET.  Returns a flat list host, ms, host, ms...
+HELD_HOSTS = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+"""
+
+
+def _utc(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
 class RedisPoliteness:
     """At most ``per_host`` requests in flight per host and starts ``delay`` s apart, counted
     over every replica sharing the namespace; a host's Retry-After holds back all of them.
@@ -95,6 +136,7 @@ class RedisPoliteness:
         self._local: dict[str, asyncio.Semaphore] = {}
         self._take = client.register_script(TAKE_SLOT)
         self._defer = client.register_script(DEFER_HOST)
+        self._hold = client.register_script(HOLD_HOST)
 
     @asynccontextmanager
     async def slot(self, host: str) -> AsyncIterator[None]:
@@ -113,17 +155,33 @@ class RedisPoliteness:
         await self._defer(keys=[self._keys.host_next(host)], args=[ms])
 
     @translated
+    async def hold(self, host: str, seconds: float) -> datetime:
+        ms = max(1, round(seconds * 1000))
+        keys = [self._keys.host_held(host), self._keys.held_hosts]
+        return _utc(int(await self._hold(keys=keys, args=[host, ms])))
+
+    @translated
     async def _acquire(self, host: str) -> str:
         token = secrets.token_hex(8)
-        keys = [self._keys.host_slots(host), self._keys.host_next(host)]
+        keys = [self._keys.host_slots(host), self._keys.host_next(host), self._keys.host_held(host)]
         full_ms = round(FULL_RETRY * 1000)
         args: list[str | int] = [token, self._per_host, self._delay_ms, self._hold_ms, full_ms]
         while True:  # each ask says when to ask again: no spinning on Redis
             wait_ms = int(await self._take(keys=keys, args=args))
             if not wait_ms:
                 return token
+            if wait_ms < 0:
+                raise HostDeferred(f"{host} is held", host=host, until=_utc(-wait_ms))
             await asyncio.sleep(wait_ms / 1000)
 
     @translated
     async def _release(self, host: str, token: str) -> None:
         await self._client.zrem(self._keys.host_slots(host), token)
+
+
+@translated
+async def held_hosts(client: aioredis.Redis, keys: Keys) -> dict[str, datetime]:
+    """Hosts rate limited now, in any replica, each with the end of its hold (UTC)."""
+    flat = await client.eval(HELD_HOSTS, 1, keys.held_hosts)
+    text = [v.decode() if isinstance(v, bytes) else str(v) for v in flat]
+    return {host: _utc(int(float(ms))) for host, ms in zip(text[::2], text[1::2], strict=True)}

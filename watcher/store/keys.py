@@ -66,6 +66,15 @@ class Keys:
         """STRING Redis-clock ms before which no request to ``host`` starts (delay, Retry-After)."""
         return f"{self.namespace}:host:{host}:next"
 
+    def host_held(self, host: str) -> str:
+        """STRING Redis-clock ms until which ``host`` is rate limited (PX: the hold)."""
+        return f"{self.namespace}:host:{host}:held"
+
+    @property
+    def held_hosts(self) -> str:
+        """ZSET host → Redis-clock ms its hold ends, for ``watcher status`` (pruned as read)."""
+        return f"{self.namespace}:held"
+
     # --- learned boilerplate ---
     def boilerplate(self, host: str, generation: int) -> str:
         """HASH paragraph fingerprint → distinct pages of ``host`` seen with it, per generation."""

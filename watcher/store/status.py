@@ -51,6 +51,8 @@ class SourceStatus:
         if report.error:
             fields |= {"last_error": report.error, "last_reason": report.reason or "error"}
             fields["last_error_at"] = now.isoformat()
+        elif report.deferred:  # neither a success nor an error: the live hold is shown instead
+            fields["last_deferred"] = now.isoformat()
         else:
             fields["last_success"] = now.isoformat()
         async with self._client.pipeline(transaction=True) as pipe:

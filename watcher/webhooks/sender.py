@@ -17,17 +17,19 @@ import re
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpcore
 import httpx
 
-from scrapers.errors import BlockedAddress
+from scrapers.errors import BlockedAddress, DnsFailed
 from scrapers.netguard import GuardedBackend, Resolver, SystemResolver
 
 MAX_RESPONSE = 64 * 1024  # read at most this much of a reply; we only need its status
 DETAIL_CHARS = 200  # enough of an error reply to tell "maintenance" from "bad signature"
 USER_AGENT = "news-watcher/0.1 (webhooks; +https://www.standardwebhooks.com/)"
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e]+")
+_PRINTABLE_HOST = re.compile(r"[A-Za-z0-9.:_-]{1,253}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,20 +37,32 @@ class Attempt:
     """What one POST came to: a status (None without a response) and a stable ``reason`` slug."""
 
     status: int | None
-    reason: str  # ok | http_<code> | timeout | connect_error | network_error | private_address
+    # ok | http_<code> | timeout | connect_error | dns | network_error | private_address
+    # | invalid_url (httpx cannot parse the URL: nothing was sent)
+    reason: str
     detail: str = ""
     retry_after: str | None = None
 
 
 def origin(url: str) -> str:
-    """``scheme://host[:port]`` of a URL: what may appear in logs, status and errors."""
+    """``scheme://host[:port]`` of a URL: what may appear in logs, status and errors.
+
+    Never the path, query or user info. A URL httpx refuses is named by what the standard
+    library makes of its host (``http://0177.0.0.2``), else by ``<invalid url>``.
+    """
     try:
         parts = httpx.URL(url)
+        scheme, host, port = parts.scheme, parts.host, parts.port
     except httpx.InvalidURL:
-        return "<invalid url>"
-    port = f":{parts.port}" if parts.port else ""
-    host = f"[{parts.host}]" if ":" in parts.host else parts.host
-    return f"{parts.scheme}://{host}{port}"
+        try:
+            split = urlsplit(url)
+            scheme, host, port = split.scheme, split.hostname or "", split.port
+        except ValueError:
+            return "<invalid url>"
+        if not (scheme and host) or not _PRINTABLE_HOST.fullmatch(host):
+            return "<invalid url>"
+    shown = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{shown}{f':{port}' if port else ''}"
 
 
 class Sender:
@@ -82,12 +96,17 @@ class Sender:
         )
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Attempt:
-        """POST ``body``; never raises for the receiver's or network's failures: returns them."""
+        """POST ``body``; never raises for the receiver's, network's or URL's failures: returns
+        them. No detail quotes an exception about the URL itself: it could carry the path."""
         try:
             async with asyncio.timeout(self._timeout):
                 return await self._post(url, body, headers)
+        except httpx.InvalidURL:  # before any connection: the URL itself is the problem
+            return Attempt(None, "invalid_url", f"POST {origin(url)}: httpx cannot parse the URL")
         except BlockedAddress as exc:
             return Attempt(None, "private_address", f"POST {origin(url)}: {exc}")
+        except DnsFailed as exc:
+            return Attempt(None, "dns", f"POST {origin(url)}: {exc}")
         except (TimeoutError, httpx.TimeoutException):
             return Attempt(None, "timeout", f"POST {origin(url)}: no answer in {self._timeout:g}s")
         except httpx.ConnectError as exc:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import pytest
 
-from scrapers.errors import BlockedAddress
+from scrapers.errors import BlockedAddress, DnsFailed
 from scrapers.netguard import Allow, checked_addresses, is_blocked
 
 BLOCKED = [
@@ -91,8 +92,8 @@ def test_is_blocked_allows_public(ip: str) -> None:
         ("169.254.169.254", ("0.0.0.0/0",), True),
         ("127.0.0.1", (), True),
         ("127.0.0.1", True, False),
-        ("169.254.169.254", True, False),
-        ("fd00:ec2::254", True, False),
+        ("169.254.169.254", True, True),
+        ("fd00:ec2::254", True, True),
     ],
     ids=[
         "exact-allowed",
@@ -111,13 +112,62 @@ def test_is_blocked_allows_public(ip: str) -> None:
         "metadata-not-even-everything",
         "empty-list",
         "true-allows-loopback",
-        "true-allows-metadata",
-        "true-allows-v6-metadata",
+        "true-still-refuses-metadata",
+        "true-still-refuses-v6-metadata",
     ],
 )
 def test_is_blocked_with_allow(ip: str, allow: Allow, blocked: bool) -> None:
-    """A CIDR list opens exactly its networks (never metadata); True opens everything."""
+    """A CIDR list opens exactly its networks; True opens everything but metadata."""
     assert is_blocked(ip, allow) is blocked
+
+
+METADATA = [
+    ("169.254.169.254", "aws-gcp-azure-imds"),
+    ("169.254.170.2", "aws-ecs"),
+    ("fd00:ec2::254", "aws-imds-v6"),
+    ("fd20:ce::254", "gcp-v6"),
+    ("168.63.129.16", "azure-wireserver"),
+    ("100.100.100.200", "alibaba"),
+    ("::ffff:168.63.129.16", "mapped-azure"),
+    ("64:ff9b::a83f:8110", "nat64-azure"),
+    ("2002:a83f:8110::1", "6to4-azure"),
+    ("::ffff:100.100.100.200", "mapped-alibaba"),
+]
+ENCLOSING: list[Allow] = [
+    False,
+    True,
+    ("0.0.0.0/0", "::/0"),
+    ("169.254.0.0/16", "168.63.0.0/16", "100.64.0.0/10", "fc00::/7"),
+    ("169.254.169.0/24", "169.254.170.0/24", "168.63.129.0/24", "fd00::/8", "fd20:ce::/64"),
+]
+
+
+@pytest.mark.parametrize("ip", [ip for ip, _ in METADATA], ids=[name for _, name in METADATA])
+@pytest.mark.parametrize("allow", ENCLOSING, ids=["off", "true", "all", "wide", "narrow"])
+def test_metadata_is_refused_even_inside_an_allowed_network(ip: str, allow: Allow) -> None:
+    """Cloud metadata endpoints hand out credentials: no allow setting opens them by
+    enclosing them, not even True; public 168.63.129.16 included, in any embedding."""
+    assert is_blocked(ip, allow)
+
+
+@pytest.mark.parametrize(
+    ("ip", "listed"),
+    [
+        ("169.254.170.2", "169.254.170.2"),
+        ("169.254.170.2", "169.254.170.2/32"),
+        ("168.63.129.16", "168.63.129.16/32"),
+        ("fd20:ce::254", "fd20:ce::254/128"),
+        ("fd00:ec2::254", "fd00:ec2::254"),
+        ("::ffff:100.100.100.200", "100.100.100.200/32"),
+    ],
+)
+def test_metadata_listed_exactly_is_allowed(ip: str, listed: str) -> None:
+    """Listing the exact address (bare, /32 or /128) is the one way to open a metadata
+    endpoint, and it opens only that one: its neighbours stay refused."""
+    allow = (listed, "0.0.0.0/0", "::/0")
+    assert not is_blocked(ip, allow)
+    others = [m for m, _ in METADATA if ":" not in m and m not in (ip, listed.split("/")[0])]
+    assert all(is_blocked(other, allow) for other in others)
 
 
 class TableResolver:
@@ -135,7 +185,7 @@ class TableResolver:
     [
         ("news.test", ["93.184.216.34"], ["93.184.216.34"]),
         ("news.test", ["93.184.216.34", "10.0.0.1"], BlockedAddress),
-        ("news.test", [], OSError),
+        ("news.test", [], DnsFailed),
         ("93.184.216.34", None, ["93.184.216.34"]),
         ("[::1]", None, BlockedAddress),
     ],
@@ -151,3 +201,29 @@ def test_checked_addresses(host: str, answers: list[str] | None, outcome: object
         with pytest.raises(outcome):  # type: ignore[call-overload]
             asyncio.run(call)
     assert resolver.calls == ([] if answers is None else [host])
+
+
+class FailingResolver:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
+        OSError("resolver down"),
+        UnicodeError("label empty or too long"),
+    ],
+    ids=["nxdomain", "oserror", "idna"],
+)
+def test_failed_resolution_is_dns_failed(error: Exception) -> None:
+    """Whatever way resolving fails (no such name, resolver error, a label idna refuses), it
+    is DnsFailed with slug "dns" and the host's name, never a bare OSError or UnicodeError."""
+    call = checked_addresses("nowhere.test", 80, FailingResolver(error), False)
+    with pytest.raises(DnsFailed, match=r"nowhere\.test") as caught:
+        asyncio.run(call)
+    assert caught.value.slug == "dns"
