@@ -122,10 +122,15 @@ def secrets_of(config: Config) -> list[tuple[str, str]]:
     return out
 
 
+MAX_PROBLEMS = 50  # a config that is wrong in more places is wrong as a whole: show the first
+
+
 def _config_failed(exc: ConfigError) -> int:
     where = f"{exc.file}: " if exc.file else ""
-    for problem in exc.problems:
+    for problem in exc.problems[:MAX_PROBLEMS]:
         print(f"{where}{problem}", file=sys.stderr)
+    if len(exc.problems) > MAX_PROBLEMS:
+        print(f"{where}... and {len(exc.problems) - MAX_PROBLEMS} more problems", file=sys.stderr)
     return EXIT_CONFIG
 
 
