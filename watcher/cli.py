@@ -119,6 +119,7 @@ def secrets_of(config: Config) -> list[tuple[str, str]]:
         out += [(part, "***") for part in hook.secret.get_secret_value().split()]
         if hook.url.rstrip("/") != origin(hook.url):
             out.append((hook.url, f"{origin(hook.url)}/***"))
+            out += logs.url_secrets(hook.url)
     return out
 
 
