@@ -292,10 +292,15 @@ def load_config(path: str | Path, env: Mapping[str, str]) -> Config:
         problem = Problem("", f"cannot read config: {exc.strerror or exc}")
         raise ConfigError([problem], file=str(path)) from None
     try:
-        tree = safeyaml.load(data)
-    except safeyaml.YamlProblem as exc:
-        raise ConfigError([Problem("", str(exc))], file=str(path)) from None
-    try:
-        return parse_config(tree, env)
+        return config_from_bytes(data, env)
     except ConfigError as exc:
         raise ConfigError(exc.problems, file=str(path)) from None
+
+
+def config_from_bytes(data: bytes, env: Mapping[str, str]) -> Config:
+    """Config file bytes → Config; anything wrong with them, however hostile, is a ConfigError."""
+    try:
+        tree = safeyaml.load(data)
+    except safeyaml.YamlProblem as exc:
+        raise ConfigError([Problem("", str(exc))]) from None
+    return parse_config(tree, env)
