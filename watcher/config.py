@@ -42,10 +42,9 @@ def parse_duration(value: object) -> float:
     """``"500ms"``, ``"20s"``, ``"5m"``, ``"2h"``, ``"7d"`` or plain seconds → seconds (float)."""
     if isinstance(value, bool):
         raise ValueError("expected a duration like 500ms, 20s, 5m, 2h or 7d")
+    seconds: float
     if isinstance(value, int | float):
-        seconds = (
-            float(value) if abs(value) <= MAX_DURATION else float("-inf" if value < 0 else "inf")
-        )
+        seconds = value  # not float() yet: a 400-digit int overflows it
     elif isinstance(value, str) and len(value) < 64 and (match := _DURATION.match(value)):
         seconds = float(match[1]) * _UNITS[match[2] or "s"]
     else:
@@ -55,7 +54,7 @@ def parse_duration(value: object) -> float:
         raise ValueError("a duration cannot be negative")
     if not seconds <= MAX_DURATION:  # also NaN
         raise ValueError("a duration must be at most 3650d (ten years)")
-    return seconds
+    return float(seconds)
 
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]

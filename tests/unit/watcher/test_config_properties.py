@@ -23,6 +23,7 @@ from watcher.urlcheck import check_http_url, check_redis_url
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40)
+huge = st.integers(min_value=-(10**400), max_value=10**400)  # past float(): OverflowError
 trees = st.recursive(
     scalars,
     lambda inner: (
@@ -36,6 +37,7 @@ trees = st.recursive(
 @FAST
 @given(
     scalars
+    | huge
     | st.lists(scalars, max_size=2)
     | st.from_regex(r"\A\s*\d{1,30}(\.\d{1,5})?\s*(ms|s|m|h|d|w)?\s*\Z")
 )
