@@ -251,14 +251,14 @@ async def _status(config: Config, args: argparse.Namespace) -> int:
             "leases": {name: _lease_json(view) for name, view in leases.items()},
             "webhooks": hooks,
         }
-        print(json.dumps(body, indent=2))
+        print(logs.redact_text(json.dumps(body, indent=2)))  # a receiver's reply may echo a token
         return EXIT_OK
     print(f"stream {app.keys.stories}: {length} stories; near-duplicate index: {indexed} stories")
     for source in config.sources:
         print(format_status(source.name, status.get(source.name, {})))
         print(format_lease(leases[source.name]))
     for name, row in hooks.items():
-        print(format_endpoint(name, row))
+        print(logs.redact_text(format_endpoint(name, row)))  # the last reason quotes the receiver
     return EXIT_OK
 
 

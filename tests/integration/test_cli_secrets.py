@@ -88,3 +88,37 @@ def test_once_logs_no_secret_even_for_an_internal_error(
     for leak in (TOKEN, TOKEN_PATH, "T0AAAA1111", SECRET, SECRET.removeprefix("whsec_")):
         assert leak not in result.stderr, leak
         assert leak not in result.stdout, leak
+
+
+def test_failure_lines_and_status_show_no_token(
+    site: Any,
+    make_config: Callable[..., Path],
+    echo_url: str,
+) -> None:
+    """The ordinary failure path: the `webhook` warning line, the summary and `watcher status`
+    (text and --json; they show the last failure's reason) name the endpoint and origin, not
+    the token the receiver echoed back."""
+    stories = meta_stories(1)
+    base = serve_stories(site, stories)
+    site.add("/feed.xml", rss(stories, base))
+    config = make_config(
+        [{"name": "local", "type": "feed", "url": f"{base}/feed.xml"}],
+        webhooks=[{"name": "bot", "url": echo_url, "secret": SECRET, "format": "slack"}],
+    )
+    once = run_cli("once", "--config", str(config), "--wait", "0")
+    assert once.returncode == 0, once.stderr[-3000:]
+    failures = [
+        e
+        for e in map(json.loads, once.stderr.splitlines())
+        if e.get("event") == "webhook" and e.get("endpoint") == "bot"
+    ]
+    assert [(e["reason"], e["target"]) for e in failures] == [("http_404", echo_url.split("/s")[0])]
+    status = run_cli("status", "--config", str(config))
+    assert status.returncode == 0, status.stderr
+    assert "webhook bot" in status.stdout
+    assert "http_404" in status.stdout
+    as_json = run_cli("status", "--json", "--config", str(config))
+    assert "http_404" in as_json.stdout
+    for text in (once.stdout, once.stderr, status.stdout, status.stderr, as_json.stdout):
+        for leak in (TOKEN, TOKEN_PATH, "T0AAAA1111", SECRET.removeprefix("whsec_")):
+            assert leak not in text, (leak, text[-2000:])
