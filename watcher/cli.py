@@ -121,13 +121,19 @@ def secrets_of(config: Config) -> list[tuple[str, str]]:
         out += [(part, "***") for part in hook.secret.get_secret_value().split()]
         if hook.url.rstrip("/") != origin(hook.url):
             out.append((hook.url, f"{origin(hook.url)}/***"))
+            out += logs.url_secrets(hook.url)
     return out
+
+
+MAX_PROBLEMS = 50  # a config that is wrong in more places is wrong as a whole: show the first
 
 
 def _config_failed(exc: ConfigError) -> int:
     where = f"{exc.file}: " if exc.file else ""
-    for problem in exc.problems:
+    for problem in exc.problems[:MAX_PROBLEMS]:
         print(f"{where}{problem}", file=sys.stderr)
+    if len(exc.problems) > MAX_PROBLEMS:
+        print(f"{where}... and {len(exc.problems) - MAX_PROBLEMS} more problems", file=sys.stderr)
     return EXIT_CONFIG
 
 
@@ -251,7 +257,7 @@ async def _status(config: Config, args: argparse.Namespace) -> int:
             "rate_limited": {host: until.isoformat() for host, until in held.items()},
             "webhooks": hooks,
         }
-        print(json.dumps(body, indent=2))
+        print(logs.redact_text(json.dumps(body, indent=2)))  # a receiver's reply may echo a token
         return EXIT_OK
     print(f"stream {app.keys.stories}: {length} stories; near-duplicate index: {indexed} stories")
     for host, until in held.items():
@@ -262,7 +268,7 @@ async def _status(config: Config, args: argparse.Namespace) -> int:
         if (host := host_key(source.url)) in held:
             print(f"  polls deferred: {format_hold(host, held[host])}")
     for name, row in hooks.items():
-        print(format_endpoint(name, row))
+        print(logs.redact_text(format_endpoint(name, row)))  # the last reason quotes the receiver
     return EXIT_OK
 
 

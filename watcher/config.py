@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -23,40 +23,46 @@ from pydantic import (
     model_validator,
 )
 
+from watcher import safeyaml
 from watcher.errors import ConfigError, Problem
+from watcher.safeyaml import MAX_BYTES
+from watcher.urlcheck import check_http_url, check_redis_url
 from watcher.webhooks.signing import parse_secrets
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+MAX_DURATION = 3650 * 86400.0  # ten years: longer is a typo, and overflows timers and TTLs
+MIN_EVERY = 1.0  # a source polled faster than once a second is a loop, not a schedule
+MIN_RETRY = 0.05  # a webhook retry sooner than 50 ms is a storm, not a back-off
+MAX_RETRIES = 30  # attempts per event; the SPEC default has 7
 
 
 def parse_duration(value: object) -> float:
     """``"500ms"``, ``"20s"``, ``"5m"``, ``"2h"``, ``"7d"`` or plain seconds → seconds (float)."""
     if isinstance(value, bool):
         raise ValueError("expected a duration like 500ms, 20s, 5m, 2h or 7d")
+    seconds: float
     if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        seconds = value  # not float() yet: a 400-digit int overflows it
+    elif isinstance(value, str) and len(value) < 64 and (match := _DURATION.match(value)):
         seconds = float(match[1]) * _UNITS[match[2] or "s"]
     else:
-        raise ValueError(f"{value!r} is not a duration (use 500ms, 20s, 5m, 2h, 7d or seconds)")
+        shown = repr(value)[:60]
+        raise ValueError(f"{shown} is not a duration (use 500ms, 20s, 5m, 2h, 7d or seconds)")
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
-    return seconds
+    if not seconds <= MAX_DURATION:  # also NaN
+        raise ValueError("a duration must be at most 3650d (ten years)")
+    return float(seconds)
 
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
 
 
-def _http_url(value: object) -> object:
-    if isinstance(value, str) and not re.match(r"^https?://[^\s/?#]+", value):
-        raise ValueError(f"{value!r} is not an http(s) URL")
-    return value
-
-
-HttpUrlStr = Annotated[str, BeforeValidator(_http_url)]
+HttpUrlStr = Annotated[str, AfterValidator(check_http_url)]
+RetryDelay = Annotated[float, BeforeValidator(parse_duration), Field(ge=MIN_RETRY)]
 
 
 class Frozen(BaseModel):
@@ -66,7 +72,7 @@ class Frozen(BaseModel):
 
 
 class RedisConfig(Frozen):
-    url: str = ""
+    url: Annotated[str, AfterValidator(check_redis_url)] = ""
     namespace: Name = "watcher"
     # A replica's hold on a source; a crashed replica's sources move on after this long.
     lease: Seconds = Field(default=30.0, ge=1.0)
@@ -79,7 +85,7 @@ class HttpConfig(Frozen):
 
 class FetchConfig(Frozen):
     user_agent: str = "news-watcher/0.1 (+https://example.org/bot)"
-    timeout: Seconds = 20.0
+    timeout: Seconds = Field(default=20.0, ge=0.1)
     max_bytes: PositiveInt = 5_000_000
     per_host: PositiveInt = 2
     delay: Seconds = 1.0
@@ -108,7 +114,7 @@ class Source(Frozen):
     name: Name
     type: Literal["feed", "sitemap", "page"]
     url: HttpUrlStr
-    every: Seconds = 600.0
+    every: Seconds = Field(default=600.0, ge=MIN_EVERY)
     max_age: Seconds = 7 * 86400.0
     topics: list[Name] = []
 
@@ -131,7 +137,7 @@ class Webhook(Frozen):
     topics: list[Name] = []
     events: list[Literal["story.created", "story.updated"]] = []
     format: Literal["standard", "slack", "discord"] = "standard"
-    retry: tuple[Seconds, ...] = DEFAULT_RETRY
+    retry: tuple[RetryDelay, ...] = Field(default=DEFAULT_RETRY, max_length=MAX_RETRIES)
 
     @field_validator("secret")
     @classmethod
@@ -272,20 +278,28 @@ def parse_config(tree: Any, env: Mapping[str, str]) -> Config:
 
 
 def load_config(path: str | Path, env: Mapping[str, str]) -> Config:
-    """Read, interpolate and validate ``path``; ConfigError names the file and each key path."""
+    """Read, interpolate and validate ``path``; ConfigError names the file and each key path.
+
+    The file is read bounded and parsed by ``safeyaml`` (size, depth and alias expansion
+    limits), so no file, however hostile, gets past here as anything but a ConfigError.
+    """
     path = Path(path)
     try:
-        tree = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:
+            data = file.read(MAX_BYTES + 1)
     except OSError as exc:
-        problem = Problem("", f"cannot read config: {exc.strerror}")
+        problem = Problem("", f"cannot read config: {exc.strerror or exc}")
         raise ConfigError([problem], file=str(path)) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(
-            [Problem("", f"{where}invalid YAML ({getattr(exc, 'problem', exc)})")], file=str(path)
-        ) from None
     try:
-        return parse_config(tree, env)
+        return config_from_bytes(data, env)
     except ConfigError as exc:
         raise ConfigError(exc.problems, file=str(path)) from None
+
+
+def config_from_bytes(data: bytes, env: Mapping[str, str]) -> Config:
+    """Config file bytes → Config; anything wrong with them, however hostile, is a ConfigError."""
+    try:
+        tree = safeyaml.load(data)
+    except safeyaml.YamlProblem as exc:
+        raise ConfigError([Problem("", str(exc))]) from None
+    return parse_config(tree, env)

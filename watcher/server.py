@@ -1,4 +1,4 @@
-"""/healthz /readyz /metrics: a small WSGI app (prometheus-client's) served from a thread."""
+"""/healthz /readyz /metrics: a small WSGI app (prometheus-client's) served by waitress."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import redis.asyncio as aioredis
 import structlog
 from prometheus_client import make_wsgi_app
 from redis import exceptions as redis_errors
+from waitress import wasyncore
+from waitress.server import create_server
 
 from watcher import metrics
 from watcher.errors import StoreUnavailable
@@ -73,31 +74,69 @@ def make_app(health: Health) -> Callable[[dict[str, Any], Start], Iterable[bytes
     return app
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        """Probes hit every few seconds; access lines would drown the canonical log lines."""
+# waitress multiplexes every connection on one poll() loop and hands only complete requests
+# to its threads, so idle or half-sent connections cost a buffer, never a thread. Bounds:
+LOOP_SECONDS = 0.2  # the loop wakes this often to notice stop(): SIGTERM waits at most this
+IDLE_SECONDS = 5.0  # a connection silent this long is closed (a probe takes milliseconds)
+CLEANUP_SECONDS = 1.0  # how often idle connections are looked for
+CONNECTION_LIMIT = 1000  # past this, new connections wait in the backlog until idle ones go
+HEADER_BYTES = 8192  # a probe's request is ~100 bytes; bounds memory per connection
+THREADS = 2  # the app answers in microseconds; two threads cover a slow /metrics reader
 
 
 class HttpServer:
-    """The endpoints in a daemon thread, so a busy event loop never fails a liveness probe."""
+    """The endpoints in a daemon thread, so a busy event loop never fails a liveness probe.
+
+    Served by waitress rather than wsgiref: wsgiref answers one connection at a time with no
+    timeout, so one idle client held every probe (and SIGTERM) for as long as it liked.
+    """
 
     def __init__(self, host: str, port: int, health: Health) -> None:
-        self._server: WSGIServer = make_server(
-            host, port, make_app(health), handler_class=_QuietHandler
+        self._map: dict[int, Any] = {}
+        self._server = create_server(
+            make_app(health),
+            map=self._map,
+            host=host,
+            port=port,
+            threads=THREADS,
+            connection_limit=CONNECTION_LIMIT,
+            channel_timeout=IDLE_SECONDS,
+            cleanup_interval=CLEANUP_SECONDS,
+            max_request_header_size=HEADER_BYTES,
+            max_request_body_size=HEADER_BYTES,
+            asyncore_use_poll=True,  # select() fails past 1024 descriptors
+            asyncore_loop_timeout=LOOP_SECONDS,
+            ident="news-watcher",
+            expose_tracebacks=False,
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="http", daemon=True)
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        server: Any = self._server
+        if hasattr(server, "effective_port"):
+            return int(server.effective_port)
+        return int(server.effective_listen[0][1])  # several addresses (e.g. "localhost")
 
     def start(self) -> None:
         self._thread.start()
         log.info("http_listening", port=self.port)
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        """Stop within LOOP_SECONDS (plus the threads' exit), whatever the clients are doing."""
+        self._stopping.set()
+        self._thread.join(timeout=5)
+
+    def _serve(self) -> None:
+        """The I/O loop, one short round at a time so that stop() is noticed; then close every
+        connection and the listening sockets in this thread, the loop's own."""
+        try:
+            while not self._stopping.is_set():
+                wasyncore.loop(timeout=LOOP_SECONDS, map=self._map, use_poll=True, count=1)
+        finally:
+            self._server.task_dispatcher.shutdown(timeout=1)
+            wasyncore.close_all(self._map)
 
 
 async def refresh(

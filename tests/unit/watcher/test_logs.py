@@ -82,3 +82,56 @@ def test_level_filters_below_it() -> None:
         assert [line["event"] for line in read(out)] == ["loud"]
     finally:
         structlog.reset_defaults()
+
+
+def _post(url: str, secret: str) -> None:
+    """A real frame whose locals hold the secrets, raising with only the URL's path in its
+    message (as httpx's request line would show it)."""
+    headers = {"authorization": f"Bearer {secret}"}
+    path = url.split("hooks.slack.com", 1)[1]
+    raise RuntimeError(f"POST {path} failed with headers {headers}")
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "console"])
+def test_tracebacks_show_no_locals_and_no_secret(as_json: bool) -> None:
+    """An exception logged with its traceback shows frames, never their local variables, and
+    no secret or URL path token even inside the exception's own message."""
+    config = parse_config(
+        {
+            "sources": [{"name": "s", "type": "feed", "url": "https://example.com/feed"}],
+            "webhooks": [{"name": "bot", "url": SLACK, "secret": SECRET, "format": "slack"}],
+        },
+        {},
+    )
+    out = io.StringIO()
+    logs.setup("info", json=as_json, stream=out)
+    logs.register_secrets(secrets_of(config))
+    try:
+        try:
+            _post(SLACK, SECRET)
+        except RuntimeError:
+            structlog.get_logger("t").exception("webhook_internal_error", endpoint="bot")
+    finally:
+        logs.register_secrets([])
+        structlog.reset_defaults()
+    text = out.getvalue()
+    assert "_post" in text  # the traceback is there, frame by frame
+    assert "RuntimeError" in text
+    for leak in ("XXXXtokenXXXX", "/services/T000/B000", SECRET.removeprefix("whsec_")):
+        assert leak not in text, text
+    assert '"locals"' not in text  # JSON frames have no locals key
+
+
+def test_url_tokens_cover_path_segments_and_query() -> None:
+    """A webhook URL's path, its long segments and its query values are each redacted, so the
+    token is hidden however a message quotes it."""
+    shown = dict(
+        logs.url_secrets("https://discord.com/api/webhooks/123456789012/AbCdEfGhIjKlMnOpQrSt")
+    )
+    assert shown["/api/webhooks/123456789012/AbCdEfGhIjKlMnOpQrSt"] == "/***"
+    assert shown["AbCdEfGhIjKlMnOpQrSt"] == "***"
+    assert "api" not in shown  # short, common segments are left readable
+    assert (
+        dict(logs.url_secrets("https://h.example/hook?token=0123456789abcdef"))["0123456789abcdef"]
+        == "***"
+    )
