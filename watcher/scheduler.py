@@ -112,7 +112,8 @@ class Runner:
     async def run(self) -> None:
         """Run until SIGTERM/SIGINT, then stop taking work, let polls finish, and close.
 
-        1 signals, 2 HTTP endpoints, 3 scheduler, 4 wait, 5 drain in-flight polls.
+        1 signals, 2 HTTP endpoints, 3 worker pool and scheduler, 4 wait, 5 drain in-flight
+        polls (a parse still running when the grace ends is cancelled: its worker is killed).
         """
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -124,6 +125,7 @@ class Runner:
             )
         )
         webhooks = self._start_webhooks()
+        await self.app.workers.start()
         self.schedule()
         self.scheduler.start()
         self.health.scheduler_running = True

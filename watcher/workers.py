@@ -185,9 +185,14 @@ class Workers:
             return
         self._started = True
         started = time.perf_counter()
-        for _ in range(self.count):
-            worker = await self._spawn()
-            self._idle.put_nowait(worker)
+        spawned = await asyncio.gather(
+            *(self._spawn() for _ in range(self.count)), return_exceptions=True
+        )
+        for outcome in spawned:
+            if isinstance(outcome, BaseException):
+                await self.close()
+                raise outcome
+            self._idle.put_nowait(outcome)
         log.info(
             "workers_started",
             workers=self.count,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import time
@@ -179,8 +180,8 @@ async def test_workers_event_loop_keeps_ticking_while_a_page_is_parsed() -> None
     finally:
         ticker.cancel()
         await workers.close()
-    assert "Meta heavy" == parsed.article.title
+    assert parsed.article.title == "Meta heavy"
     during = [t for t in ticks if started <= t <= started + took]
-    gaps = [b - a for a, b in zip(during, during[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(during)]
     assert len(during) >= 20, f"{len(during)} ticks in a {took:.2f}s parse"
     assert max(gaps) < took / 2, f"the loop stalled {max(gaps):.3f}s of a {took:.2f}s parse"
