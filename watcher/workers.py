@@ -106,6 +106,7 @@ class _Worker:
     writer: asyncio.StreamWriter
     pid: int = field(init=False)
     code: int | None = field(init=False, default=None)
+    killed: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.pid = self.process.pid or 0
@@ -115,8 +116,12 @@ class _Worker:
         return await _read_frame(self.reader)
 
     def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError, OSError, ValueError):
-            os.kill(self.pid, signal.SIGKILL)
+        """SIGKILL (a worker stuck in C code runs no Python signal handler), once, and only
+        while the process is not known to have ended: then its pid may be a stranger's."""
+        if self.code is None and not self.killed:
+            self.killed = True
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
         self.writer.close()
 
     async def exit_code(self, within: float) -> int | None:
