@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 import socket
@@ -51,10 +52,12 @@ def rules_of(config: Config) -> Rules:
 
 def workers_of(config: Config) -> Workers:
     """The worker pool (not started): ``workers`` processes, ``fetch.parse_timeout`` per task,
-    each loading the rules files and topics once."""
+    each loading the rules files and topics once, logging at the level this process logs at
+    (``cli`` set it up from the config and ``WATCHER_LOG_LEVEL``)."""
     setup = WorkerSetup(
         rule_files=tuple(config.boilerplate_rules),
         topics=tuple(config.topics),
+        log_level=logging.getLevelName(logging.getLogger().getEffectiveLevel()),
     )
     return Workers(
         config.worker_count,

@@ -25,6 +25,7 @@ from scrapers.clean.drift import PageFigures
 from scrapers.errors import ExtractionError, ScrapeError
 from scrapers.extract import extract_report
 from scrapers.model import Article
+from watcher import logs
 from watcher.config import Topic
 from watcher.dedupe import content_hash
 from watcher.neardup import Shingles, pack_units, shingles_of, unit_prints
@@ -33,11 +34,13 @@ from watcher.topics import CompiledTopic, compile_topics, match_topics
 
 @dataclass(frozen=True, slots=True)
 class WorkerSetup:
-    """What a worker loads once: the user's rules files (paths: rules do not pickle) and
-    the configured topics."""
+    """What a worker loads once: the user's rules files (paths: rules do not pickle), the
+    configured topics, and the log level (trafilatura logs odd pages at WARNING and ERROR:
+    those lines must be the daemon's JSON lines too, not raw text on its stderr)."""
 
     rule_files: tuple[Path, ...] = ()
     topics: tuple[Topic, ...] = ()
+    log_level: str = "warning"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,7 @@ def load(setup: WorkerSetup) -> None:
     page, so that a fresh worker's first real page is not charged its one-time costs
     (copy-on-write faults after the fork, first-use caches) against the deadline."""
     global _loaded
+    logs.setup(setup.log_level)
     _loaded = _Loaded(load_rules(*setup.rule_files), tuple(compile_topics(setup.topics)))
     with contextlib.suppress(ScrapeError):
         extract_article(_WARM_UP, "http://warm-up.invalid/", learn=True)

@@ -157,3 +157,19 @@ def test_run_daemon_exits_on_sigterm_with_a_parse_running_and_leaves_no_worker(
     wait_until(
         lambda: not [pid for pid in started if procs.alive(pid)], within=5, what="no worker left"
     )
+
+
+def test_once_parser_warnings_from_workers_are_json_log_lines(
+    site: Any, make_config: Callable[..., Path]
+) -> None:
+    """What trafilatura logs about a bad page inside a worker reaches stderr as one of the
+    daemon's JSON lines, like every other line, not as raw text."""
+    stories = meta_stories(1)
+    base = serve_stories(site, stories)
+    site.add(stories[0].path, "\x00\x00", headers={"content-type": "text/html"})
+    site.add("/feed.xml", rss(stories, base))
+    result = run_cli("once", "--config", str(make_config(_feed_source(base), fetch=FETCH)))
+    assert "failed 1" in result.stdout, result.stdout
+    lines = result.stderr.splitlines()
+    assert any("Document is empty" in line for line in lines), result.stderr
+    assert [line for line in lines if not line.startswith("{")] == []
