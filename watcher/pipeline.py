@@ -29,7 +29,7 @@ from watcher import metrics, tasks
 from watcher.config import DedupeConfig, Source
 from watcher.dedupe import Copy, original_of, recheck_due, story_id
 from watcher.errors import StoreUnavailable
-from watcher.model import Document, Outcome, PollReport, excerpt_of, iso
+from watcher.model import Document, Outcome, PollReport, iso
 from watcher.neardup import is_material_units, unpack_units
 from watcher.store.boilerplate import RedisParagraphCounter
 from watcher.store.fingerprints import NearDupIndex
@@ -430,7 +430,7 @@ def make_document(
         fetched_at=fetched_at.isoformat(),
         language=article.language,
         text=article.text,
-        excerpt=excerpt_of(article.text),
+        excerpt=parsed.facts.excerpt,
         topics=list(parsed.facts.topics),
         content_hash=parsed.facts.content_hash,
         original_source=original_source,

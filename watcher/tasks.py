@@ -28,6 +28,7 @@ from scrapers.model import Article
 from watcher import logs
 from watcher.config import Topic
 from watcher.dedupe import content_hash
+from watcher.model import excerpt_of
 from watcher.neardup import Shingles, pack_units, shingles_of, unit_prints
 from watcher.topics import CompiledTopic, compile_topics, match_topics
 
@@ -40,7 +41,7 @@ class WorkerSetup:
 
     rule_files: tuple[Path, ...] = ()
     topics: tuple[Topic, ...] = ()
-    log_level: str = "warning"
+    log_level: str | None = None  # None: leave this process's logging as it is (tests)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ class TextFacts:
     """What dedupe, topics and re-checks need of a final text, computed beside it."""
 
     content_hash: str
+    excerpt: str
     topics: tuple[str, ...]
     shingles: Shingles
     units: bytes  # ``pack_units(unit_prints(text))``: 8 bytes per sentence
@@ -101,7 +103,8 @@ def load(setup: WorkerSetup) -> None:
     page, so that a fresh worker's first real page is not charged its one-time costs
     (copy-on-write faults after the fork, first-use caches) against the deadline."""
     global _loaded
-    logs.setup(setup.log_level)
+    if setup.log_level is not None:
+        logs.setup(setup.log_level)
     _loaded = _Loaded(load_rules(*setup.rule_files), tuple(compile_topics(setup.topics)))
     with contextlib.suppress(ScrapeError):
         extract_article(_WARM_UP, "http://warm-up.invalid/", learn=True)
@@ -146,10 +149,11 @@ def drop_learned(
 
 
 def facts_of(article: Article, title: str | None = None) -> TextFacts:
-    """The final text's hash, topics, near-duplicate shingles and sentence prints."""
+    """The final text's hash, excerpt, topics, near-duplicate shingles and sentence prints."""
     text = article.text
     return TextFacts(
         content_hash=content_hash(text),
+        excerpt=excerpt_of(text),
         topics=tuple(match_topics(article.title or title, text, _state().topics)),
         shingles=shingles_of(text),
         units=pack_units(unit_prints(text)),
