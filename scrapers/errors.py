@@ -17,7 +17,9 @@ column and the log field. The message is for humans and names the URL and what h
     │   ├── BlockedAddress      reason="private_address"   (SSRF guard, any hop)
     │   └── RobotsDisallowed    reason="robots"
     ├── ParseError              reason="malformed_feed" | "malformed_sitemap" | "malformed_page"
-    └── ExtractionError         reason="empty_extraction"
+    ├── ExtractionError         reason="empty_extraction"
+    ├── ParseTimeout            reason="parse_timeout"     (worker killed and replaced)
+    └── WorkerCrashed           reason="worker_crashed"    (worker died: SIGKILL, crash, OOM)
 """
 
 from __future__ import annotations
@@ -163,3 +165,22 @@ class ExtractionError(ScrapeError):
     """Extraction found no article text on the page."""
 
     reason: ClassVar[str] = "empty_extraction"
+
+
+class ParseTimeout(ScrapeError):
+    """Parsing this body (discovery, extraction, cleaning) ran past ``fetch.parse_timeout``.
+
+    Its worker process was killed and replaced; nothing of the entry was kept, so the next
+    poll tries it again.
+    """
+
+    reason: ClassVar[str] = "parse_timeout"
+
+
+class WorkerCrashed(ScrapeError):
+    """The worker process parsing this body died (SIGKILL, SIGSEGV in C code, the OOM killer).
+
+    A new worker replaces it; nothing of the entry was kept, so the next poll tries it again.
+    """
+
+    reason: ClassVar[str] = "worker_crashed"

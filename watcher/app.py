@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 import socket
@@ -19,7 +20,7 @@ from watcher import metrics
 from watcher.config import Config, FetchConfig, Source
 from watcher.model import PollReport
 from watcher.pipeline import Deps, Progress, poll_source
-from watcher.store import connect, connect_sync, ping
+from watcher.store import connect, ping
 from watcher.store.boilerplate import RedisParagraphCounter
 from watcher.store.fingerprints import NearDupIndex
 from watcher.store.hostgate import HOLD_MARGIN, RedisPoliteness
@@ -27,8 +28,9 @@ from watcher.store.http_cache import HttpCache
 from watcher.store.keys import Keys
 from watcher.store.status import SourceStatus
 from watcher.store.stories import Stories
-from watcher.topics import compile_topics
+from watcher.tasks import WorkerSetup, load
 from watcher.webhooks.delivery import Dispatcher
+from watcher.workers import Workers
 
 
 def replica_id() -> str:
@@ -46,6 +48,23 @@ def shared_politeness(fetch: FetchConfig, client: aioredis.Redis, keys: Keys) ->
 def rules_of(config: Config) -> Rules:
     """Packaged boilerplate rules, user files merged on top; RulesError names file:line."""
     return load_rules(*config.boilerplate_rules)
+
+
+def workers_of(config: Config) -> Workers:
+    """The worker pool (not started): ``workers`` processes, ``fetch.parse_timeout`` per task,
+    each loading the rules files and topics once, logging at the level this process logs at
+    (``cli`` set it up from the config and ``WATCHER_LOG_LEVEL``)."""
+    setup = WorkerSetup(
+        rule_files=tuple(config.boilerplate_rules),
+        topics=tuple(config.topics),
+        log_level=logging.getLevelName(logging.getLogger().getEffectiveLevel()),
+    )
+    return Workers(
+        config.worker_count,
+        deadline=config.fetch.parse_timeout,
+        initializer=load,
+        initargs=(setup,),
+    )
 
 
 def fetch_settings(fetch: FetchConfig) -> FetchSettings:
@@ -72,6 +91,11 @@ class App:
     replica: str
     dispatcher: Dispatcher | None = None
 
+    @property
+    def workers(self) -> Workers:
+        """The pool that parses: ``run`` and ``once`` start it; ``aclose`` stops it."""
+        return self.deps.workers
+
     @classmethod
     async def open(cls, config: Config, *, progress: Progress | None = None) -> App:
         """Connect to Redis (failing fast with StoreUnavailable) and build every collaborator."""
@@ -89,9 +113,6 @@ class App:
             await client.aclose()
             raise
         stories = Stories(client, keys)
-        counter = RedisParagraphCounter(
-            connect_sync(config.redis.url, config.data_dir), keys, clock=time.time
-        )
         deps = Deps(
             fetcher=Fetcher(
                 fetch_settings(config.fetch),
@@ -99,9 +120,8 @@ class App:
             ),
             stories=stories,
             http_cache=HttpCache(client, keys),
-            topics=compile_topics(config.topics),
-            rules=rules_of(config),
-            counter=counter,
+            workers=workers_of(config),
+            counter=RedisParagraphCounter(client, keys, clock=time.time),
             neardup=NearDupIndex(client, keys, horizon=config.dedupe.horizon),
             dedupe=config.dedupe,
             progress=progress,
@@ -127,6 +147,7 @@ class App:
         return list(await asyncio.gather(*(self.poll(s) for s in sources)))
 
     async def aclose(self) -> None:
+        await self.workers.close()  # first: a busy worker is killed, never waited for
         if self.dispatcher is not None:
             await self.dispatcher.aclose()
         await self.deps.fetcher.aclose()

@@ -155,6 +155,7 @@ async def _once(config: Config, args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     app = await App.open(config, progress=_progress if sys.stderr.isatty() else None)
     try:
+        await app.workers.start()
         if app.dispatcher is not None:
             await app.dispatcher.ensure_groups()  # a new endpoint sees this cycle's stories
         reports = await app.poll_all(args.source)

@@ -3,7 +3,8 @@
 WatcherError                our service failed
 ├── ConfigError             .problems: list[Problem]   → `watcher check` / any command exits 2
 ├── StoreUnavailable        Redis unreachable           → exit 1 (once); /readyz false
-└── DeliveryError           one webhook attempt failed; .retryable; 410 disables the endpoint
+├── DeliveryError           one webhook attempt failed; .retryable; 410 disables the endpoint
+└── WorkerFailed            a worker task hit a bug, or a worker could not start (a traceback)
 """
 
 from __future__ import annotations
@@ -47,3 +48,11 @@ class DeliveryError(WatcherError):
         super().__init__(message)
         self.retryable = retryable
         self.status = status
+
+
+class WorkerFailed(WatcherError):
+    """A task in a worker process raised something other than a ScrapeError (a bug: the
+    message carries the worker's traceback), or a new worker failed to start.
+
+    A ParseTimeout or WorkerCrashed is the page's fault and a ScrapeError; this one is ours.
+    """

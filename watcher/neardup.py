@@ -25,6 +25,8 @@ import hashlib
 import heapq
 import math
 import re
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Literal
 
@@ -158,7 +160,9 @@ def line_shingles(text: str) -> list[set[int]]:
     return out
 
 
-def boilerplate_lines(lines: list[set[int]], query: Sketch, common: frozenset[int]) -> set[int]:
+def boilerplate_lines(
+    lines: Sequence[AbstractSet[int]], query: Sketch, common: frozenset[int]
+) -> set[int]:
     """Lines of a text that the index says recur across stories: boilerplate, not story.
 
     ``common`` anchors are held by many indexed stories. Only the smallest hashes of a
@@ -173,7 +177,7 @@ def boilerplate_lines(lines: list[set[int]], query: Sketch, common: frozenset[in
     sampled_all = set(query.anchors)
     out = set()
     for i, line in enumerate(lines):
-        sampled = line & sampled_all
+        sampled = sampled_all.intersection(line)
         hits = sampled & common
         if not hits:
             continue
@@ -337,3 +341,26 @@ def is_material_units(old: frozenset[Unit], new: frozenset[Unit]) -> bool:
 def _masked(unit: tuple[str, ...]) -> tuple[str, ...]:
     """A short line with its numbers blanked: "Updated 10 32 am" and "Updated 11 05 am" agree."""
     return tuple("#" if word.isdigit() else word for word in unit)
+
+
+@dataclass(frozen=True, slots=True)
+class Shingles:
+    """A text's line shingles, ready for the index: computed where the text is (a worker
+    process), so that a lookup on the event loop is only its Redis round trips.
+
+    Each line keeps only its ``QUERY_SIZE`` smallest hashes. Nothing is lost: a hash among
+    the k smallest of a union of lines is among the k smallest of its own line, so every
+    query sketch of any subset of lines is the same, and ``boilerplate_lines`` looks only at
+    sampled anchors. (``Sketch.size`` of a second lookup counts the kept hashes; nothing
+    stores or compares it.) ``query`` is the first lookup's sketch, of all lines.
+    """
+
+    lines: tuple[frozenset[int], ...]
+    query: Sketch
+
+
+def shingles_of(text: str) -> Shingles:
+    """``line_shingles`` of ``text``, cut to what a lookup reads, plus the first query."""
+    full = line_shingles(text)
+    lines = tuple(frozenset(heapq.nsmallest(QUERY_SIZE, line)) for line in full)
+    return Shingles(lines, sketch_of(set().union(*full), QUERY_SIZE))

@@ -1,5 +1,9 @@
 """The pipeline, top to bottom: fetch → discover → extract → clean → topics → dedupe → emit.
 
+Every CPU step on untrusted bytes (discover, extract, clean, topics, text prints) runs in the
+worker pool (``watcher.workers``, tasks in ``watcher.tasks``) under ``fetch.parse_timeout``;
+this module only does I/O on the event loop.
+
 Known URLs are not skipped blindly: a story's own URL, still listed, is re-checked now and
 then (conditional GET) and emits ``story.updated`` when its text changed materially.
 """
@@ -16,24 +20,23 @@ from typing import Any
 
 import structlog
 
-from scrapers.clean import ParagraphCounter, Rules, clean_text
-from scrapers.clean.drift import PageFigures
-from scrapers.discover import Discovery, discover
+from scrapers.discover import Discovery, Kind, discover
 from scrapers.errors import ExtractionError, HostDeferred, ScrapeError
-from scrapers.extract import extract_report
 from scrapers.fetch import Fetcher
-from scrapers.model import Article, Entry, Page
+from scrapers.model import Entry, Page
 from scrapers.urls import canonicalize, host_of, same_site, strip_tracking
-from watcher import metrics
+from watcher import metrics, tasks
 from watcher.config import DedupeConfig, Source
-from watcher.dedupe import Copy, content_hash, original_of, recheck_due, story_id
+from watcher.dedupe import Copy, original_of, recheck_due, story_id
 from watcher.errors import StoreUnavailable
-from watcher.model import Deferral, Document, Outcome, PollReport, excerpt_of, iso
-from watcher.neardup import is_material_units, pack_units, unit_prints, unpack_units
+from watcher.model import Deferral, Document, Outcome, PollReport, iso
+from watcher.neardup import is_material_units, unpack_units
+from watcher.store.boilerplate import RedisParagraphCounter
 from watcher.store.fingerprints import NearDupIndex
 from watcher.store.http_cache import HttpCache
 from watcher.store.stories import Recorded, Stories
-from watcher.topics import CompiledTopic, match_topics
+from watcher.tasks import Parsed, TextFacts
+from watcher.workers import Workers
 
 log = structlog.get_logger("watcher.pipeline")
 
@@ -45,14 +48,18 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass
 class Deps:
-    """Everything the pipeline talks to, built once in ``app.py``."""
+    """Everything the pipeline talks to, built once in ``app.py``.
+
+    ``workers`` runs every CPU step on untrusted bytes (discovery, extraction, cleaning,
+    topics, text prints); the event loop only does I/O. ``counter`` enables the learned
+    site boilerplate pass.
+    """
 
     fetcher: Fetcher
     stories: Stories
     http_cache: HttpCache
-    topics: list[CompiledTopic]
-    rules: Rules | None = None
-    counter: ParagraphCounter | None = None
+    workers: Workers
+    counter: RedisParagraphCounter | None = None
     neardup: NearDupIndex | None = None  # None: exact dedupe only (same URL, same text)
     dedupe: DedupeConfig = field(default_factory=DedupeConfig)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
@@ -118,17 +125,24 @@ async def _discover(source: Source, deps: Deps) -> tuple[list[Page], Discovery |
     root = await _fetch_conditional(source.url, source, deps)
     if root.not_modified:
         return [], None
-    found = discover(source.type, root.text, root.url, now=now, max_age=source.max_age)
+    found = await _parse_source(source.type, root, source, deps, now)
     pages, entries = [root], list(found.entries)
     for child_url in found.follow:  # already same-site, newest first and bounded
         child = await _fetch_conditional(child_url, source, deps)
         if child.not_modified:
             continue
         pages.append(child)
-        entries += discover(
-            "sitemap", child.text, child.url, now=now, max_age=source.max_age
-        ).entries
+        entries += (await _parse_source("sitemap", child, source, deps, now)).entries
     return pages, Discovery(entries=_unique(entries), follow=[], refused=found.refused)
+
+
+async def _parse_source(
+    kind: Kind, page: Page, source: Source, deps: Deps, now: datetime
+) -> Discovery:
+    """Discovery is CPU work on untrusted bytes: in a worker, under ``fetch.parse_timeout``."""
+    return await deps.workers.run(
+        page.url, discover, kind, page.text, page.url, now=now, max_age=source.max_age
+    )
 
 
 def _unique(entries: list[Entry]) -> list[Entry]:
@@ -153,29 +167,37 @@ async def _fetch(
     return page
 
 
-async def _extract(html: str, url: str, deps: Deps, report: PollReport) -> Article:
-    """Extraction is CPU work: off the event loop, so other sources keep polling meanwhile."""
-    with metrics.EXTRACT_SECONDS.time():
-        article, figures = await asyncio.to_thread(extract_and_learn, html, url, deps)
-    report.figures.append(figures)
-    return article
-
-
-def extract_and_learn(html: str, url: str, deps: Deps) -> tuple[Article, PageFigures]:
-    """Extract and clean, then drop the host's learned template paragraphs (when counting).
+async def _extract(
+    html: str, url: str, title: str | None, deps: Deps, report: PollReport
+) -> Parsed:
+    """Extract and clean in a worker, then drop the host's learned template paragraphs.
 
     The learned pass runs on the cleaned text (cleaning twice is stable), so the paragraph
-    counts see what readers would see, not nav text the rules already removed.
+    counts see what readers would see, not nav text the rules already removed. ``title``
+    (the source's headline) decides topics when the page has none.
     """
-    extraction = extract_report(html, url, rules=deps.rules)
-    article = extraction.article
-    if deps.counter is not None:
-        text = clean_text(article.text, url, rules=deps.rules, counter=deps.counter)
-        if not text.strip():
-            raise ExtractionError(f"{url}: only the site's template text was left", url=url)
-        article = replace(article, text=text)
-    figures = PageFigures(extraction.figures.extracted_chars, len(article.text))
-    return article, figures
+    with metrics.EXTRACT_SECONDS.time():
+        learn = deps.counter is not None
+        parsed = await deps.workers.run(
+            url, tasks.extract_article, html, url, title=title, learn=learn
+        )
+        parsed = await _learn(parsed, url, title, deps)
+    report.figures.append(parsed.figures)
+    return parsed
+
+
+async def _learn(parsed: Parsed, url: str, title: str | None, deps: Deps) -> Parsed:
+    """Count the page's paragraphs in Redis (one round trip); when one reached the host's
+    ``min_pages``, a worker cleans the text again without it."""
+    learning = parsed.learning
+    if learning is None or deps.counter is None:
+        return parsed
+    counts = await deps.counter.seen_on_pages(
+        learning.host, learning.fingerprints, learning.page_id
+    )
+    if not learning.drops_any(counts):
+        return parsed
+    return await deps.workers.run(url, tasks.drop_learned, parsed, url, counts, title=title)
 
 
 async def _process_all(
@@ -229,23 +251,23 @@ async def _process(entry: Entry, source: Source, deps: Deps, report: PollReport)
         if known.startswith("filtered:"):
             return Outcome("filtered", entry.url, reason="known_url", story_id=known)
         return await _recheck(entry, known, source, deps, report)
-    page, article = await _article(entry, source, deps, report)
-    doc = make_document(entry, page, article, source=source.name, fetched_at=deps.clock())
-    doc = replace(doc, topics=match_topics(doc.title, doc.text, deps.topics))
+    page, parsed = await _article(entry, source, deps, report)
+    if parsed is None:
+        raise ExtractionError(f"{page.url}: 304 Not Modified to a plain GET", url=page.url)
+    doc = make_document(entry, page, parsed, source=source.name, fetched_at=deps.clock())
     urls = list(dict.fromkeys([doc.canonical_url, entry_url, canonicalize(page.url)]))
     if source.topics and not set(doc.topics) & set(source.topics):
         await deps.stories.mark_filtered(doc, urls)
         return Outcome("filtered", entry.url, reason="topics", story_id=doc.id)
-    recorded = await _dedupe_and_emit(
-        doc, urls, Copy(doc.url, article.site or doc.site), deps, page
-    )
+    copy = Copy(doc.url, parsed.article.site or doc.site)
+    recorded = await _dedupe_and_emit(doc, urls, copy, deps, page, parsed.facts)
     if recorded.kind == "new":
         return Outcome("new", entry.url, story_id=recorded.story_id)
     return Outcome("duplicate", entry.url, reason=recorded.reason, story_id=recorded.story_id)
 
 
 async def _dedupe_and_emit(
-    doc: Document, urls: list[str], copy: Copy, deps: Deps, page: Page
+    doc: Document, urls: list[str], copy: Copy, deps: Deps, page: Page, facts: TextFacts
 ) -> Recorded:
     """1 a copy whose canonical link names a known story joins it; 2 a near-duplicate of a
     story within the horizon joins it; 3 else record_story emits (or finds the same URL or
@@ -263,11 +285,11 @@ async def _dedupe_and_emit(
         doc.content_hash
     )
     if deps.neardup is not None and not exact:
-        match = await deps.neardup.claim(doc.id, doc.text)
+        match = await deps.neardup.claim_shingles(doc.id, facts.shingles)
         if match is not None:
             log.debug("near_duplicate", story_id=match.story_id, kind=match.kind, score=match.score)
             return await _attach(match.story_id, doc, urls, copy, "near_duplicate", deps)
-    fields = _recheck_fields(doc, page, deps.clock())
+    fields = _recheck_fields(facts, page, deps.clock())
     return await deps.stories.record_story(doc, urls, "story.created", fields=fields)
 
 
@@ -285,10 +307,10 @@ async def _attach(
     return await deps.stories.attach_copy(story_id, doc, urls, reason=reason, original=original)
 
 
-def _recheck_fields(doc: Document, page: Page, now: datetime) -> dict[str, str]:
+def _recheck_fields(facts: TextFacts, page: Page, now: datetime) -> dict[str, str]:
     """What a later re-check compares against: ~8 bytes per sentence, plus the validators."""
     return {
-        "units": base64.b64encode(pack_units(unit_prints(doc.text))).decode(),
+        "units": base64.b64encode(facts.units).decode(),
         "checked_at": str(int(now.timestamp())),
         "etag": page.etag or "",
         "last_modified": page.last_modified or "",
@@ -311,14 +333,14 @@ async def _recheck(
     if canonicalize(entry.url) not in home or not _due(record, entry, now, deps.dedupe):
         return unchanged
     validators = {"etag": record.get("etag"), "last_modified": record.get("last_modified")}
-    page, article = await _article(entry, source, deps, report, **validators)
+    page, parsed = await _article(entry, source, deps, report, **validators)
     checked = {"checked_at": str(int(now.timestamp()))}
-    if page.not_modified:
+    if parsed is None:
         await deps.stories.touch(story_id, checked)
         return unchanged
-    doc = make_document(entry, page, article, source=source.name, fetched_at=now)
-    fields = _recheck_fields(doc, page, now)
-    if not _material(record, doc):
+    doc = make_document(entry, page, parsed, source=source.name, fetched_at=now)
+    fields = _recheck_fields(parsed.facts, page, now)
+    if not _material(record, doc, parsed.facts):
         await deps.stories.touch(
             story_id, {**fields, "units": record.get("units") or fields["units"]}
         )
@@ -326,7 +348,6 @@ async def _recheck(
     doc = replace(
         doc,
         id=story_id,
-        topics=match_topics(doc.title, doc.text, deps.topics),
         also_at=list(record.get("also_at", [])),
         original_url=doc.original_url or record.get("original_url") or None,
         original_source=doc.original_source or record.get("original_source") or None,
@@ -350,7 +371,7 @@ def _due(record: dict[str, Any], entry: Entry, now: datetime, settings: DedupeCo
     )
 
 
-def _material(record: dict[str, Any], doc: Document) -> bool:
+def _material(record: dict[str, Any], doc: Document, facts: TextFacts) -> bool:
     """Whether the re-fetched text differs from the emitted one by more than cosmetics.
 
     A record from before sentence prints were stored has nothing to compare: it learns the
@@ -359,32 +380,32 @@ def _material(record: dict[str, Any], doc: Document) -> bool:
     if doc.content_hash == record.get("content_hash") or not record.get("units"):
         return False
     old = unpack_units(base64.b64decode(record["units"]))
-    return is_material_units(old, unit_prints(doc.text))
+    return is_material_units(old, unpack_units(facts.units))
 
 
 async def _article(
     entry: Entry, source: Source, deps: Deps, report: PollReport, **conditional: str | None
-) -> tuple[Page, Article]:
+) -> tuple[Page, Parsed | None]:
     """The article from the feed's full content when it carries the body, else from the page.
 
-    ``conditional`` validators (a re-check) may make the page a 304: its article is empty.
+    ``conditional`` validators (a re-check) may make the page a 304: then there is no article.
     """
     if entry.content:
         page = Page(url=entry.url, status=200, text=entry.content, content_type="text/html")
         try:
-            article = await _extract(entry.content, entry.url, deps, report)
-            if len(article.text) >= MIN_TEXT_CHARS:
-                return page, article
+            parsed = await _extract(entry.content, entry.url, entry.title, deps, report)
+            if len(parsed.article.text) >= MIN_TEXT_CHARS:
+                return page, parsed
         except ExtractionError:
             pass
     page = await _fetch(entry.url, "article", source, deps, **conditional)
     if page.not_modified:
-        return page, Article(text="")
-    return page, await _extract(page.text, page.url, deps, report)
+        return page, None
+    return page, await _extract(page.text, page.url, entry.title, deps, report)
 
 
 def make_document(
-    entry: Entry, page: Page, article: Article, *, source: str, fetched_at: datetime
+    entry: Entry, page: Page, parsed: Parsed, *, source: str, fetched_at: datetime
 ) -> Document:
     """Merge what the source said (entry) with what the page said (article) into SPEC's document.
 
@@ -392,6 +413,7 @@ def make_document(
     a syndicated copy names its original, which is not this copy's identity but is kept as
     ``original_url`` (with the original's outlet: the attribution line's, else its host).
     """
+    article = parsed.article
     final_url = strip_tracking(page.url)
     canonical = canonicalize(article.canonical_url or final_url)
     original_url = None
@@ -413,9 +435,9 @@ def make_document(
         fetched_at=fetched_at.isoformat(),
         language=article.language,
         text=article.text,
-        excerpt=excerpt_of(article.text),
-        topics=[],
-        content_hash=content_hash(article.text),
+        excerpt=parsed.facts.excerpt,
+        topics=list(parsed.facts.topics),
+        content_hash=parsed.facts.content_hash,
         original_source=original_source,
         original_url=original_url,
     )

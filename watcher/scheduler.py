@@ -112,11 +112,13 @@ class Runner:
     async def run(self) -> None:
         """Run until SIGTERM/SIGINT, then stop taking work, let polls finish, and close.
 
-        1 signals, 2 HTTP endpoints, 3 scheduler, 4 wait, 5 drain in-flight polls.
+        1 signals, 2 worker pool, 3 HTTP endpoints, 4 scheduler, 5 wait, 6 drain in-flight
+        polls (a parse still running when the grace ends is cancelled: its worker is killed).
         """
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
+        await self.app.workers.start()  # before anything that would need stopping if it fails
         server = self._start_http()
         refresher = asyncio.create_task(
             keep_refreshed(

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-import redis
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 
@@ -57,12 +56,6 @@ def connect(url: str, data_dir: Path) -> aioredis.Redis:
     return aioredis.Redis.from_url(
         target, decode_responses=True, socket_connect_timeout=5, health_check_interval=30
     )
-
-
-def connect_sync(url: str, data_dir: Path) -> redis.Redis:
-    """A blocking client on the same Redis, for work that runs in threads (cleaning)."""
-    target = url or embedded_url(data_dir)
-    return redis.Redis.from_url(target, decode_responses=True, socket_connect_timeout=5)
 
 
 async def ping(client: aioredis.Redis, url: str) -> None:

@@ -8,10 +8,11 @@ generation however often it is cleaned (its id goes into a set), so the count re
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-import redis
+import redis.asyncio as aioredis
 
+from watcher.store import translated
 from watcher.store.keys import Keys
 from watcher.store.scripts import COUNT_PARAGRAPHS
 
@@ -19,14 +20,22 @@ GENERATION_SECONDS = 7 * 86400  # a template paragraph recurs within a week on a
 
 
 class RedisParagraphCounter:
-    """The scrapers' ParagraphCounter, in Redis; synchronous because cleaning runs in a thread."""
+    """Counts for the scrapers' learned pass, in Redis: one round trip per page, on the loop.
 
-    def __init__(self, client: redis.Redis, keys: Keys, clock: Callable[[], float]) -> None:
+    Cleaning runs in a worker process, which cannot hold a client: it returns the page's
+    countable fingerprints, the pipeline counts them here, and a worker applies the counts
+    (``watcher.tasks.drop_learned``). Async, unlike the scrapers' ``ParagraphCounter``.
+    """
+
+    def __init__(self, client: aioredis.Redis, keys: Keys, clock: Callable[[], float]) -> None:
         self._keys = keys
         self._clock = clock
         self._count = client.register_script(COUNT_PARAGRAPHS)
 
-    def seen_on_pages(self, host: str, fingerprints: list[str], page_id: str) -> list[int]:
+    @translated
+    async def seen_on_pages(
+        self, host: str, fingerprints: Sequence[str], page_id: str
+    ) -> list[int]:
         """Record that ``page_id`` of ``host`` has these paragraphs; return pages per paragraph."""
         if not fingerprints:
             return []
@@ -36,5 +45,6 @@ class RedisParagraphCounter:
             self._keys.boilerplate_pages(host, gen),
             self._keys.boilerplate(host, gen - 1),
         ]
-        counts = self._count(keys=keys, args=[page_id, 2 * GENERATION_SECONDS, *fingerprints])
+        args: list[str | int] = [page_id, 2 * GENERATION_SECONDS, *fingerprints]
+        counts = await self._count(keys=keys, args=args)
         return [int(c) for c in counts]

@@ -48,12 +48,13 @@ from watcher.neardup import (
     MIN_SHARED,
     QUERY_SIZE,
     SKETCH_SIZE,
+    Shingles,
     Sketch,
     boilerplate_lines,
     judge,
-    line_shingles,
     overlap,
     rank,
+    shingles_of,
     sketch,
     sketch_of,
 )
@@ -225,15 +226,27 @@ class NearDupIndex:
         self._claiming = asyncio.Lock()
 
     async def find(self, text: str) -> NearMatch | None:
-        """The earlier story (within the horizon) that ``text`` is the same story as."""
-        return (await self._lookup_text(await asyncio.to_thread(line_shingles, text)))[2]
+        """The earlier story (within the horizon) that ``text`` is the same story as.
+
+        Shingles ``text`` here, on the caller's thread: for tests and tools. The pipeline
+        passes the shingles its worker computed (``find_shingles``, ``claim_shingles``).
+        """
+        return await self.find_shingles(shingles_of(text))
+
+    async def find_shingles(self, shingles: Shingles) -> NearMatch | None:
+        """``find`` for shingles computed already: only Redis round trips."""
+        return (await self._lookup_shingles(shingles))[2]
 
     async def add(self, story_id: str, text: str) -> None:
-        """Index a story (a 24-hex story id) so later copies of it are found."""
-        await self.add_sketch(story_id, await asyncio.to_thread(sketch, text, SKETCH_SIZE))
+        """Index a story (a 24-hex story id) so later copies of it are found (tests, tools)."""
+        await self.add_sketch(story_id, sketch(text, SKETCH_SIZE))
 
     async def claim(self, story_id: str, text: str) -> NearMatch | None:
-        """Find the earlier story ``text`` copies or, when there is none, index it: atomically.
+        """``claim_shingles`` of ``text``, shingled on the caller's thread (tests, tools)."""
+        return await self.claim_shingles(story_id, shingles_of(text))
+
+    async def claim_shingles(self, story_id: str, shingles: Shingles) -> NearMatch | None:
+        """Find the earlier story a text copies or, when there is none, index it: atomically.
 
         Two replicas may process an original and its copy at the same moment; a plain
         ``find`` then ``add`` lets both miss each other. Here the add only happens if no
@@ -241,13 +254,12 @@ class NearDupIndex:
         lookup runs again. A match with ``story_id`` itself (a crash between claim and emit,
         then a retry) is not a copy. The story is indexed without its boilerplate lines.
         """
-        lines = await asyncio.to_thread(line_shingles, text)
         # Claims of one process take turns: otherwise a burst of articles (one poll can bring
         # dozens) keeps bumping the generation under each other's lookups. Other replicas
         # still race optimistically, with jittered backoff between attempts.
         async with self._claiming:
             for attempt in range(CLAIM_ATTEMPTS):
-                query, generation, match = await self._lookup_text(lines)
+                query, generation, match = await self._lookup_shingles(shingles)
                 if match is not None and match.story_id != story_id:
                     return match
                 if match is not None or await self._add_once(story_id, query, generation) != -2:
@@ -255,13 +267,13 @@ class NearDupIndex:
                 await asyncio.sleep(random.uniform(0, CLAIM_BACKOFF * 2**attempt))
         raise StoreUnavailable(f"near-duplicate index too busy to claim story {story_id}")
 
-    async def _lookup_text(self, lines: list[set[int]]) -> tuple[Sketch, str, NearMatch | None]:
+    async def _lookup_shingles(self, shingles: Shingles) -> tuple[Sketch, str, NearMatch | None]:
         """Look up a text; when some of its lines prove to be boilerplate, again without them.
 
         The second lookup costs one more round trip, only for texts carrying lines that many
         indexed stories share. Returns the sketch that decided, to index it.
         """
-        query = sketch_of(set().union(*lines), QUERY_SIZE)
+        query, lines = shingles.query, shingles.lines
         generation, common, candidates = await self._probe(query)
         dropped = boilerplate_lines(lines, query, common)
         if dropped and len(dropped) < len(lines):
