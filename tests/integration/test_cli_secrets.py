@@ -1,9 +1,11 @@
 """No secret and no webhook URL token in any log line of the real CLI, even for internal errors.
 
 The receiver here "does something odd" the way real ones do: its error page quotes the request
-line, token and all. The internal error is real too: the endpoint's retry-state key in Redis
-holds a string (as after an operator's mistaken SET), so settling the failed attempt raises
-WRONGTYPE inside the webhook worker, which logs it with its traceback.
+line, token and all. The internal error is real too: a counter in the endpoint's state hash
+holds a word (as after an operator's mistaken HSET), so settling the failed attempt makes Redis
+refuse HINCRBY inside the webhook worker, an error nobody translates, which is logged with its
+traceback. (A key of the wrong type is a documented StoreCorrupt instead, without one: see
+test_cli_webhook_isolation.py.)
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def test_once_logs_no_secret_even_for_an_internal_error(
             {"name": "signed", "url": ok.url, "secret": SECRET},
         ],
     )
-    redis_client.set(f"{ns}:webhooks:events:bot", "not a hash")
+    redis_client.hset(f"{ns}:webhooks:endpoint:bot", "failed", "many")
     result = run_cli("once", "--config", str(config), "--wait", "0")
     assert result.returncode == 0, result.stderr[-3000:]
     lines = [json.loads(line) for line in result.stderr.splitlines()]
@@ -83,7 +85,7 @@ def test_once_logs_no_secret_even_for_an_internal_error(
     assert internal, "the forced internal error must have been logged"
     assert internal[0]["exception"][0]["frames"], internal[0]  # a real traceback...
     assert all("locals" not in f for f in internal[0]["exception"][0]["frames"])  # ...no locals
-    assert "WRONGTYPE" in internal[0]["exception"][0]["exc_value"]
+    assert "not an integer" in internal[0]["exception"][0]["exc_value"]
     assert len(ok.requests) == 1  # the signed endpoint was really used with the secret
     for leak in (TOKEN, TOKEN_PATH, "T0AAAA1111", SECRET, SECRET.removeprefix("whsec_")):
         assert leak not in result.stderr, leak

@@ -498,6 +498,31 @@ async def test_one_endpoints_failing_read_does_not_fail_the_others(
     assert len(rx_a.requests) == 1
 
 
+async def test_a_key_corrupted_mid_run_fails_only_its_endpoints_settlements(
+    client: aioredis.Redis, ns: str, receiver: Make
+) -> None:
+    """When one endpoint's retry key turns into a string while the daemon runs, the settlements
+    it shares a MULTI with still count for the other endpoint: each of its events arrives once
+    (no internal error, no retry of a delivered event), and the broken one is logged once."""
+    rx_a, rx_b = receiver(), receiver()
+    d = dispatcher(client, ns, [hook("a", rx_a.url), hook("b", rx_b.url)])
+    with capture_logs() as logs:
+        async with running(d):
+            await emit(client, ns)
+            await rx_a.wait_for(1)
+            await rx_b.wait_for(1)
+            await client.set(Keys(ns).webhook_retries("a"), "oops")
+            await emit(client, ns, 5)
+            await rx_b.wait_for(6)
+            await until(lambda: _status_is(d, "b", pending=0))
+            rows = await d.status()
+    assert len({r.webhook_id for r in rx_b.requests}) == len(rx_b.requests) == 6
+    assert not [e for e in logs if e["event"] == "webhook_internal_error"]
+    assert [e["endpoint"] for e in logs if e["event"] == "webhook_endpoint_failed"] == ["a"]
+    assert (rows["a"]["healthy"], rows["b"]["healthy"]) == (False, True)
+    assert "webhooks:retries:a holds a string, not a zset" in rows["a"]["problem"]
+
+
 async def test_successes_are_debug_lines_and_a_summary_failures_are_warnings(
     client: aioredis.Redis, ns: str, receiver: Make
 ) -> None:

@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 import structlog
 from redis import exceptions as redis_errors
 
+from watcher.errors import StoreCorrupt
 from watcher.store import translated
 from watcher.store.keys import Keys
 from watcher.webhooks.events import DeadLetter, Delivery, Entry, entries_of, parse_entries
@@ -59,6 +60,22 @@ def _gated(
     return wrapper
 
 
+def _checked(
+    fn: Callable[Concatenate[Outbox, P], Awaitable[T]],
+) -> Callable[Concatenate[Outbox, P], Awaitable[T]]:
+    """Turn Redis refusing a command on this endpoint's keys (WRONGTYPE: a key holds another
+    type than we write; NOGROUP: its consumer group is gone) into StoreCorrupt naming the key."""
+
+    @functools.wraps(fn)
+    async def wrapper(self: Outbox, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await fn(self, *args, **kwargs)
+        except redis_errors.ResponseError as exc:
+            raise await self.explain(exc) from exc
+
+    return wrapper
+
+
 class Outbox:
     """The Redis side of one endpoint; every method is one round trip (or one MULTI), except
     ``queue_*``, which add commands to a pipeline that the shared stream sends for many."""
@@ -82,8 +99,60 @@ class Outbox:
         self._state = keys.webhook_endpoint(endpoint)
         self._claim = client.register_script(CLAIM_DUE)
         self._cursor = "0-0"
+        # What each key must hold; anything else there was not written by us.
+        self._kinds = {
+            self._retries: "zset",
+            self._events: "hash",
+            self._state: "hash",
+            keys.stories: "stream",
+            keys.dead: "stream",
+        }
+
+    async def explain(self, exc: Exception) -> Exception:
+        """A StoreCorrupt naming what is wrong, for Redis' WRONGTYPE or NOGROUP; else ``exc``."""
+        if not isinstance(exc, redis_errors.ResponseError):
+            return exc
+        text = str(exc)
+        if "NOGROUP" in text:
+            return StoreCorrupt(self._no_group())
+        if "WRONGTYPE" not in text:
+            return exc
+        problems = await self._problems()
+        return StoreCorrupt("; ".join(problems) or f"a key of endpoint {self.endpoint} (WRONGTYPE)")
 
     @translated
+    @_gated
+    async def verify(self) -> None:
+        """Raise StoreCorrupt while a key holds the wrong type or the consumer group is gone."""
+        if problems := await self._problems(group=True):
+            raise StoreCorrupt("; ".join(problems))
+
+    async def _problems(self, *, group: bool = False) -> list[str]:
+        """What is wrong with this endpoint's keys (each named), and its group with ``group``."""
+        async with self._client.pipeline(transaction=False) as pipe:
+            for key in self._kinds:
+                pipe.type(key)
+            pipe.xinfo_groups(self._keys.stories)
+            *kinds, groups = await pipe.execute(raise_on_error=False)
+        problems = self._wrong(kinds)
+        exists = not isinstance(groups, Exception)  # else there is no stream yet
+        if group and exists and self._group not in {g.get("name") for g in groups}:
+            problems.append(self._no_group())
+        return problems
+
+    def _wrong(self, kinds: Sequence[Any]) -> list[str]:
+        """TYPE replies (in ``_kinds`` order) → a message per key that holds the wrong type."""
+        return [
+            f"{key} holds a {kind}, not a {wanted} (WRONGTYPE)"
+            for (key, wanted), kind in zip(self._kinds.items(), kinds, strict=True)
+            if kind not in ("none", wanted)
+        ]
+
+    def _no_group(self) -> str:
+        return f"{self._keys.stories}: consumer group {self._group} is gone (NOGROUP)"
+
+    @translated
+    @_checked
     @_gated
     async def ensure_group(self, start_from: Literal["now", "start"]) -> None:
         """Create the endpoint's consumer group (and the stream) unless it exists."""
@@ -108,6 +177,7 @@ class Outbox:
         return await self._readable(entries_of(reply), cache)
 
     @translated
+    @_checked
     @_gated
     async def read_own_pending(self, count: int) -> list[Delivery]:
         """Entries this consumer read before a restart but never settled."""
@@ -117,6 +187,7 @@ class Outbox:
         return await self._readable(entries_of(reply))
 
     @translated
+    @_checked
     @_gated
     async def reclaim(self, min_idle_ms: int, count: int) -> list[Delivery]:
         """Entries another consumer (a crashed replica) has held longer than ``min_idle_ms``."""
@@ -145,6 +216,7 @@ class Outbox:
         return out
 
     @translated
+    @_checked
     @_gated
     async def claim_due(self, now: datetime, lease: float, count: int) -> list[Delivery]:
         """Retries due at ``now``, leased to us for ``lease`` seconds."""
@@ -159,6 +231,7 @@ class Outbox:
         return [Delivery.from_json(i, r) for i, r in zip(ids, raws, strict=True) if r is not None]
 
     @translated
+    @_checked
     @_gated
     async def next_due(self) -> float | None:
         """Unix time of the earliest scheduled retry (or lease end), None when there is none."""
@@ -166,6 +239,7 @@ class Outbox:
         return float(first[0][1]) if first else None
 
     @translated
+    @_checked
     @_gated
     async def release(self, stream_id: str, due: datetime) -> None:
         """Give a claimed retry back (we are stopping mid-attempt), due at ``due``."""
@@ -186,6 +260,7 @@ class Outbox:
         pipe.hincrby(self._state, "delivered", len(delivered))
 
     @translated
+    @_checked
     @_gated
     async def retry_later(self, delivery: Delivery, due: datetime, now: datetime) -> None:
         """Schedule the next attempt durably and only then acknowledge the stream entry."""
@@ -197,6 +272,7 @@ class Outbox:
             await pipe.execute()
 
     @translated
+    @_checked
     @_gated
     async def park(self, delivery: Delivery, now: datetime) -> None:
         """Hold an event of a disabled endpoint in the schedule (due now, budget unchanged)."""
@@ -207,6 +283,7 @@ class Outbox:
             await pipe.execute()
 
     @translated
+    @_checked
     @_gated
     async def bury(self, delivery: Delivery, webhook_id: str, now: datetime) -> str:
         """Move an event to the dead letters with its reasons; returns the dead-letter id."""
@@ -240,6 +317,7 @@ class Outbox:
         pipe.hincrby(self._state, "failed", 1)
 
     @translated
+    @_checked
     @_gated
     async def disable(self, url_digest: str, reason: str, now: datetime) -> None:
         """Stop delivering to this URL (410 Gone); a new URL in the config re-enables the name."""
@@ -253,11 +331,13 @@ class Outbox:
         )
 
     @translated
+    @_checked
     @_gated
     async def is_disabled(self, url_digest: str) -> bool:
         return bool(await self._client.hget(self._state, "disabled") == url_digest)
 
     @translated
+    @_checked
     @_gated
     async def enqueue(
         self, deliveries: Sequence[Delivery], now: datetime, dead_ids: Iterable[str] = ()
@@ -277,13 +357,21 @@ class Outbox:
             await pipe.execute()
 
     @translated
+    @_checked
     @_gated
     async def state(self) -> dict[str, Any]:
         """Counters and times, plus ``unsettled`` (pending + unread) and ``retrying`` counts."""
         async with self._client.pipeline(transaction=False) as pipe:
+            for key in self._kinds:  # a key that is not read here may be the wrong one
+                pipe.type(key)
             pipe.hgetall(self._state)
             pipe.zcard(self._retries)
-            state, retrying = await pipe.execute()
+            *kinds, state, retrying = await pipe.execute(raise_on_error=False)
+        if problems := self._wrong(kinds):
+            raise StoreCorrupt("; ".join(problems))
+        for reply in (state, retrying):
+            if isinstance(reply, Exception):
+                raise reply
         out: dict[str, Any] = dict(state)
         out["retrying"] = int(retrying)
         out["unsettled"] = await self._unsettled()
