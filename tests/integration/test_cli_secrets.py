@@ -124,3 +124,94 @@ def test_failure_lines_and_status_show_no_token(
     for text in (once.stdout, once.stderr, status.stdout, status.stderr, as_json.stdout):
         for leak in (TOKEN, TOKEN_PATH, "T0AAAA1111", SECRET.removeprefix("whsec_")):
             assert leak not in text, (leak, text[-2000:])
+
+
+class _EchoLoud(BaseHTTPRequestHandler):
+    """500 with an error page that quotes the path every way frameworks do: in the request
+    line, JSON-escaped, the token alone, over many lines and kilobytes."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        escaped = json.dumps({"path": self.path})
+        body = (
+            f"no route for {self.command} {self.path}\n{escaped}\ninvalid token {TOKEN}\n"
+            + "stack frame\n" * 300
+        ).encode()
+        self.send_response(500)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def loud_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoLoud)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}{TOKEN_PATH}"
+    server.shutdown()
+    server.server_close()
+
+
+def namespace_dump(redis_url: str, ns: str) -> str:
+    """Every key of the namespace with its value, streams and their groups included (raw
+    bytes: some values are binary records)."""
+    client = redis.Redis.from_url(redis_url)
+    out = []
+    for key in client.scan_iter(match=f"{ns}:*", count=500):
+        kind = client.type(key).decode()
+        value: Any = {
+            "string": client.get,
+            "hash": client.hgetall,
+            "zset": lambda k: client.zrange(k, 0, -1, withscores=True),
+            "set": client.smembers,
+            "list": lambda k: client.lrange(k, 0, -1),
+            "stream": lambda k: (client.xrange(k), client.xinfo_groups(k)),
+        }[kind](key)
+        out.append(f"{key!r} {kind!r} {value!r}")
+    client.close()
+    return "\n".join(out)
+
+
+def test_a_receivers_reply_quoting_the_token_is_stored_nowhere(
+    site: Any,
+    make_config: Callable[..., Path],
+    loud_url: str,
+    redis_client: redis.Redis,
+    redis_url: str,
+    ns: str,
+) -> None:
+    """The reasons an attempt leaves in Redis (the retry record, the endpoint's last reason,
+    the dead letter) keep the receiver's words but not the token it quoted, as one line of at
+    most 200 characters; no key or value of the namespace and no log line holds the token."""
+    stories = meta_stories(1)
+    base = serve_stories(site, stories)
+    site.add("/feed.xml", rss(stories, base))
+    config = make_config(
+        [{"name": "local", "type": "feed", "url": f"{base}/feed.xml"}],
+        webhooks=[
+            {"name": "dies", "url": loud_url, "secret": SECRET, "retry": ["50ms"]},
+            {"name": "waits", "url": loud_url, "secret": SECRET, "retry": ["50ms", "1h"]},
+        ],
+    )
+    once = run_cli("once", "--config", str(config), "--wait", "3")
+    assert once.returncode == 0, once.stderr[-3000:]
+    assert "failed attempts 4, dead 1, retrying later 1" in once.stdout, once.stdout
+    ((_id, letter),) = redis_client.xrange(f"{ns}:webhooks:dead")
+    waiting = json.loads(redis_client.hget(f"{ns}:webhooks:events:waits", letter["stream_id"]))
+    reasons = json.loads(letter["reasons"]) + waiting["reasons"]
+    assert len(reasons) == 4
+    for reason in reasons:
+        _when, _slug, detail = reason.split(" ", 2)
+        assert detail.startswith("POST http://127.0.0.1:"), reason
+        assert "HTTP 500: no route for POST ***" in detail, reason
+        assert len(detail) <= 200
+        assert "\n" not in reason
+    dump = namespace_dump(redis_url, ns)
+    assert "no route for POST ***" in dump  # the dump really holds the reasons
+    for leak in (TOKEN, TOKEN_PATH, "T0AAAA1111", "B0BBBB2222"):
+        assert leak not in dump, leak
+        assert leak not in once.stderr + once.stdout, leak
