@@ -34,6 +34,7 @@ T = TypeVar("T")
 REDIS_SLOTS = 32  # Redis calls in flight for all endpoints together; the app keeps the rest
 LAG_COUNT_CAP = 10_000  # on Redis 6.2 unread entries are counted one by one: stop here
 DEAD_MAXLEN = 100_000  # approximate cap of the dead-letter stream, like the stories stream
+MAX_RECORD = 64 * 1024  # an unreadable retry record is kept this far for the operator to read
 
 # claim_due: lease every retry that is due, so one replica (of several) attempts it. A crash
 # mid-attempt only delays it until the lease ends; the next claim picks it up again.
@@ -149,7 +150,10 @@ class Outbox:
         ]
 
     def _no_group(self) -> str:
-        return f"{self._keys.stories}: consumer group {self._group} is gone (NOGROUP)"
+        return (
+            f"{self._keys.stories}: consumer group {self._group} is gone (NOGROUP;"
+            " `watcher once` or a restart of `watcher run` creates it again)"
+        )
 
     @translated
     @_checked
@@ -228,7 +232,38 @@ class Outbox:
         orphans = [i for i, raw in zip(ids, raws, strict=True) if raw is None]
         if orphans:  # the event record vanished (settled by a racing replica): drop the entry
             await self._client.zrem(self._retries, *orphans)
-        return [Delivery.from_json(i, r) for i, r in zip(ids, raws, strict=True) if r is not None]
+        due, unreadable = [], {}
+        for stream_id, raw in zip(ids, raws, strict=True):
+            if raw is None:
+                continue
+            try:
+                due.append(Delivery.from_json(stream_id, raw))
+            except ValueError as exc:
+                unreadable[stream_id] = (raw, str(exc))
+        if unreadable:
+            await self._bury_unreadable(unreadable, now)
+        return due
+
+    async def _bury_unreadable(self, records: dict[str, tuple[str, str]], now: datetime) -> None:
+        """Move retry records we cannot read into the dead letters as they are (``record``),
+        so a poison record neither fails every claim nor is lost. Replay skips them."""
+        log.warning(
+            "webhook_skipped", endpoint=self.endpoint, reason="malformed_retry", ids=list(records)
+        )
+        async with self._client.pipeline(transaction=True) as pipe:
+            for stream_id, (raw, why) in records.items():
+                fields = {
+                    "endpoint": self.endpoint,
+                    "stream_id": stream_id,
+                    "record": raw[:MAX_RECORD],
+                    "reasons": json.dumps([f"{now.isoformat()} malformed_retry: {why}"]),
+                    "dead_at": now.isoformat(),
+                }
+                pipe.xadd(self._keys.dead, fields, maxlen=DEAD_MAXLEN, approximate=True)  # type: ignore[arg-type]
+            pipe.zrem(self._retries, *records)
+            pipe.hdel(self._events, *records)
+            pipe.hincrby(self._state, "dead", len(records))
+            await pipe.execute()
 
     @translated
     @_checked
@@ -405,17 +440,24 @@ async def read_dead(client: aioredis.Redis, keys: Keys, count: int = 1000) -> li
     while True:
         batch: Any = await client.xrange(keys.dead, min=start, max="+", count=count)
         for dead_id, fields in batch:
-            try:
-                delivery = Delivery(
-                    fields["stream_id"],
-                    fields["event"],
-                    json.loads(fields["data"]),
-                    int(fields.get("attempts", 0)),
-                    tuple(json.loads(fields.get("reasons", "[]"))),
-                )
-            except (KeyError, ValueError, TypeError):
-                continue
-            out.append(DeadLetter(dead_id, fields["endpoint"], delivery))
+            if letter := _dead_letter(dead_id, fields):
+                out.append(letter)
         if len(batch) < count:
             return out
         start = "(" + batch[-1][0]
+
+
+def _dead_letter(dead_id: str, fields: dict[str, str]) -> DeadLetter | None:
+    """A dead-letter entry → DeadLetter; None for one that cannot be replayed (an unreadable
+    retry record kept as it was, or an entry someone else wrote)."""
+    try:
+        data = json.loads(fields["data"])
+        reasons = json.loads(fields.get("reasons", "[]"))
+        attempts = int(fields.get("attempts", 0))
+        endpoint, stream_id, event = fields["endpoint"], fields["stream_id"], fields["event"]
+    except (KeyError, ValueError, TypeError, OverflowError):
+        return None
+    if not (isinstance(data, dict) and isinstance(reasons, list)):
+        return None
+    delivery = Delivery(stream_id, event, data, attempts, tuple(str(r) for r in reasons))
+    return DeadLetter(dead_id, endpoint, delivery)

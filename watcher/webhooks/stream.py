@@ -119,6 +119,7 @@ class SharedStream:
         One blocking read for all endpoints, instead of one held connection per endpoint.
         """
         last: str | None = None
+        failing = False
         while True:
             try:
                 newer = await (self._next_id(last) if last else self._last_id())
@@ -126,6 +127,13 @@ class SharedStream:
                 log.warning("webhook_store_unavailable", error=str(exc))
                 await asyncio.sleep(WATCH_BACKOFF)
                 continue
+            except Exception:  # isolation boundary: the endpoints poll (IDLE_POLL) meanwhile
+                if not failing:  # say it once, not every second (the stream key is wrong)
+                    log.exception("webhook_watch_error", stream=self._keys.stories)
+                failing = True
+                await asyncio.sleep(WATCH_BACKOFF)
+                continue
+            failing = False
             if last and newer != last:
                 for event in arrived:
                     event.set()
