@@ -178,6 +178,8 @@ def format_drain(report: DrainReport) -> str:
     )
     if report.disabled:
         line += f"; disabled (410 Gone): {', '.join(report.disabled)}"
+    for name, problem in report.failing.items():
+        line += f"\n  endpoint {name} failed: {problem}"
     return line
 
 
@@ -298,6 +300,9 @@ def _lease_json(view: LeaseView) -> dict[str, str | None]:
 def format_endpoint(name: str, row: dict[str, Any]) -> str:
     """One endpoint: health first, then counts; only the target's origin, never a secret."""
     state = "DISABLED" if row["disabled"] else "healthy" if row["healthy"] else "UNHEALTHY"
+    if row["pending"] is None:  # its state in Redis cannot be read
+        head = f"webhook {name} ({row['format']} → {row['target']}): {state}"
+        return f"{head}\n  failed: {row['problem']}"
     lines = [
         f"webhook {name} ({row['format']} → {row['target']}): {state}, pending {row['pending']}"
         f" (retrying {row['retrying']}), delivered {row['delivered']}, failed {row['failed']},"
@@ -307,6 +312,8 @@ def format_endpoint(name: str, row: dict[str, Any]) -> str:
     ]
     if row["disabled"]:
         lines.append(f"  disabled: {row['disabled_reason']}")
+    if row.get("problem"):
+        lines.append(f"  failed: {row['problem']}")
     return "\n".join(lines)
 
 

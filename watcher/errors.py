@@ -3,6 +3,8 @@
 WatcherError                our service failed
 ├── ConfigError             .problems: list[Problem]   → `watcher check` / any command exits 2
 ├── StoreUnavailable        Redis unreachable           → exit 1 (once); /readyz false
+├── StoreCorrupt            a key holds what we never wrote (WRONGTYPE, no group) → that one
+│                           endpoint fails, unhealthy; the others and the cycle carry on
 ├── DeliveryError           one webhook attempt failed; .retryable; 410 disables the endpoint
 └── WorkerFailed            a worker task hit a bug, or a worker could not start (a traceback)
 """
@@ -39,6 +41,13 @@ class ConfigError(WatcherError):
 
 class StoreUnavailable(WatcherError):
     """Redis could not be reached; the message names the URL (without credentials)."""
+
+
+class StoreCorrupt(WatcherError):
+    """A key of ours holds another type than we write (an operator's SET, a half-restored
+    dump) or a consumer group is gone. Only the owner of that key fails (one webhook endpoint);
+    the message names the key and what is wrong with it, never a value. Fix or delete the key.
+    """
 
 
 class DeliveryError(WatcherError):

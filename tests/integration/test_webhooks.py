@@ -498,6 +498,88 @@ async def test_one_endpoints_failing_read_does_not_fail_the_others(
     assert len(rx_a.requests) == 1
 
 
+async def test_a_key_corrupted_mid_run_fails_only_its_endpoints_settlements(
+    client: aioredis.Redis, ns: str, receiver: Make
+) -> None:
+    """When one endpoint's retry key turns into a string while the daemon runs, the settlements
+    it shares a MULTI with still count for the other endpoint: each of its events arrives once
+    (no internal error, no retry of a delivered event), and the broken one is logged once."""
+    rx_a, rx_b = receiver(), receiver()
+    d = dispatcher(client, ns, [hook("a", rx_a.url), hook("b", rx_b.url)])
+    with capture_logs() as logs:
+        async with running(d):
+            await emit(client, ns)
+            await rx_a.wait_for(1)
+            await rx_b.wait_for(1)
+            await client.set(Keys(ns).webhook_retries("a"), "oops")
+            await emit(client, ns, 5)
+            await rx_b.wait_for(6)
+            await until(lambda: _status_is(d, "b", pending=0))
+            rows = await d.status()
+    assert len({r.webhook_id for r in rx_b.requests}) == len(rx_b.requests) == 6
+    assert not [e for e in logs if e["event"] == "webhook_internal_error"]
+    assert [e["endpoint"] for e in logs if e["event"] == "webhook_endpoint_failed"] == ["a"]
+    assert (rows["a"]["healthy"], rows["b"]["healthy"]) == (False, True)
+    assert "webhooks:retries:a holds a string, not a zset" in rows["a"]["problem"]
+
+
+async def test_an_unreadable_retry_record_is_dead_lettered_as_it_is(
+    client: aioredis.Redis, ns: str, receiver: Make
+) -> None:
+    """A retry record changed in Redis into something we never wrote goes to the dead letters
+    as it was (nothing lost, no internal error, the other retry delivered); replay skips it,
+    and a dead letter someone else wrote (no endpoint, data not an object) too."""
+    rx = receiver(503, 503, default=200)
+    d = dispatcher(client, ns, [hook("bot", rx.url, retry=["200ms"])])
+    keys = Keys(ns)
+    await d.ensure_groups()
+    await emit(client, ns, 2)
+    first = await d.drain(wait=0)
+    assert (first.failed, first.waiting) == (2, 2)
+    poisoned, kept = sorted(await client.hkeys(keys.webhook_events("bot")))
+    await client.hset(keys.webhook_events("bot"), poisoned, '{"event": 7, "data": []}')
+    await client.xadd(keys.dead, {"stream_id": "1-0", "data": "[]", "event": "story.created"})
+    with capture_logs() as logs:
+        second = await d.drain(wait=5)
+        queued = await d.replay(since=None, endpoint=None)
+        status = (await d.status())["bot"]
+    await d.aclose()
+    assert (second.delivered, second.waiting, status["dead"]) == (1, 0, 1)
+    assert queued == 2  # the two stream entries; neither odd dead letter
+    assert not [e for e in logs if "internal" in e["event"] or e["event"].endswith("_error")]
+    assert [e["ids"] for e in logs if e.get("reason") == "malformed_retry"] == [[poisoned]]
+    letters = [f for _id, f in await client.xrange(keys.dead) if f.get("endpoint") == "bot"]
+    assert [(f["stream_id"], f["record"]) for f in letters] == [
+        (poisoned, '{"event": 7, "data": []}')
+    ]
+    assert "malformed_retry: not a retry record" in letters[0]["reasons"]
+    stream_ids = {fields["data"]: i for i, fields in await client.xrange(keys.stories)}
+    retried = [verify(r.body, r.headers)["data"]["id"] for r in rx.requests[2:3]]
+    assert [stream_ids[doc] for doc in stream_ids if json.loads(doc)["id"] in retried] == [kept]
+
+
+async def test_a_stories_key_of_the_wrong_type_is_logged_once_per_part(
+    client: aioredis.Redis, ns: str, receiver: Make
+) -> None:
+    """When ``<ns>:stories`` is not a stream, the daemon's loops keep running and say so once
+    each (the stream watcher with its traceback, each endpoint as bad_state), not every
+    second; ``status`` still answers."""
+    await client.set(Keys(ns).stories, "not a stream")
+    d = dispatcher(client, ns, [hook("a", receiver().url), hook("b", receiver().url)])
+    with capture_logs() as logs:
+        async with running(d):
+            await asyncio.sleep(2.5)  # a few turns of every loop (their backoff is 1 s)
+            rows = await d.status()
+    assert [e["event"] for e in logs if e["event"] == "webhook_watch_error"] == [
+        "webhook_watch_error"
+    ]
+    failed = [e["endpoint"] for e in logs if e["event"] == "webhook_endpoint_failed"]
+    assert sorted(failed) == ["a", "b"]
+    assert not [e for e in logs if e["event"] == "webhook_loop_error"]
+    assert {name: row["healthy"] for name, row in rows.items()} == {"a": False, "b": False}
+    assert "stories holds a string, not a stream" in rows["a"]["problem"]
+
+
 async def test_successes_are_debug_lines_and_a_summary_failures_are_warnings(
     client: aioredis.Redis, ns: str, receiver: Make
 ) -> None:

@@ -20,7 +20,7 @@ import structlog
 
 from scrapers.netguard import Resolver
 from watcher.config import Webhook
-from watcher.errors import ConfigError, Problem
+from watcher.errors import ConfigError, Problem, StoreCorrupt
 from watcher.store import translated
 from watcher.store.keys import Keys
 from watcher.webhooks.endpoint import AttemptRecord, Endpoint, EndpointCounts, Options
@@ -43,7 +43,8 @@ SUMMARY_EVERY = 60.0  # one INFO line per endpoint and minute with what it did (
 
 @dataclass(frozen=True, slots=True)
 class DrainReport:
-    """What ``drain`` did, in total and per endpoint; ``waiting`` retries are due later."""
+    """What ``drain`` did, in total and per endpoint; ``waiting`` retries are due later;
+    ``failing``: endpoint → why it could not run (its events wait in Redis)."""
 
     delivered: int
     filtered: int
@@ -52,6 +53,7 @@ class DrainReport:
     waiting: int
     disabled: tuple[str, ...] = ()
     endpoints: dict[str, EndpointCounts] = field(default_factory=dict)
+    failing: dict[str, str] = field(default_factory=dict)
 
 
 class Dispatcher:
@@ -105,10 +107,14 @@ class Dispatcher:
         """Create each endpoint's consumer group (idempotent; a new one starts per start_from).
 
         ``watcher once`` must call this before it polls, or a brand-new endpoint's group would
-        start after the stories of that very cycle.
+        start after the stories of that very cycle. An endpoint whose keys are corrupt is
+        marked broken (logged once) and the others' groups are still created.
         """
         for endpoint in self._endpoints:
-            await endpoint.outbox.ensure_group(self._start_from)
+            try:
+                await endpoint.outbox.ensure_group(self._start_from)
+            except StoreCorrupt as exc:
+                endpoint.broken(exc)
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Daemon: every endpoint reads, delivers and retries until ``stopping`` is set.
@@ -161,10 +167,10 @@ class Dispatcher:
         """``watcher once``: deliver what is pending, then retries due within ``wait`` seconds."""
         await self.ensure_groups()
         deadline = time.time() + wait
-        await asyncio.gather(*(e.drain(deadline) for e in self._endpoints))
+        await asyncio.gather(*(self._drain_one(e, deadline) for e in self._endpoints))
         waiting = 0
         for endpoint in self._endpoints:
-            waiting += (await endpoint.outbox.state())["retrying"]
+            waiting += await self._waiting(endpoint)
         counts = {e.name: e.counts for e in self._endpoints}
         return DrainReport(
             delivered=sum(c.delivered for c in counts.values()),
@@ -174,7 +180,28 @@ class Dispatcher:
             waiting=waiting,
             disabled=tuple(e.name for e in self._endpoints if e.disabled),
             endpoints=counts,
+            failing={e.name: e.problem for e in self._endpoints if e.problem},
         )
+
+    async def _drain_one(self, endpoint: Endpoint, deadline: float) -> None:
+        """One endpoint's drain: the isolation boundary that keeps its bad state its own.
+        A Redis outage is everyone's and propagates (``once`` exits 1)."""
+        try:
+            await endpoint.drain(deadline)
+        except StoreCorrupt as exc:
+            endpoint.broken(exc)
+        except Exception as exc:  # isolation boundary: one endpoint must not stop the others
+            log.exception("webhook_internal_error", endpoint=endpoint.name)
+            endpoint.problem = f"internal error ({type(exc).__name__}, see logs)"
+        finally:
+            await endpoint.settle_inflight()
+
+    async def _waiting(self, endpoint: Endpoint) -> int:
+        try:
+            return int((await endpoint.outbox.state())["retrying"])
+        except StoreCorrupt as exc:
+            endpoint.broken(exc)
+            return 0
 
     async def replay(self, *, since: datetime | None, endpoint: str | None) -> int:
         """Re-deliver stored events (the stream and the dead letters) from ``since``; returns
@@ -238,12 +265,24 @@ class Dispatcher:
         """Per endpoint: pending (unsettled + retrying), counters, last success, health.
 
         Carries no secret and no URL path (Slack/Discord URLs hold a token): only the origin.
+        An endpoint whose keys are corrupt is unhealthy, its ``problem`` says why.
         """
         now = datetime.now(UTC)
         return {e.name: await self._status_of(e, now) for e in self._endpoints}
 
     async def _status_of(self, endpoint: Endpoint, now: datetime) -> dict[str, Any]:
-        state = await endpoint.outbox.state()
+        try:
+            row = self._row(endpoint, await endpoint.outbox.state(), now)
+        except StoreCorrupt as exc:
+            return _broken_row(endpoint, str(exc))
+        except ValueError:  # a counter or time in its hash that we did not write
+            key = self._keys.webhook_endpoint(endpoint.name)
+            return _broken_row(endpoint, f"{key} holds a field that is not a number or time")
+        if endpoint.problem:  # seen by this process (a missing group, say), not by state()
+            row.update(healthy=False, problem=endpoint.problem)
+        return row
+
+    def _row(self, endpoint: Endpoint, state: dict[str, Any], now: datetime) -> dict[str, Any]:
         disabled = state.get("disabled") == endpoint.url_digest
         failing_since = state.get("failing_since")
         since = datetime.fromisoformat(failing_since) if failing_since else None
@@ -263,12 +302,29 @@ class Dispatcher:
             "healthy": healthy,
             "disabled": disabled,
             "disabled_reason": state.get("disabled_reason") if disabled else None,
+            "problem": None,
         }
 
     async def aclose(self) -> None:
         await self._stream.idle()
         for endpoint in self._endpoints:
             await endpoint.aclose()
+
+
+def _broken_row(endpoint: Endpoint, problem: str) -> dict[str, Any]:
+    """The status of an endpoint whose state cannot be read: unhealthy, why, and no counts
+    (None: unknown, not zero; its events wait in Redis)."""
+    unknown = ("pending", "retrying", "delivered", "failed", "dead")
+    return {
+        "target": endpoint.target,
+        "format": endpoint.webhook.format,
+        **dict.fromkeys(unknown, None),
+        **dict.fromkeys(("last_success", "last_failure", "last_reason", "failing_since"), None),
+        "healthy": False,
+        "disabled": False,
+        "disabled_reason": None,
+        "problem": problem,
+    }
 
 
 def _secrets(index: int, hook: Webhook) -> tuple[bytes, ...]:

@@ -20,7 +20,7 @@ import structlog
 
 from scrapers.fetch import retry_after_seconds
 from watcher.config import Webhook
-from watcher.errors import StoreUnavailable
+from watcher.errors import StoreCorrupt, StoreUnavailable
 from watcher.webhooks.events import Delivery
 from watcher.webhooks.outbox import Outbox
 from watcher.webhooks.payloads import is_wanted, render, stream_time
@@ -35,6 +35,7 @@ Outcome = Literal["delivered", "retry", "dead", "disabled", "filtered", "parked"
 
 IDLE_POLL = 1.0  # other replicas' retries, and entries if the stream watcher fails, within 1 s
 DISABLED_RECHECK = 5.0  # how often a disabled endpoint looks whether it was re-enabled
+BROKEN_RECHECK = 5.0  # how often an endpoint with a corrupt key looks whether it was mended
 STORE_BACKOFF = 1.0  # after a Redis outage, try again this often (the work is safe in Redis)
 LEASE_MARGIN = 5.0  # a claimed retry's lease outlives the attempt's timeout by this much
 
@@ -103,6 +104,8 @@ class Endpoint:
         self.arrived = asyncio.Event()  # set by the shared stream's watcher
         self.disabled = False
         self._disabled_checked = float("-inf")  # never
+        self.problem: str | None = None  # what is wrong with its keys in Redis (StoreCorrupt)
+        self._problem_checked = float("-inf")
 
     # --- one event ---------------------------------------------------------------------------
 
@@ -135,6 +138,8 @@ class Endpoint:
             raise
         except StoreUnavailable as exc:  # the event is still pending or leased: it comes back
             log.warning("webhook_store_unavailable", endpoint=self.name, error=str(exc))
+        except StoreCorrupt as exc:  # likewise; the endpoint holds off until the key is mended
+            self.broken(exc)
         except Exception:  # isolation boundary: one event must not stop the endpoint's loop
             log.exception(
                 "webhook_internal_error", endpoint=self.name, stream_id=delivery.stream_id
@@ -208,6 +213,35 @@ class Endpoint:
         if self._options.on_attempt:
             self._options.on_attempt(AttemptRecord(self.name, outcome, reason, status, seconds))
 
+    # --- a corrupt key ---------------------------------------------------------------------
+
+    def broken(self, exc: StoreCorrupt) -> None:
+        """Hold the endpoint off: its events wait in Redis, unread or pending, until its keys
+        are mended. Logged once per problem, not once per event or loop turn."""
+        if str(exc) != self.problem:
+            log.error(
+                "webhook_endpoint_failed", endpoint=self.name, reason="bad_state", error=str(exc)
+            )
+        self.problem = str(exc)
+        self._problem_checked = time.monotonic()
+
+    async def _mended(self) -> bool:
+        """Whether the endpoint may work: no problem, or its keys look right again (asked at
+        most every BROKEN_RECHECK seconds)."""
+        if self.problem is None:
+            return True
+        if time.monotonic() < self._problem_checked + BROKEN_RECHECK:
+            return False
+        self._problem_checked = time.monotonic()  # the other loop waits for this check
+        try:
+            await self.outbox.verify()
+        except StoreCorrupt as exc:
+            self.broken(exc)
+            return False
+        log.info("webhook_endpoint_recovered", endpoint=self.name, was=self.problem)
+        self.problem = None
+        return True
+
     # --- concurrency -------------------------------------------------------------------------
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -267,16 +301,33 @@ class Endpoint:
 
     async def serve(self) -> None:
         """Daemon: a reader of new entries and a runner of due retries, until cancelled."""
-        await _resilient(self.name, self._recover)
+        await self._resilient(self._recover)
         await asyncio.gather(self._forever(self._read_once), self._forever(self._retry_once))
 
     async def _recover(self) -> None:
-        """Entries this consumer held before a restart are attempted first."""
+        """Entries this consumer held before a restart are attempted first, once its keys are
+        known to be right (a MULTI on a wrong-typed key would half apply: ack, not schedule)."""
+        await self.outbox.verify()
         await self.spawn_all(await self.outbox.read_own_pending(count=1000), scheduled=False)
 
     async def _forever(self, step: Callable[[], Coroutine[Any, Any, None]]) -> None:
         while True:
-            await _resilient(self.name, step)
+            await self._resilient(step)
+
+    async def _resilient(self, step: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """One loop step; a Redis outage, a corrupt key or our own bug pauses the loop instead
+        of ending it."""
+        try:
+            await step()
+        except StoreUnavailable as exc:
+            log.warning("webhook_store_unavailable", endpoint=self.name, error=str(exc))
+            await asyncio.sleep(STORE_BACKOFF)
+        except StoreCorrupt as exc:
+            self.broken(exc)
+            await asyncio.sleep(STORE_BACKOFF)
+        except Exception:  # isolation boundary: one endpoint's loop must not stop the others
+            log.exception("webhook_loop_error", endpoint=self.name)
+            await asyncio.sleep(STORE_BACKOFF)
 
     async def _read_once(self) -> None:
         """Read what is new; once caught up, sleep until the stream watcher says otherwise.
@@ -286,6 +337,9 @@ class Endpoint:
         entries than it asked for has caught up. IDLE_POLL is only the safety net should the
         watcher be down.
         """
+        if not await self._mended():
+            await asyncio.sleep(BROKEN_RECHECK)
+            return
         if await self._holds_off():
             await asyncio.sleep(DISABLED_RECHECK)
             return
@@ -299,6 +353,9 @@ class Endpoint:
                 await asyncio.wait_for(self.arrived.wait(), timeout=IDLE_POLL)
 
     async def _retry_once(self) -> None:
+        if not await self._mended():
+            await asyncio.sleep(BROKEN_RECHECK)
+            return
         if self.disabled:
             await asyncio.sleep(DISABLED_RECHECK)
             return
@@ -350,15 +407,3 @@ class Endpoint:
             if next_due is None or next_due > deadline or self.disabled:
                 return
             await asyncio.sleep(max(0.0, next_due - time.time()))
-
-
-async def _resilient(name: str, step: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """One loop step; a Redis outage or our own bug pauses the loop instead of ending it."""
-    try:
-        await step()
-    except StoreUnavailable as exc:
-        log.warning("webhook_store_unavailable", endpoint=name, error=str(exc))
-        await asyncio.sleep(STORE_BACKOFF)
-    except Exception:  # isolation boundary: one endpoint's loop must not stop the others
-        log.exception("webhook_loop_error", endpoint=name)
-        await asyncio.sleep(STORE_BACKOFF)

@@ -44,14 +44,17 @@ class Delivery:
 
     @classmethod
     def from_json(cls, stream_id: str, raw: str) -> Delivery:
-        value = json.loads(raw)
-        return cls(
-            stream_id,
-            value["event"],
-            value["data"],
-            int(value.get("attempts", 0)),
-            tuple(value.get("reasons", ())),
-        )
+        """A stored retry record → Delivery; ValueError for anything ``to_json`` never wrote
+        (the record is in Redis, where anyone with access may have changed it)."""
+        try:
+            value = json.loads(raw)
+            event, data, reasons = value["event"], value["data"], value.get("reasons", [])
+            attempts = int(value.get("attempts", 0))
+        except (TypeError, KeyError, OverflowError) as exc:  # json's errors are ValueErrors
+            raise ValueError(f"not a retry record: {type(exc).__name__}") from None
+        if not (isinstance(event, str) and isinstance(data, dict) and isinstance(reasons, list)):
+            raise ValueError("not a retry record: wrong field types")
+        return cls(stream_id, event, data, attempts, tuple(str(r) for r in reasons))
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 import structlog
 from redis import exceptions as redis_errors
 
+from watcher.errors import StoreCorrupt
 from watcher.store import translated
 from watcher.store.keys import Keys
 from watcher.webhooks.events import DeadLetter, Delivery, Entry, entries_of, parse_entries
@@ -33,6 +34,7 @@ T = TypeVar("T")
 REDIS_SLOTS = 32  # Redis calls in flight for all endpoints together; the app keeps the rest
 LAG_COUNT_CAP = 10_000  # on Redis 6.2 unread entries are counted one by one: stop here
 DEAD_MAXLEN = 100_000  # approximate cap of the dead-letter stream, like the stories stream
+MAX_RECORD = 64 * 1024  # an unreadable retry record is kept this far for the operator to read
 
 # claim_due: lease every retry that is due, so one replica (of several) attempts it. A crash
 # mid-attempt only delays it until the lease ends; the next claim picks it up again.
@@ -55,6 +57,22 @@ def _gated(
     async def wrapper(self: Outbox, *args: P.args, **kwargs: P.kwargs) -> T:
         async with self._gate:
             return await fn(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _checked(
+    fn: Callable[Concatenate[Outbox, P], Awaitable[T]],
+) -> Callable[Concatenate[Outbox, P], Awaitable[T]]:
+    """Turn Redis refusing a command on this endpoint's keys (WRONGTYPE: a key holds another
+    type than we write; NOGROUP: its consumer group is gone) into StoreCorrupt naming the key."""
+
+    @functools.wraps(fn)
+    async def wrapper(self: Outbox, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await fn(self, *args, **kwargs)
+        except redis_errors.ResponseError as exc:
+            raise await self.explain(exc) from exc
 
     return wrapper
 
@@ -82,8 +100,63 @@ class Outbox:
         self._state = keys.webhook_endpoint(endpoint)
         self._claim = client.register_script(CLAIM_DUE)
         self._cursor = "0-0"
+        # What each key must hold; anything else there was not written by us.
+        self._kinds = {
+            self._retries: "zset",
+            self._events: "hash",
+            self._state: "hash",
+            keys.stories: "stream",
+            keys.dead: "stream",
+        }
+
+    async def explain(self, exc: Exception) -> Exception:
+        """A StoreCorrupt naming what is wrong, for Redis' WRONGTYPE or NOGROUP; else ``exc``."""
+        if not isinstance(exc, redis_errors.ResponseError):
+            return exc
+        text = str(exc)
+        if "NOGROUP" in text:
+            return StoreCorrupt(self._no_group())
+        if "WRONGTYPE" not in text:
+            return exc
+        problems = await self._problems()
+        return StoreCorrupt("; ".join(problems) or f"a key of endpoint {self.endpoint} (WRONGTYPE)")
 
     @translated
+    @_gated
+    async def verify(self) -> None:
+        """Raise StoreCorrupt while a key holds the wrong type or the consumer group is gone."""
+        if problems := await self._problems(group=True):
+            raise StoreCorrupt("; ".join(problems))
+
+    async def _problems(self, *, group: bool = False) -> list[str]:
+        """What is wrong with this endpoint's keys (each named), and its group with ``group``."""
+        async with self._client.pipeline(transaction=False) as pipe:
+            for key in self._kinds:
+                pipe.type(key)
+            pipe.xinfo_groups(self._keys.stories)
+            *kinds, groups = await pipe.execute(raise_on_error=False)
+        problems = self._wrong(kinds)
+        exists = not isinstance(groups, Exception)  # else there is no stream yet
+        if group and exists and self._group not in {g.get("name") for g in groups}:
+            problems.append(self._no_group())
+        return problems
+
+    def _wrong(self, kinds: Sequence[Any]) -> list[str]:
+        """TYPE replies (in ``_kinds`` order) → a message per key that holds the wrong type."""
+        return [
+            f"{key} holds a {kind}, not a {wanted} (WRONGTYPE)"
+            for (key, wanted), kind in zip(self._kinds.items(), kinds, strict=True)
+            if kind not in ("none", wanted)
+        ]
+
+    def _no_group(self) -> str:
+        return (
+            f"{self._keys.stories}: consumer group {self._group} is gone (NOGROUP;"
+            " `watcher once` or a restart of `watcher run` creates it again)"
+        )
+
+    @translated
+    @_checked
     @_gated
     async def ensure_group(self, start_from: Literal["now", "start"]) -> None:
         """Create the endpoint's consumer group (and the stream) unless it exists."""
@@ -108,6 +181,7 @@ class Outbox:
         return await self._readable(entries_of(reply), cache)
 
     @translated
+    @_checked
     @_gated
     async def read_own_pending(self, count: int) -> list[Delivery]:
         """Entries this consumer read before a restart but never settled."""
@@ -117,6 +191,7 @@ class Outbox:
         return await self._readable(entries_of(reply))
 
     @translated
+    @_checked
     @_gated
     async def reclaim(self, min_idle_ms: int, count: int) -> list[Delivery]:
         """Entries another consumer (a crashed replica) has held longer than ``min_idle_ms``."""
@@ -145,6 +220,7 @@ class Outbox:
         return out
 
     @translated
+    @_checked
     @_gated
     async def claim_due(self, now: datetime, lease: float, count: int) -> list[Delivery]:
         """Retries due at ``now``, leased to us for ``lease`` seconds."""
@@ -156,9 +232,41 @@ class Outbox:
         orphans = [i for i, raw in zip(ids, raws, strict=True) if raw is None]
         if orphans:  # the event record vanished (settled by a racing replica): drop the entry
             await self._client.zrem(self._retries, *orphans)
-        return [Delivery.from_json(i, r) for i, r in zip(ids, raws, strict=True) if r is not None]
+        due, unreadable = [], {}
+        for stream_id, raw in zip(ids, raws, strict=True):
+            if raw is None:
+                continue
+            try:
+                due.append(Delivery.from_json(stream_id, raw))
+            except ValueError as exc:
+                unreadable[stream_id] = (raw, str(exc))
+        if unreadable:
+            await self._bury_unreadable(unreadable, now)
+        return due
+
+    async def _bury_unreadable(self, records: dict[str, tuple[str, str]], now: datetime) -> None:
+        """Move retry records we cannot read into the dead letters as they are (``record``),
+        so a poison record neither fails every claim nor is lost. Replay skips them."""
+        log.warning(
+            "webhook_skipped", endpoint=self.endpoint, reason="malformed_retry", ids=list(records)
+        )
+        async with self._client.pipeline(transaction=True) as pipe:
+            for stream_id, (raw, why) in records.items():
+                fields = {
+                    "endpoint": self.endpoint,
+                    "stream_id": stream_id,
+                    "record": raw[:MAX_RECORD],
+                    "reasons": json.dumps([f"{now.isoformat()} malformed_retry: {why}"]),
+                    "dead_at": now.isoformat(),
+                }
+                pipe.xadd(self._keys.dead, fields, maxlen=DEAD_MAXLEN, approximate=True)  # type: ignore[arg-type]
+            pipe.zrem(self._retries, *records)
+            pipe.hdel(self._events, *records)
+            pipe.hincrby(self._state, "dead", len(records))
+            await pipe.execute()
 
     @translated
+    @_checked
     @_gated
     async def next_due(self) -> float | None:
         """Unix time of the earliest scheduled retry (or lease end), None when there is none."""
@@ -166,6 +274,7 @@ class Outbox:
         return float(first[0][1]) if first else None
 
     @translated
+    @_checked
     @_gated
     async def release(self, stream_id: str, due: datetime) -> None:
         """Give a claimed retry back (we are stopping mid-attempt), due at ``due``."""
@@ -186,6 +295,7 @@ class Outbox:
         pipe.hincrby(self._state, "delivered", len(delivered))
 
     @translated
+    @_checked
     @_gated
     async def retry_later(self, delivery: Delivery, due: datetime, now: datetime) -> None:
         """Schedule the next attempt durably and only then acknowledge the stream entry."""
@@ -197,6 +307,7 @@ class Outbox:
             await pipe.execute()
 
     @translated
+    @_checked
     @_gated
     async def park(self, delivery: Delivery, now: datetime) -> None:
         """Hold an event of a disabled endpoint in the schedule (due now, budget unchanged)."""
@@ -207,6 +318,7 @@ class Outbox:
             await pipe.execute()
 
     @translated
+    @_checked
     @_gated
     async def bury(self, delivery: Delivery, webhook_id: str, now: datetime) -> str:
         """Move an event to the dead letters with its reasons; returns the dead-letter id."""
@@ -240,6 +352,7 @@ class Outbox:
         pipe.hincrby(self._state, "failed", 1)
 
     @translated
+    @_checked
     @_gated
     async def disable(self, url_digest: str, reason: str, now: datetime) -> None:
         """Stop delivering to this URL (410 Gone); a new URL in the config re-enables the name."""
@@ -253,11 +366,13 @@ class Outbox:
         )
 
     @translated
+    @_checked
     @_gated
     async def is_disabled(self, url_digest: str) -> bool:
         return bool(await self._client.hget(self._state, "disabled") == url_digest)
 
     @translated
+    @_checked
     @_gated
     async def enqueue(
         self, deliveries: Sequence[Delivery], now: datetime, dead_ids: Iterable[str] = ()
@@ -277,13 +392,21 @@ class Outbox:
             await pipe.execute()
 
     @translated
+    @_checked
     @_gated
     async def state(self) -> dict[str, Any]:
         """Counters and times, plus ``unsettled`` (pending + unread) and ``retrying`` counts."""
         async with self._client.pipeline(transaction=False) as pipe:
+            for key in self._kinds:  # a key that is not read here may be the wrong one
+                pipe.type(key)
             pipe.hgetall(self._state)
             pipe.zcard(self._retries)
-            state, retrying = await pipe.execute()
+            *kinds, state, retrying = await pipe.execute(raise_on_error=False)
+        if problems := self._wrong(kinds):
+            raise StoreCorrupt("; ".join(problems))
+        for reply in (state, retrying):
+            if isinstance(reply, Exception):
+                raise reply
         out: dict[str, Any] = dict(state)
         out["retrying"] = int(retrying)
         out["unsettled"] = await self._unsettled()
@@ -317,17 +440,24 @@ async def read_dead(client: aioredis.Redis, keys: Keys, count: int = 1000) -> li
     while True:
         batch: Any = await client.xrange(keys.dead, min=start, max="+", count=count)
         for dead_id, fields in batch:
-            try:
-                delivery = Delivery(
-                    fields["stream_id"],
-                    fields["event"],
-                    json.loads(fields["data"]),
-                    int(fields.get("attempts", 0)),
-                    tuple(json.loads(fields.get("reasons", "[]"))),
-                )
-            except (KeyError, ValueError, TypeError):
-                continue
-            out.append(DeadLetter(dead_id, fields["endpoint"], delivery))
+            if letter := _dead_letter(dead_id, fields):
+                out.append(letter)
         if len(batch) < count:
             return out
         start = "(" + batch[-1][0]
+
+
+def _dead_letter(dead_id: str, fields: dict[str, str]) -> DeadLetter | None:
+    """A dead-letter entry → DeadLetter; None for one that cannot be replayed (an unreadable
+    retry record kept as it was, or an entry someone else wrote)."""
+    try:
+        data = json.loads(fields["data"])
+        reasons = json.loads(fields.get("reasons", "[]"))
+        attempts = int(fields.get("attempts", 0))
+        endpoint, stream_id, event = fields["endpoint"], fields["stream_id"], fields["event"]
+    except (KeyError, ValueError, TypeError, OverflowError):
+        return None
+    if not (isinstance(data, dict) and isinstance(reasons, list)):
+        return None
+    delivery = Delivery(stream_id, event, data, attempts, tuple(str(r) for r in reasons))
+    return DeadLetter(dead_id, endpoint, delivery)

@@ -6,7 +6,9 @@ checked address, so DNS rebinding cannot reach a private address. Redirects are 
 at all: a 3xx is a failed attempt, like any other non-2xx.
 
 A webhook URL can itself be a secret (Slack and Discord put their token in the path), so
-messages name only the scheme and host, never the path or query.
+messages name only the scheme and host, never the path or query. That holds for the receiver's
+own words too: an error page often quotes the request line, and the attempt's detail is
+stored in Redis (retry reasons, dead letters), so the path is cut out of it here, at the source.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import functools
 import re
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
-from urllib.parse import urlsplit
+from dataclasses import dataclass, replace
+from urllib.parse import parse_qsl, urlsplit
 
 import httpcore
 import httpx
@@ -26,7 +28,8 @@ from scrapers.errors import BlockedAddress, DnsFailed
 from scrapers.netguard import GuardedBackend, Resolver, SystemResolver
 
 MAX_RESPONSE = 64 * 1024  # read at most this much of a reply; we only need its status
-DETAIL_CHARS = 200  # enough of an error reply to tell "maintenance" from "bad signature"
+DETAIL_CHARS = 200  # a whole detail, one line: enough to tell "maintenance" from "bad signature"
+URL_PIECE = 8  # path segments and query values this long may be a token (Slack's are 9-24)
 USER_AGENT = "news-watcher/0.1 (webhooks; +https://www.standardwebhooks.com/)"
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e]+")
 _PRINTABLE_HOST = re.compile(r"[A-Za-z0-9.:_-]{1,253}")
@@ -98,6 +101,10 @@ class Sender:
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Attempt:
         """POST ``body``; never raises for the receiver's, network's or URL's failures: returns
         them. No detail quotes an exception about the URL itself: it could carry the path."""
+        attempt = await self._attempt(url, body, headers)
+        return replace(attempt, detail=scrubbed(attempt.detail, url))
+
+    async def _attempt(self, url: str, body: bytes, headers: Mapping[str, str]) -> Attempt:
         try:
             async with asyncio.timeout(self._timeout):
                 return await self._post(url, body, headers)
@@ -130,12 +137,46 @@ class Sender:
         detail = f"POST {origin(url)}: HTTP {status}"
         if 300 <= status < 400:
             detail += " (redirects are not followed)"
-        elif snippet := _UNPRINTABLE.sub(" ", head.decode("utf-8", "replace"))[:DETAIL_CHARS]:
-            detail += f": {snippet.strip()}"
+        elif snippet := _one_line(head.decode("utf-8", "replace")):
+            if len(head) >= MAX_RESPONSE:  # cut mid-word: a token's head must not stay behind
+                snippet = snippet.rpartition(" ")[0]
+            detail += f": {snippet}"
         return Attempt(status, f"http_{status}", detail, response.headers.get("retry-after"))
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def scrubbed(detail: str, url: str) -> str:
+    """``detail`` as one printable line of at most DETAIL_CHARS, without ``url``'s path, query
+    or any long piece of them (a reply may quote the path JSON-escaped, or just the token)."""
+    text = _one_line(detail)
+    for piece in sorted(_url_pieces(url), key=len, reverse=True):
+        text = text.replace(piece, "***")
+    return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 3] + "..."
+
+
+def _one_line(text: str) -> str:
+    return " ".join(_UNPRINTABLE.sub(" ", text).split())
+
+
+def _url_pieces(url: str) -> set[str]:
+    """The parts of a webhook URL beyond its origin, as configured and as httpx sends them."""
+    tails = set()
+    try:
+        split = urlsplit(url)
+        tails.add(split.path + (f"?{split.query}" if split.query else ""))
+        sent = httpx.URL(url).raw_path.decode("ascii")
+        tails.add(sent)
+    except (ValueError, httpx.InvalidURL):
+        pass
+    pieces = {url} | {t for t in tails if len(t) > 1}
+    for tail in tails:
+        path, _, query = tail.partition("?")
+        raw_query = query.replace("=", "&").split("&")  # as sent, and decoded below
+        words = path.split("/") + raw_query + [v for _k, v in parse_qsl(query)]
+        pieces |= {w for w in words if len(w) >= URL_PIECE}
+    return {p for p in pieces if p.strip()}
 
 
 async def _read_bounded(response: httpx.Response) -> bytes:

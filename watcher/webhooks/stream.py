@@ -82,23 +82,36 @@ class SharedStream:
         parsed: dict[str, Delivery | None] = {}
         results: list[list[Delivery] | Exception] = []
         for read, reply in zip(reads, replies, strict=True):
-            ok = not isinstance(reply, Exception)
-            results.append(await read.outbox.readable(reply, parsed) if ok else reply)
+            if isinstance(reply, Exception):
+                results.append(await read.outbox.explain(reply))
+            else:
+                results.append(await read.outbox.readable(reply, parsed))
         return results
 
     @translated
     async def _settle_all(self, settlements: list[_Settled]) -> list[Exception | None]:
-        """One MULTI for all: per endpoint, XACK + ZREM + HDEL of its ids and its counters."""
+        """One MULTI for all: per endpoint, XACK + ZREM + HDEL of its ids and its counters.
+
+        A command Redis refuses (a key of one endpoint holds the wrong type) fails only that
+        endpoint's settlements: Redis ran the others' commands of the MULTI all the same.
+        """
         mine: dict[Outbox, tuple[list[str], list[str]]] = {}
         for s in settlements:
             delivered, filtered = mine.setdefault(s.outbox, ([], []))
             (delivered if s.delivered else filtered).append(s.stream_id)
         now = datetime.now(UTC)
+        spans: dict[Outbox, slice] = {}
         async with self._gate, self._client.pipeline(transaction=True) as pipe:
             for outbox, (delivered, filtered) in mine.items():
+                start = len(pipe)
                 outbox.queue_settled(pipe, delivered, filtered, now)
-            await pipe.execute()
-        return [None for _ in settlements]
+                spans[outbox] = slice(start, len(pipe))
+            replies = await pipe.execute(raise_on_error=False)
+        failed: dict[Outbox, Exception] = {}
+        for outbox, span in spans.items():
+            if errors := [r for r in replies[span] if isinstance(r, Exception)]:
+                failed[outbox] = await outbox.explain(errors[0])
+        return [failed.get(s.outbox) for s in settlements]
 
     async def watch(self, arrived: Sequence[asyncio.Event]) -> None:
         """Until cancelled: set every ``arrived`` event whenever the stream gets an entry.
@@ -106,6 +119,7 @@ class SharedStream:
         One blocking read for all endpoints, instead of one held connection per endpoint.
         """
         last: str | None = None
+        failing = False
         while True:
             try:
                 newer = await (self._next_id(last) if last else self._last_id())
@@ -113,6 +127,13 @@ class SharedStream:
                 log.warning("webhook_store_unavailable", error=str(exc))
                 await asyncio.sleep(WATCH_BACKOFF)
                 continue
+            except Exception:  # isolation boundary: the endpoints poll (IDLE_POLL) meanwhile
+                if not failing:  # say it once, not every second (the stream key is wrong)
+                    log.exception("webhook_watch_error", stream=self._keys.stories)
+                failing = True
+                await asyncio.sleep(WATCH_BACKOFF)
+                continue
+            failing = False
             if last and newer != last:
                 for event in arrived:
                     event.set()
