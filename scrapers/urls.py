@@ -113,8 +113,10 @@ def canonicalize(url: str) -> str:
     path = _remove_dot_segments(parts.path)
     if netloc and not path:
         path = "/"
+    elif not netloc and path.startswith("//"):
+        path = "/" + path.lstrip("/")  # else "//x" would read back as the host x
     path = _PERCENT_ESCAPE.sub(lambda m: m.group(0).upper(), quote(path, safe=_PATH_SAFE))
-    query = _drop_tracking(parts.query)
+    query = _drop_tracking(parts.query).rstrip()  # the input is stripped: so is the output
     return urlunsplit((parts.scheme.lower(), netloc, path, query, ""))
 
 
@@ -140,7 +142,7 @@ def host_of(url: str) -> str:
         host = urlsplit(url.strip()).hostname or ""
     except ValueError:
         return ""
-    return _idna(host.rstrip("."))
+    return _host_name(host)
 
 
 def same_site(a: str, b: str) -> bool:
@@ -168,9 +170,10 @@ def resolve(href: str, base_url: str) -> str:
 
 
 def is_web_url(url: str) -> bool:
-    """An absolute http(s) URL with a host: the only kind of link discovery hands on."""
+    """An absolute http(s) URL with a host (and a valid port): the only kind discovery hands on."""
     try:
         parts = urlsplit(url)
+        _ = parts.port  # raises ValueError for a port that is not a number in 0-65535
         return parts.scheme.lower() in _WEB_SCHEMES and bool(parts.hostname)
     except ValueError:
         return False
@@ -200,13 +203,19 @@ def _canonical_netloc(scheme: str, netloc: str) -> str:
         return ""
     userinfo, _, hostport = netloc.rpartition("@")
     probe = urlsplit(f"//{hostport}")
-    host = _idna((probe.hostname or "").rstrip("."))
+    host = _host_name(probe.hostname or "")
     port = probe.port  # raises ValueError on a non-numeric port: the caller gives up politely
     if ":" in host:
         host = f"[{host}]"  # IPv6 literal
     if port is not None and port != _DEFAULT_PORTS.get(scheme):
         host = f"{host}:{port}"
     return f"{userinfo}@{host}" if userinfo else host
+
+
+def _host_name(host: str) -> str:
+    """A host without its trailing dot, IDNA-encoded; the dot is stripped again after the
+    encoding, which maps an ideographic full stop ("。") to one."""
+    return _idna(host.rstrip(".")).rstrip(".")
 
 
 def _idna(host: str) -> str:
