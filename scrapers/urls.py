@@ -115,8 +115,10 @@ def canonicalize(url: str) -> str:
         path = "/"
     elif not netloc and path.startswith("//"):
         path = "/" + path.lstrip("/")  # else "//x" would read back as the host x
+    elif not parts.scheme and ":" in path.split("/", 1)[0]:
+        path = "./" + path  # RFC 3986 4.2: else "a:b" would read back as the scheme a
     path = _PERCENT_ESCAPE.sub(lambda m: m.group(0).upper(), quote(path, safe=_PATH_SAFE))
-    query = _drop_tracking(parts.query).rstrip()  # the input is stripped: so is the output
+    query = _canonical_query(parts.query)
     return urlunsplit((parts.scheme.lower(), netloc, path, query, ""))
 
 
@@ -195,6 +197,18 @@ def _drop_tracking(query: str) -> str:
         if pair and not is_tracking_param(unquote_plus(pair.split("=", 1)[0]).strip())
     ]
     return "&".join(kept)
+
+
+def _canonical_query(query: str) -> str:
+    """The query without tracking parameters or trailing whitespace, as a fixed point.
+
+    canonicalize strips its input, so trailing whitespace of the query would be gone on a
+    second pass, and stripping it can leave an empty last parameter that a second pass drops:
+    repeat until nothing changes (each round shortens the query), so canonicalize is idempotent.
+    """
+    while (shorter := _drop_tracking(query).rstrip()) != query:
+        query = shorter
+    return query
 
 
 def _canonical_netloc(scheme: str, netloc: str) -> str:

@@ -72,6 +72,8 @@ def test_the_learned_host_key_of_an_unparseable_url_is_none() -> None:
         ("https://example.com/a? ", "https://example.com/a"),
         ("http:////x", "http:///x"),  # no host: "//x" must not read back as host x
         ("https:// /", "https:// /"),
+        ("https://a/?b\x1c&\x1c", "https://a/?b"),  # found by fuzz/urls.py: \x1c is whitespace
+        ("x/../Q::Z::", "./Q::Z::"),  # found by fuzz/urls.py: "Q:" must not become a scheme
     ],
 )
 def test_canonicalize_is_idempotent_on_junk_hosts(url: str, canonical: str) -> None:

@@ -22,10 +22,15 @@ from scrapers.discover.pages import parse_page
 from scrapers.errors import ScrapeError
 from scrapers.extract import _TITLE_SUFFIX
 from tests.support.growth import LINEAR, growth, repeated
+from watcher.config import Topic
 from watcher.neardup import line_shingles, unit_prints
+from watcher.topics import compile_topics, match_topics
 
 BASE = "https://example.com/news"
 _NOW = datetime(2026, 12, 1, tzinfo=UTC)
+_TOPICS = compile_topics(
+    [Topic.model_validate({"name": "t", "any": ["mark zuckerberg", "c++"], "none": ["x y"]})]
+)
 
 
 def _feed_with_title(n: int) -> str:
@@ -100,6 +105,9 @@ CASES: dict[str, tuple[Callable[[int], str], Callable[[str], object]]] = {
     # watcher/neardup.py: line and sentence breaks on whitespace runs
     "neardup-lines-spaces": (repeated(" ", prefix="a", suffix="b"), line_shingles),
     "neardup-sentences-spaces": (repeated(" ", prefix="a", suffix="b"), unit_prints),
+    # watcher/topics.py (audited, already linear): phrase words joined by \s+
+    "topics-spaces": (repeated(" ", prefix="mark"), lambda text: match_topics(None, text, _TOPICS)),
+    "topics-words": (repeated("mark "), lambda text: match_topics(None, text, _TOPICS)),
 }
 
 

@@ -155,7 +155,8 @@ def test_clean_keeps_whole_input_lines_in_order(text: str, url: str | None) -> N
 URL_PIECES = st.sampled_from(
     ["http://", "https://", "HTTPS://", "//", "/", ":", "@", "[", "]", "::1", ":80", ":0443",
      ":x", "%", "%2e", ".", "..", "\u3002", "\uff0e", "xn--", "xn--a", "\u00dc", "\u00df", "?",
-     "#", "&", "=", "utm_source=x", " ", "\t", "\x00", "\u200b", "a", "B", "1", "\\", "www."]
+     "#", "&", "=", "utm_source=x", " ", "\t", "\x00", "\x1c", "\u200b", "a", "B", "1", "\\",
+     "www."]
 )  # fmt: skip
 URLS = st.lists(URL_PIECES, max_size=14).map("".join) | st.text(max_size=40)
 
