@@ -56,7 +56,8 @@ _TIMESTAMP = re.compile(
 # ``CLOCK.*YEAR|YEAR.*CLOCK``, whose ``.*`` made every clock time scan to the end of the line:
 # quadratic on "12:34-12:34-…". A clock time and a year can never overlap (a year is a run of
 # exactly four digits between non-word characters, the digit runs of a clock time have one or
-# two), so one comes before the other whenever both occur: two bounded searches say the same.
+# two), so one comes before the other whenever both occur in a line: two bounded searches say
+# the same.
 _CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b")
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 # A byline after a date: "Nov 5, 2024 by Jane Doe". Was ``\s+(by|…)\s+\w+(\s+\w+){0,3}$``,
@@ -284,8 +285,12 @@ def is_timestamp(line: Line) -> bool:
 
 
 def is_dateline(text: str) -> bool:
-    """Whether ``text`` holds both a clock time and a year ("22 de outubro de 2010 às 20:13")."""
-    return ":" in text and _CLOCK.search(text) is not None and _YEAR.search(text) is not None
+    """Whether a line of ``text`` holds both a clock time and a year ("22 de outubro de 2010
+    às 20:13"). Lines, as the old pattern's ``.*`` did not cross a newline."""
+    return ":" in text and any(
+        _CLOCK.search(line) is not None and _YEAR.search(line) is not None
+        for line in text.split("\n")
+    )
 
 
 def headline(lines: Sequence[Line], ctx: Context) -> Decision:

@@ -49,8 +49,8 @@ _RESPONSE_HEADERS = {"content-type": "application/xml; charset=utf-8"}
 def parse_feed(body: str, base_url: str) -> list[Entry]:
     """The entries of a feed, in feed order. Raises ParseError(kind="malformed_feed")."""
     parsed = _parse(body, base_url)
-    entries = [entry for item in parsed.entries if (entry := _entry(item, base_url))]
-    if parsed.bozo and not entries:
+    entries = [entry for item in parsed.get("entries", []) if (entry := _entry(item, base_url))]
+    if parsed.get("bozo") and not entries:
         raise _malformed(base_url, parsed.get("bozo_exception"))
     return entries
 
@@ -85,7 +85,7 @@ def _parse(body: str, base_url: str) -> Any:
     A stream (never a str) goes in: feedparser fetches strings that look like URLs and opens
     strings that name files, which would be I/O in a pure module.
     """
-    if not body.strip():
+    if not body.lstrip("\ufeff").strip():
         raise ParseError(
             f"{base_url}: not a feed (empty body)", url=base_url, kind="malformed_feed"
         )
@@ -98,7 +98,7 @@ def _parse(body: str, base_url: str) -> Any:
         parsed = _feedparser(data, base_url)
     except Exception as exc:  # noqa: BLE001 - its lenient parser breaks on markup it can't place
         parsed = _parse_repaired(data, base_url, exc)
-    if not parsed.version and not parsed.entries:
+    if not parsed.get("version") and not parsed.get("entries"):
         raise _malformed(base_url, parsed.get("bozo_exception"))
     return parsed
 

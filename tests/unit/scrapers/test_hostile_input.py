@@ -141,3 +141,11 @@ def test_rules_keep_pythons_meaning_under_re2(pattern: str, text: str, matches: 
     (rule,) = rules.global_rules.drop
     assert rule.pattern == pattern
     assert (rule.search(text) is not None) is matches, to_re2(pattern)
+
+
+@pytest.mark.parametrize("body", ["\ufeff", "\ufeff \n", "\ufeff\ufeff"])
+def test_a_feed_of_only_a_byte_order_mark_is_empty(body: str) -> None:
+    """Found by the property test: feedparser's result for no bytes has no ``version``."""
+    with pytest.raises(ParseError, match="empty body") as caught:
+        parse_feed(body, BASE)
+    assert caught.value.slug == "malformed_feed"
