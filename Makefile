@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config/watcher.yaml
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench fuzz install clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,5 +29,20 @@ bench: install
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/extraction.py
 
+# One atheris target per pure parser (fuzz/*.py), each for FUZZ_SECONDS; not part of test/CI.
+# Each keeps its corpus in .fuzz/<name>/ (seeded from tests/data) and crashes as .fuzz/<name>-*.
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS ?= $(wildcard fuzz/*.py)
+
+fuzz: install
+	$(BIN)/python -m pip install --quiet -e '.[test,fuzz]'
+	@status=0; for target in $(FUZZ_TARGETS); do \
+	  name=$$(basename $$target .py); mkdir -p .fuzz/$$name; \
+	  echo "== fuzz $$name for $(FUZZ_SECONDS) s"; \
+	  $(BIN)/python $$target .fuzz/$$name tests/data -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=65536 -timeout=20 -rss_limit_mb=4096 -artifact_prefix=.fuzz/$$name- \
+	    -print_final_stats=1 || status=1; \
+	done; exit $$status
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .fuzz

@@ -32,8 +32,10 @@ _TIE_BREAK = ("utf-8", "cp1252", "iso8859-15", "cp1251")
 # A document cannot declare its own UTF-16/32 encoding in ASCII; such a label is wrong.
 _WIDE = ("utf-16", "utf-32")
 
-_HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([\w.:+-]+)""", re.IGNORECASE)
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:+-]+)""", re.IGNORECASE)
+# The possessive ``\s*+`` take whole whitespace runs: with ``\s*["']?\s*`` a run could be split
+# between the two in every way, and "charset=" followed by 16 KB of spaces took seconds.
+_HEADER_CHARSET = re.compile(r"""charset\s*+=\s*+["']?\s*+([\w.:+-]+)""", re.IGNORECASE)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*+=\s*+["']?\s*+([\w.:+-]+)""", re.IGNORECASE)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([\w.:+-]+)""", re.IGNORECASE)
 
 

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 import trafilatura
@@ -24,10 +23,12 @@ from trafilatura.utils import load_html
 
 from scrapers.clean import clean, default_rules
 from scrapers.clean.drift import PageFigures
-from scrapers.clean.rules import Rules, combined
+from scrapers.clean.learned import host_key
+from scrapers.clean.rules import Rule, Rules, combined
 from scrapers.clean.steps import is_same_title
 from scrapers.errors import ExtractionError
 from scrapers.model import Article
+from scrapers.urls import is_web_url, resolve
 
 MIN_ARTICLE_WORDS = 10  # a news brief is at least a sentence; "Home" from a nav bar is not
 MIN_BODY_CHARS = 250  # below this trafilatura probably missed the article: ask boilerpy3 too
@@ -59,7 +60,7 @@ def extract_report(html: str, url: str | None = None, *, rules: Rules | None = N
     if tree is None:
         raise ExtractionError(f"{url or 'page'}: not parseable as HTML", url=url)
     meta = read_metadata(tree, url)
-    host = urlsplit(url).hostname if url else None
+    host = host_key(url)
     drop_before_headline(tree, meta.title)
     drop_blocks(tree, rules.for_host(host).dom_drop)
     text = _extract_body(tree, html, url)
@@ -159,14 +160,14 @@ _BLOCK_TAGS = ("div", "section", "aside", "ul", "ol", "nav", "footer", "form", "
 _NAME_ATTRIBUTES = ("class", "id", "role", "aria-label")
 
 
-def drop_blocks(tree: lxml.html.HtmlElement, patterns: tuple[re.Pattern[str], ...]) -> int:
+def drop_blocks(tree: lxml.html.HtmlElement, patterns: tuple[Rule, ...]) -> int:
     """Remove blocks whose class, id, role or aria-label matches a ``dom_drop`` rule.
 
     Never removes an element that holds half the page's paragraphs: a site that calls its
     article wrapper "post-content comments-enabled" must not lose its article.
     """
-    pattern = combined(patterns)
-    if pattern is None:
+    matcher = combined(patterns)
+    if matcher is None:
         return 0
     total = max(len(tree.xpath("//p")), 1)
     removed = 0
@@ -175,7 +176,7 @@ def drop_blocks(tree: lxml.html.HtmlElement, patterns: tuple[re.Pattern[str], ..
         if not attributes or element.getparent() is None:
             continue
         names = " ".join(attributes.get(a, "") for a in _NAME_ATTRIBUTES)
-        if not pattern.search(names.strip()):
+        if not matcher.matches(names.strip()):
             continue
         if len(element.xpath(".//p")) * 2 > total:  # the article wrapper, not a widget
             continue
@@ -250,6 +251,11 @@ def _ld_objects(data: Any) -> Iterator[dict[str, Any]]:
 _ARTICLE_TYPES = re.compile(r"Article|Posting|Report|BlogPosting|NewsArticle", re.IGNORECASE)
 
 
+# " | Site", " - Site" (or an en or em dash): a separator between spaces. A match starts only
+# where a whitespace run starts (as the leftmost match always did): no run is rescanned.
+_TITLE_SUFFIX = re.compile("(?<!\\s)\\s+[|\u2013\u2014-]\\s+")
+
+
 def _ld_article(ld: list[dict[str, Any]]) -> dict[str, Any]:
     for item in ld:
         kind = item.get("@type")
@@ -282,7 +288,7 @@ def _title(
         return title
     title_el = tree.find(".//title")
     if title_el is not None and (title := _clean_str(title_el.text_content())):
-        return re.split("\\s+[|\u2013\u2014-]\\s+", title)[0]
+        return _TITLE_SUFFIX.split(title)[0]
     return None
 
 
@@ -428,8 +434,8 @@ def _canonical(tree: lxml.html.HtmlElement, metas: dict[str, str], url: str | No
     links = tree.xpath('//link[translate(@rel, "CANONICAL", "canonical")="canonical"]/@href')
     for candidate in [*links, metas.get("og:url")]:
         if isinstance(candidate, str) and candidate.strip():
-            resolved = urljoin(url or "", candidate.strip())
-            if urlsplit(resolved).scheme in ("http", "https"):
+            resolved = resolve(candidate, url or "")
+            if is_web_url(resolved):  # also false for what urllib cannot parse: "http://["
                 return resolved
     return url
 
@@ -445,5 +451,4 @@ def _site(metas: dict[str, str], ld: list[dict[str, Any]], url: str | None) -> s
     ):
         if site := _clean_str(candidate):
             return site
-    host = urlsplit(url).hostname if url else None
-    return host.removeprefix("www.") if host else None
+    return host_key(url)

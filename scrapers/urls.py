@@ -113,8 +113,12 @@ def canonicalize(url: str) -> str:
     path = _remove_dot_segments(parts.path)
     if netloc and not path:
         path = "/"
+    elif not netloc and path.startswith("//"):
+        path = "/" + path.lstrip("/")  # else "//x" would read back as the host x
+    elif not parts.scheme and ":" in path.split("/", 1)[0]:
+        path = "./" + path  # RFC 3986 4.2: else "a:b" would read back as the scheme a
     path = _PERCENT_ESCAPE.sub(lambda m: m.group(0).upper(), quote(path, safe=_PATH_SAFE))
-    query = _drop_tracking(parts.query)
+    query = _canonical_query(parts.query)
     return urlunsplit((parts.scheme.lower(), netloc, path, query, ""))
 
 
@@ -140,7 +144,7 @@ def host_of(url: str) -> str:
         host = urlsplit(url.strip()).hostname or ""
     except ValueError:
         return ""
-    return _idna(host.rstrip("."))
+    return _host_name(host)
 
 
 def same_site(a: str, b: str) -> bool:
@@ -168,9 +172,10 @@ def resolve(href: str, base_url: str) -> str:
 
 
 def is_web_url(url: str) -> bool:
-    """An absolute http(s) URL with a host: the only kind of link discovery hands on."""
+    """An absolute http(s) URL with a host (and a valid port): the only kind discovery hands on."""
     try:
         parts = urlsplit(url)
+        _ = parts.port  # raises ValueError for a port that is not a number in 0-65535
         return parts.scheme.lower() in _WEB_SCHEMES and bool(parts.hostname)
     except ValueError:
         return False
@@ -194,19 +199,37 @@ def _drop_tracking(query: str) -> str:
     return "&".join(kept)
 
 
+def _canonical_query(query: str) -> str:
+    """The query without tracking parameters or trailing whitespace, as a fixed point.
+
+    canonicalize strips its input, so trailing whitespace of the query would be gone on a
+    second pass, and stripping it can leave an empty last parameter that a second pass drops:
+    repeat until nothing changes (each round shortens the query), so canonicalize is idempotent.
+    """
+    while (shorter := _drop_tracking(query).rstrip()) != query:
+        query = shorter
+    return query
+
+
 def _canonical_netloc(scheme: str, netloc: str) -> str:
     """userinfo@host:port with the host lower-cased and IDNA-encoded, default port dropped."""
     if not netloc:
         return ""
     userinfo, _, hostport = netloc.rpartition("@")
     probe = urlsplit(f"//{hostport}")
-    host = _idna((probe.hostname or "").rstrip("."))
+    host = _host_name(probe.hostname or "")
     port = probe.port  # raises ValueError on a non-numeric port: the caller gives up politely
     if ":" in host:
         host = f"[{host}]"  # IPv6 literal
     if port is not None and port != _DEFAULT_PORTS.get(scheme):
         host = f"{host}:{port}"
     return f"{userinfo}@{host}" if userinfo else host
+
+
+def _host_name(host: str) -> str:
+    """A host without its trailing dot, IDNA-encoded; the dot is stripped again after the
+    encoding, which maps an ideographic full stop ("。") to one."""
+    return _idna(host.rstrip(".")).rstrip(".")
 
 
 def _idna(host: str) -> str:

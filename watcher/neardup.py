@@ -54,8 +54,11 @@ _MIX = (  # odd 64-bit constants (golden ratio, murmur3 and xxhash primes) mixin
     0xD6E8FEB86659FD93,
     0xFF51AFD7ED558CCD,
 )
-_LINES = re.compile(r"\s*\n\s*")
-_SENTENCES = re.compile(r"(?<=[.!?…])\s+|\s*\n\s*")
+# Line and sentence breaks. ``(?<!\s)``: a break starts where its whitespace run starts (the
+# leftmost match always did); without it every position of a long run of spaces rescanned the
+# rest of the run looking for a newline, quadratic in the run.
+_LINES = re.compile(r"(?<!\s)\s*\n\s*")
+_SENTENCES = re.compile(r"(?<=[.!?…])\s+|(?<!\s)\s*\n\s*")
 
 Kind = Literal["near_duplicate", "contained"]
 

@@ -49,7 +49,10 @@ def host_key(url: str | None) -> str | None:
     """The host a page's paragraphs are counted under ("www." folded into the bare host)."""
     if not url:
         return None
-    host = urlsplit(url).hostname
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:  # "http://[": no host we could count under
+        return None
     return host.removeprefix("www.") if host else None
 
 

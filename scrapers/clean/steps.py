@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from scrapers.clean.rules import RuleSet, combined
+from scrapers.clean.rules import Rule, RuleMatch, RuleSet, combined
 
 HEADING_MAX_WORDS = 10  # section headings in news pages are short; body sentences are longer
 BODY_BEFORE_CUT = 40  # words of body needed above a "Related …" heading before we cut the rest
@@ -52,8 +52,21 @@ _TIMESTAMP = re.compile(
     r")\.?$",
     re.IGNORECASE,
 )
-_DATELINE = re.compile(r"\b\d{1,2}:\d{2}\b.*\b(19|20)\d{2}\b|\b(19|20)\d{2}\b.*\b\d{1,2}:\d{2}\b")
-_BYLINE_TAIL = re.compile(r"\s+(by|von|par|por|di|door)\s+\w+(\s+\w+){0,3}$", re.IGNORECASE)
+# A dateline holds a clock time and a year, in either order. It used to be one pattern,
+# ``CLOCK.*YEAR|YEAR.*CLOCK``, whose ``.*`` made every clock time scan to the end of the line:
+# quadratic on "12:34-12:34-…". A clock time and a year can never overlap (a year is a run of
+# exactly four digits between non-word characters, the digit runs of a clock time have one or
+# two), so one comes before the other whenever both occur in a line: two bounded searches say
+# the same.
+_CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b")
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+# A byline after a date: "Nov 5, 2024 by Jane Doe". Was ``\s+(by|…)\s+\w+(\s+\w+){0,3}$``,
+# which from every position of a whitespace run rescanned the rest of the run (quadratic). Now a
+# match may only start where a run starts (the leftmost match always did), and the possessive
+# quantifiers never give back what a later part could not use anyway (\s and \w are disjoint).
+_BYLINE_TAIL = re.compile(
+    r"(?<!\s)\s++(?:by|von|par|por|di|door)\s++\w++(?:\s++\w++){0,3}+$", re.IGNORECASE
+)
 DATELINE_MAX_WORDS = 10  # "sexta-feira, 22 de outubro de 2010 às 20:13": a date, not a sentence
 _RELATIVE_TIME = re.compile(r"\bago$|^(just now|yesterday|today)$", re.IGNORECASE)
 
@@ -157,9 +170,16 @@ def _words_before(lines: Sequence[Line], position: int) -> int:
     return sum(line.words for line in lines[:position])
 
 
-def _first_match(patterns: tuple[re.Pattern[str], ...], text: str) -> re.Match[str] | None:
-    pattern = combined(patterns)
-    return pattern.search(text) if pattern is not None else None
+def _first_match(rules: tuple[Rule, ...], text: str) -> RuleMatch | None:
+    """The match of the first rule that matches ``text`` (for its groups)."""
+    matcher = combined(rules)
+    return matcher.first(text) if matcher is not None else None
+
+
+def _matches(rules: tuple[Rule, ...], text: str) -> bool:
+    """Whether any of ``rules`` matches ``text``: one linear RE2 scan."""
+    matcher = combined(rules)
+    return matcher is not None and matcher.matches(text)
 
 
 def attribution(lines: Sequence[Line], ctx: Context) -> Decision:
@@ -180,7 +200,7 @@ def end_markers(lines: Sequence[Line], ctx: Context) -> Decision:
     """A copyright line in the last half closes the article; earlier it is only dropped."""
     total = _words_before(lines, len(lines))
     for k, line in enumerate(lines):
-        if line.words <= HEADING_MAX_WORDS and _first_match(ctx.rules.end_markers, line.text):
+        if line.words <= HEADING_MAX_WORDS and _matches(ctx.rules.end_markers, line.text):
             if _words_before(lines, k) >= total * TAIL_SHARE:
                 return Decision(_cut(lines, k, "end_marker"))
             return Decision({line.index: "end_marker"})
@@ -193,7 +213,7 @@ def section_cuts(lines: Sequence[Line], ctx: Context) -> Decision:
     Above the body (a heading among byline lines) only the heading itself goes.
     """
     for k, line in enumerate(lines):
-        if not line.is_heading_like or not _first_match(ctx.rules.cut_after, line.text):
+        if not line.is_heading_like or not _matches(ctx.rules.cut_after, line.text):
             continue
         if _words_before(lines, k) >= BODY_BEFORE_CUT:
             return Decision(_cut(lines, k, "section"))
@@ -205,7 +225,7 @@ def promo_blocks(lines: Sequence[Line], ctx: Context) -> Decision:
     """An inline "Don't miss" / "Read more" heading and the headline links right under it."""
     drop: dict[int, str] = {}
     for k, line in enumerate(lines):
-        if not line.is_heading_like or not _first_match(ctx.rules.promo_heading, line.text):
+        if not line.is_heading_like or not _matches(ctx.rules.promo_heading, line.text):
             continue
         drop[line.index] = "promo"
         for following in lines[k + 1 : k + 1 + PROMO_MAX_LINKS]:
@@ -243,9 +263,9 @@ def patterns(lines: Sequence[Line], ctx: Context) -> Decision:
     """Lines matching a drop or image-credit rule."""
     drop: dict[int, str] = {}
     for line in lines:
-        if _first_match(ctx.rules.drop, line.text):
+        if _matches(ctx.rules.drop, line.text):
             drop[line.index] = "rule"
-        elif line.words <= CREDIT_MAX_WORDS and _first_match(ctx.rules.credits, line.text):
+        elif line.words <= CREDIT_MAX_WORDS and _matches(ctx.rules.credits, line.text):
             drop[line.index] = "credit"
     return Decision(drop)
 
@@ -261,7 +281,16 @@ def is_timestamp(line: Line) -> bool:
     text = _BYLINE_TAIL.sub("", line.text)
     if _TIMESTAMP.match(text):
         return True
-    return line.words <= DATELINE_MAX_WORDS and bool(_DATELINE.search(text))
+    return line.words <= DATELINE_MAX_WORDS and is_dateline(text)
+
+
+def is_dateline(text: str) -> bool:
+    """Whether a line of ``text`` holds both a clock time and a year ("22 de outubro de 2010
+    às 20:13"). Lines, as the old pattern's ``.*`` did not cross a newline."""
+    return ":" in text and any(
+        _CLOCK.search(line) is not None and _YEAR.search(line) is not None
+        for line in text.split("\n")
+    )
 
 
 def headline(lines: Sequence[Line], ctx: Context) -> Decision:

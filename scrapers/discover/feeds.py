@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
+from lxml import etree
 
 from scrapers.errors import ParseError
 from scrapers.model import Entry
@@ -35,8 +36,9 @@ __all__ = ["MIN_CONTENT_CHARS", "looks_like_html", "parse_feed"]
 # fetching the page (the pipeline may still fetch when extraction finds too little).
 MIN_CONTENT_CHARS = 500
 
-_HTML_START = re.compile(r"\A\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>])", re.I | re.S)
+_HTML_TAG = re.compile(r"<(?:!doctype\s+html|html[\s>])", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
+_SPACES = re.compile(r"\s*")
 _SPACE = re.compile(r"\s+")
 # The body is already text (scrapers.charset decoded it), so we hand feedparser UTF-8 bytes and
 # say so; an HTTP charset overrides the XML declaration (RFC 3023), so a feed declaring
@@ -47,15 +49,34 @@ _RESPONSE_HEADERS = {"content-type": "application/xml; charset=utf-8"}
 def parse_feed(body: str, base_url: str) -> list[Entry]:
     """The entries of a feed, in feed order. Raises ParseError(kind="malformed_feed")."""
     parsed = _parse(body, base_url)
-    entries = [entry for item in parsed.entries if (entry := _entry(item, base_url))]
-    if parsed.bozo and not entries:
+    entries = [entry for item in parsed.get("entries", []) if (entry := _entry(item, base_url))]
+    if parsed.get("bozo") and not entries:
         raise _malformed(base_url, parsed.get("bozo_exception"))
     return entries
 
 
 def looks_like_html(body: str) -> bool:
-    """Whether a body is an HTML page (an error page or a site's front page served instead)."""
-    return bool(_HTML_START.match(body.lstrip("\ufeff")))
+    """Whether a body is an HTML page (an error page or a site's front page served instead):
+    ``<!doctype html`` or ``<html`` after whitespace and comments.
+
+    The comments are skipped with ``str.find``, each at its first ``-->``, so every character
+    is looked at once. The pattern this replaces (``(?:<!--.*?-->\\s*)*`` before the tag) could
+    end each comment at any later ``-->`` and backtracked 2^N times over N empty comments.
+    """
+    text = body.lstrip("\ufeff")
+    position = _after_space(text, 0)
+    while text.startswith("<!--", position):
+        end = text.find("-->", position + 4)
+        if end < 0:
+            return False
+        position = _after_space(text, end + 3)
+    return _HTML_TAG.match(text, position) is not None
+
+
+def _after_space(text: str, position: int) -> int:
+    """The index after the whitespace run at ``position`` (no copy of the text is made)."""
+    run = _SPACES.match(text, position)
+    return run.end() if run else position
 
 
 def _parse(body: str, base_url: str) -> Any:
@@ -64,7 +85,7 @@ def _parse(body: str, base_url: str) -> Any:
     A stream (never a str) goes in: feedparser fetches strings that look like URLs and opens
     strings that name files, which would be I/O in a pure module.
     """
-    if not body.strip():
+    if not body.lstrip("\ufeff").strip():
         raise ParseError(
             f"{base_url}: not a feed (empty body)", url=base_url, kind="malformed_feed"
         )
@@ -72,12 +93,40 @@ def _parse(body: str, base_url: str) -> Any:
         raise ParseError(
             f"{base_url}: not a feed (got an HTML page)", url=base_url, kind="malformed_feed"
         )
-    headers = {**_RESPONSE_HEADERS, "content-location": base_url}
-    stream = io.BytesIO(body.lstrip("\ufeff").encode("utf-8"))
-    parsed = feedparser.parse(stream, response_headers=headers)
-    if not parsed.version and not parsed.entries:
+    data = body.lstrip("\ufeff").encode("utf-8")
+    try:
+        parsed = _feedparser(data, base_url)
+    except Exception as exc:  # noqa: BLE001 - its lenient parser breaks on markup it can't place
+        parsed = _parse_repaired(data, base_url, exc)
+    if not parsed.get("version") and not parsed.get("entries"):
         raise _malformed(base_url, parsed.get("bozo_exception"))
     return parsed
+
+
+def _feedparser(data: bytes, base_url: str) -> Any:
+    headers = {**_RESPONSE_HEADERS, "content-location": base_url}
+    return feedparser.parse(io.BytesIO(data), response_headers=headers)
+
+
+def _parse_repaired(data: bytes, base_url: str, error: Exception) -> Any:
+    """feedparser's result on the feed as lxml's recovering parser repairs it.
+
+    feedparser falls back to a lenient parser on XML that is not well-formed, and that parser
+    raises on some broken markup instead of reporting it (TypeError on a stray ``</width>``,
+    KeyError 'links' on a ``<link>`` that outlives its ``<source>``), losing every entry. lxml
+    drops or closes what does not fit, and the repaired feed parses; when even that fails, the
+    feed is malformed, named with feedparser's original complaint.
+    """
+    parser = etree.XMLParser(
+        recover=True, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+    try:
+        root = etree.fromstring(data, parser)
+        if root is not None:
+            return _feedparser(etree.tostring(root, encoding="utf-8"), base_url)
+    except Exception:  # noqa: BLE001 - as above, on the repaired feed: then it is malformed
+        pass
+    raise _malformed(base_url, f"{type(error).__name__}: {error}") from error
 
 
 def _malformed(base_url: str, error: object) -> ParseError:
@@ -140,5 +189,17 @@ def _text(value: str | None) -> str | None:
     """Plain text of a possibly-HTML string: tags dropped, entities decoded, spaces collapsed."""
     if not value:
         return None
-    text = _SPACE.sub(" ", html.unescape(_TAG.sub("", value))).strip()
+    text = _SPACE.sub(" ", html.unescape(_strip_tags(value))).strip()
     return text or None
+
+
+def _strip_tags(value: str) -> str:
+    """``value`` without ``<...>`` tags, in linear time.
+
+    Only the part up to the last ``>`` is searched: there every ``<`` has a ``>`` after it, so
+    each match ends at the first one and the search goes on from there. An unclosed ``<`` after
+    the last ``>`` would make the search scan to the end from each one (quadratic on a title of
+    70 000 ``&lt;``); no tag can start there anyway.
+    """
+    end = value.rfind(">") + 1
+    return _TAG.sub("", value[:end]) + value[end:]
