@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
+import re2
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -31,7 +32,8 @@ from watcher.webhooks.signing import parse_secrets
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# RE2: with Python's re, "${A:-" repeated (no closing brace) rescans the rest from every "${".
+_VAR = re2.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 MAX_DURATION = 3650 * 86400.0  # ten years: longer is a typo, and overflows timers and TTLs
 MIN_EVERY = 1.0  # a source polled faster than once a second is a loop, not a schedule
 MIN_RETRY = 0.05  # a webhook retry sooner than 50 ms is a storm, not a back-off
@@ -219,7 +221,7 @@ def interpolate(tree: Any, env: Mapping[str, str], path: str = "") -> tuple[Any,
     if not isinstance(tree, str):
         return tree, problems
 
-    def sub_var(match: re.Match[str]) -> str:
+    def sub_var(match: Any) -> str:  # an re2 match: groups as in re
         name, default = match[1], match[2]
         if default is not None and not env.get(name):  # as in the shell: unset or empty
             return default

@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.growth import LINEAR, growth, repeated
 from watcher import safeyaml
-from watcher.config import load_config, parse_config, parse_duration
+from watcher.config import interpolate, load_config, parse_config, parse_duration
 from watcher.errors import ConfigError
 from watcher.urlcheck import check_http_url, check_redis_url
 
@@ -297,3 +298,11 @@ def test_load_config_directory_and_missing_file_are_problems(tmp_path: Path) -> 
         with pytest.raises(ConfigError) as info:
             load_config(path, {})
         assert why in str(info.value.problems[0])
+
+
+def test_interpolation_is_linear_on_unclosed_variables() -> None:
+    """``${A:-`` repeated with no closing brace: each match attempt must not rescan the rest."""
+    ratio = growth(
+        repeated("${A:-"), lambda text: interpolate({"k": text}, {}), small=10_000, large=100_000
+    )
+    assert ratio < LINEAR, f"10x the input took {ratio:.0f}x the time"
