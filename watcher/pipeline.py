@@ -16,12 +16,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import structlog
 
 from scrapers.discover import Discovery, Kind, discover
-from scrapers.errors import ExtractionError, HostDeferred, ScrapeError
+from scrapers.errors import ExtractionError, HostDeferred, ParseTimeout, ScrapeError
 from scrapers.fetch import Fetcher
 from scrapers.model import Entry, Page
 from scrapers.urls import canonicalize, host_of, same_site, strip_tracking
@@ -36,9 +36,12 @@ from watcher.store.fingerprints import NearDupIndex
 from watcher.store.http_cache import HttpCache
 from watcher.store.stories import Recorded, Stories
 from watcher.tasks import Parsed, TextFacts
-from watcher.workers import Workers
+from watcher.workers import Quarantine, Workers
 
 log = structlog.get_logger("watcher.pipeline")
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 ENTRY_CONCURRENCY = 8  # articles in flight per source; per-host limits still apply in the fetcher
 MIN_TEXT_CHARS = 200  # a full-content feed body shorter than this is a teaser: fetch the page
@@ -59,6 +62,7 @@ class Deps:
     stories: Stories
     http_cache: HttpCache
     workers: Workers
+    quarantine: Quarantine = field(default_factory=Quarantine)
     counter: RedisParagraphCounter | None = None
     neardup: NearDupIndex | None = None  # None: exact dedupe only (same URL, same text)
     dedupe: DedupeConfig = field(default_factory=DedupeConfig)
@@ -140,8 +144,16 @@ async def _parse_source(
     kind: Kind, page: Page, source: Source, deps: Deps, now: datetime
 ) -> Discovery:
     """Discovery is CPU work on untrusted bytes: in a worker, under ``fetch.parse_timeout``."""
-    return await deps.workers.run(
-        page.url, discover, kind, page.text, page.url, now=now, max_age=source.max_age
+    return await _parse(
+        deps,
+        page.url,
+        page.text,
+        discover,
+        kind,
+        page.text,
+        page.url,
+        now=now,
+        max_age=source.max_age,
     )
 
 
@@ -178,12 +190,27 @@ async def _extract(
     """
     with metrics.EXTRACT_SECONDS.time():
         learn = deps.counter is not None
-        parsed = await deps.workers.run(
-            url, tasks.extract_article, html, url, title=title, learn=learn
+        parsed = await _parse(
+            deps, url, html, tasks.extract_article, html, url, title=title, learn=learn
         )
         parsed = await _learn(parsed, url, title, deps)
     report.figures.append(parsed.figures)
     return parsed
+
+
+async def _parse(
+    deps: Deps, url: str, body: str, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """``fn`` on ``body`` in a worker, unless this very body ran past the deadline lately."""
+    key = deps.quarantine.key(url, body)
+    deps.quarantine.check(key, url)
+    try:
+        result = await deps.workers.run(url, fn, *args, **kwargs)
+    except ParseTimeout:
+        deps.quarantine.timed_out(key)
+        raise
+    deps.quarantine.parsed(key)
+    return result
 
 
 async def _learn(parsed: Parsed, url: str, title: str | None, deps: Deps) -> Parsed:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import multiprocessing
 import os
 import pickle
@@ -31,6 +32,7 @@ import struct
 import threading
 import time
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -51,6 +53,8 @@ START_SECONDS = 60.0  # a new worker imports nothing (forked warm) but loads rul
 STOP_SECONDS = 1.0  # at shutdown an idle worker exits on EOF at once; a busy one is SIGKILLed
 RESTART_BACKOFF = (0.5, 30.0)  # s between attempts to replace a worker that failed to start
 PARENT_CHECK_SECONDS = 1.0  # a worker orphaned mid-task (daemon kill -9) exits within this
+QUARANTINE_SECONDS = (900.0, 6 * 3600.0)  # a timed-out body is skipped 15 min, doubling to 6 h
+QUARANTINE_SIZE = 10_000  # bodies remembered (~50 bytes each)
 PRELOAD = ["watcher.tasks"]  # imported once in the forkserver, shared by every worker forked
 _SHORT = struct.Struct("!i")  # multiprocessing.connection's frame header...
 _LONG = struct.Struct("!Q")  # ...and its extension for frames over 2 GiB (header -1)
@@ -350,6 +354,60 @@ class Workers:
                 await worker.exit_code(STOP_SECONDS)
         if self._started:
             log.info("workers_stopped", workers=len(workers))
+
+
+class Quarantine:
+    """Bodies that ran past the deadline lately: the same bytes are not parsed again for a while.
+
+    Parsing is deterministic, so a poll that hands a worker the very bytes that timed out last
+    time holds that worker for the whole deadline again, every poll, and the other sources'
+    articles queue behind it. A body that timed out is skipped at once (ParseTimeout, saying
+    so) for ``first`` seconds, doubling at each timeout up to ``longest``: a page that was only
+    slow on a busy machine is still tried again. A changed body is a new key and is parsed.
+    Kept in this process only, bounded: the oldest keys go first.
+    """
+
+    def __init__(
+        self,
+        *,
+        first: float = QUARANTINE_SECONDS[0],
+        longest: float = QUARANTINE_SECONDS[1],
+        size: int = QUARANTINE_SIZE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._first, self._longest, self._size, self._clock = first, longest, size, clock
+        self._held: OrderedDict[bytes, tuple[float, float]] = OrderedDict()  # key → until, hold
+
+    @staticmethod
+    def key(about: str, body: str) -> bytes:
+        """The identity of one parse: the URL and the exact text (8 bytes are plenty)."""
+        digest = hashlib.blake2b(about.encode("utf-8", "replace"), digest_size=8)
+        digest.update(body.encode("utf-8", "surrogatepass"))
+        return digest.digest()
+
+    def check(self, key: bytes, about: str) -> None:
+        """Raise ParseTimeout without parsing while ``key`` is held."""
+        held = self._held.get(key)
+        if held is None:
+            return
+        left = held[0] - self._clock()
+        if left > 0:
+            raise ParseTimeout(
+                f"{about}: not parsed again: the same body ran past the deadline before"
+                f" (next try in {left:.0f}s)",
+                url=about,
+            )
+
+    def timed_out(self, key: bytes) -> None:
+        """``key`` ran past the deadline: hold it, twice as long as last time."""
+        previous = self._held.pop(key, None)
+        hold = self._first if previous is None else min(previous[1] * 2, self._longest)
+        self._held[key] = (self._clock() + hold, hold)
+        while len(self._held) > self._size:
+            self._held.popitem(last=False)
+
+    def parsed(self, key: bytes) -> None:
+        self._held.pop(key, None)
 
 
 def _exit_text(code: int | None) -> str:

@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from tests.support import procs
-from tests.support.builders import Story, paragraphs, rss
+from tests.support.builders import Story, article_page, paragraphs, rss
 from tests.support.cli import daemon, meta_stories, run_cli, serve_stories, stream, wait_until
 from watcher.app import App
 from watcher.config import load_config
@@ -106,6 +106,42 @@ async def test_poll_worker_killed_mid_parse_fails_that_entry_and_the_next_poll_e
         await app.aclose()
     assert (second.new, second.duplicate, second.failed) == (1, 2, 0)
     assert len(stream(redis_client, ns)) == 3
+
+
+@pytest.mark.anyio
+async def test_poll_does_not_hand_a_worker_the_same_timed_out_body_again(
+    site: Any, make_config: Callable[..., Path], redis_client: redis.Redis, ns: str
+) -> None:
+    """A body past the deadline is not parsed again on the next poll (no worker is tied up
+    and killed for it twice); once the page changes, it is parsed and emitted."""
+    stories = [*meta_stories(1), _heavy()]
+    base = serve_stories(site, stories)
+    site.add("/feed.xml", rss(stories, base))
+    fetch = {**FETCH, "parse_timeout": "0.1s"}
+    config = load_config(make_config(_feed_source(base), fetch=fetch, workers=1), os.environ)
+    heavy_url = f"{base}{stories[1].path}"
+    app = await App.open(config)
+    try:
+        await app.workers.start()
+        first = await app.poll(config.sources[0])
+        deadline = time.monotonic() + 30
+        while not app.workers.pids:  # the killed worker's replacement is on its way
+            assert time.monotonic() < deadline, "the timed-out worker was never replaced"
+            await asyncio.sleep(0.01)
+        after_first = app.workers.pids
+        second = await app.poll(config.sources[0])
+        after_second = app.workers.pids
+        edited = Story("heavy-story", "Meta heavy story", body=paragraphs("heavy", 6))
+        site.add(edited.path, article_page(edited, base))
+        third = await app.poll(config.sources[0])
+    finally:
+        await app.aclose()
+    assert (first.new, first.failed) == (1, 1)
+    assert [(f.url, f.reason) for f in first.failures] == [(heavy_url, "parse_timeout")]
+    assert [(f.url, f.reason) for f in second.failures] == [(heavy_url, "parse_timeout")]
+    assert after_second == after_first, "a worker was killed again for the same body"
+    assert (third.new, third.failed) == (1, 0)
+    assert len(stream(redis_client, ns)) == 2
 
 
 TEMPLATE = (
