@@ -202,6 +202,12 @@ class Fetcher:
             text = body_text(*args)
         return _page(answer, text)
 
+    async def robots_sitemaps(self, url: str) -> list[str]:
+        """The sitemap URLs robots.txt of ``url``'s origin lists (``Sitemap:`` lines), from the
+        same cached robots.txt that decides what may be fetched. Raises BlockedAddress,
+        RateLimited or HostDeferred as fetching robots.txt does; any other failure: none."""
+        return await self._robots.sitemaps(url)
+
     async def _follow(
         self,
         url: str,
