@@ -202,6 +202,10 @@ class Fetcher:
             text = body_text(*args)
         return _page(answer, text)
 
+    async def allows(self, url: str) -> bool:
+        """Whether ``get(url)`` would pass robots.txt (always, with ``robots`` off)."""
+        return not self._settings.robots or await self._robots.allows(url)
+
     async def robots_sitemaps(self, url: str) -> list[str]:
         """The sitemap URLs robots.txt of ``url``'s origin lists (``Sitemap:`` lines), from the
         same cached robots.txt that decides what may be fetched. Raises BlockedAddress,

@@ -19,6 +19,7 @@ from scrapers.clean import RulesError
 from scrapers.errors import ScrapeError
 from scrapers.fetch import Fetcher
 from scrapers.politeness import host_key
+from scrapers.urls import canonicalize, is_web_url
 from watcher import logs
 from watcher.app import App, fetch_settings, rules_of
 from watcher.config import Config, FetchConfig, config_from_bytes, load_config
@@ -33,8 +34,12 @@ from watcher.opml import (
     read_opml,
     sources_yaml,
 )
+from watcher.preview import MAX_DROPPED, Preview, preview
+from watcher.store import connect
 from watcher.store.hostgate import held_hosts
+from watcher.store.keys import Keys
 from watcher.store.leases import LeaseView, holders
+from watcher.store.stories import Stories
 from watcher.webhooks.delivery import DrainReport
 from watcher.webhooks.sender import origin
 
@@ -78,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     _add_sources_parser(sub)
+    prev = sub.add_parser("preview", help="dry run of a source or URL: nothing written to Redis")
+    prev.add_argument("target", metavar="URL_OR_SOURCE")
+    prev.add_argument("--sample", type=int, default=3, help="articles to fetch and clean")
     for p in sub.choices.values():  # `watcher once --config x` as well as `watcher --config x once`
         p.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
@@ -453,12 +461,76 @@ def _append_sources(path: Path, plan: ImportPlan, comment: str) -> None:
     os.replace(temporary, path)
 
 
+async def _preview(config: Config, args: argparse.Namespace) -> int:
+    """``watcher preview``: the source's discovery and a sample of cleaned articles. Redis is
+    only read (is this URL known?); nothing else of the service is opened."""
+    named = {s.name: s for s in config.sources}
+    target = named.get(args.target) or args.target
+    if isinstance(target, str) and not is_web_url(target):
+        print(f"watcher: {target}: neither a configured source nor an http(s) URL", file=sys.stderr)
+        return EXIT_CONFIG
+    client = connect(config.redis.url, config.data_dir)
+    stories = Stories(client, Keys(config.redis.namespace))
+
+    async def known(url: str) -> bool:
+        return await stories.known(canonicalize(url)) is not None
+
+    try:
+        async with Fetcher(fetch_settings(config.fetch)) as fetcher:
+            found = await preview(
+                target,
+                fetcher,
+                known,
+                datetime.now(UTC),
+                rules=rules_of(config),
+                sample=args.sample,
+            )
+    except ScrapeError as exc:
+        print(f"watcher: {args.target}: {exc.slug}: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    finally:
+        await client.aclose()
+    print(format_preview(args.target, found))
+    return EXIT_OK
+
+
+FATES = (
+    ("new", "new"),
+    ("known", "known"),
+    ("too_old", "too old"),
+    ("robots", "refused by robots"),
+)
+
+
+def format_preview(target: str, found: Preview) -> str:
+    """What kind of source, what it listed and each entry's fate, then the sampled articles."""
+    lines = [f"{target}: {found.kind} at {found.url}"]
+    lines += [f"  followed child sitemap {url}" for url in found.followed]
+    counts = ", ".join(f"{label} {found.count(fate)}" for fate, label in FATES)
+    lines.append(f"entries: {len(found.entries)} ({counts})")
+    for item in found.entries:
+        when = item.entry.published_at.isoformat() if item.entry.published_at else "undated"
+        lines.append(f"  {item.fate:<8} {when:<25} {item.entry.url}  {item.entry.title or ''}")
+    for i, art in enumerate(found.articles, 1):
+        lines.append(f"article {i}: {art.title or '(no title)'}")
+        if art.error:
+            lines.append(f"  failed: {art.error}")
+            continue
+        when = art.published_at.isoformat() if art.published_at else "undated"
+        lines.append(f"  {art.url} | site {art.site or '-'} | {when}")
+        lines += [f"  > {text[:200]}" for text in art.first_lines]
+        lines.append(f"  cleaning dropped {len(art.dropped)} lines")
+        lines += [f"    - {why}: {text[:100]}" for text, why in art.dropped[:MAX_DROPPED]]
+    return "\n".join(lines)
+
+
 _COMMANDS = {
     "run": _run,
     "once": _once,
     "tail": _tail,
     "status": _status,
     "webhooks": _webhooks,
+    "preview": _preview,
 }
 
 
