@@ -196,8 +196,8 @@ class Fetcher:
             answer.url,
             self._settings.max_bytes,
         )
-        if len(answer.body) > OFF_LOOP_DECODE:
-            text = await asyncio.to_thread(body_text, *args)
+        if len(answer.body) > OFF_LOOP_DECODE or answer.body.startswith(GZIP_MAGIC):
+            text = await asyncio.to_thread(body_text, *args)  # a small gzip may inflate to 5 MB
         else:
             text = body_text(*args)
         return _page(answer, text)
