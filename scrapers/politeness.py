@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,9 +23,13 @@ import httpx
 from protego import Protego
 
 from scrapers.errors import HostDeferred
+from scrapers.urls import is_web_url, resolve
 
 ROBOTS_TTL = 3600.0  # seconds a robots.txt is trusted; Google re-reads it about daily
 ROBOTS_RETRY_TTL = 300.0  # an unreachable robots.txt (allowed meanwhile) is asked again sooner
+# A robots.txt may list any number of Sitemap: lines (500 KiB holds ~10 000); sites list one to
+# a few dozen (a news sitemap, an index, one per language or section). More is not a site map.
+MAX_SITEMAPS = 50
 
 Clock = Callable[[], float]
 
@@ -148,6 +152,18 @@ class RobotsCache:
         rules = await self._rules_for(origin(url))
         return rules.parser is None or rules.parser.can_fetch(url, self._user_agent)
 
+    async def sitemaps(self, url: str) -> list[str]:
+        """The ``Sitemap:`` lines of robots.txt of ``url``'s origin (see ``sitemap_urls``).
+
+        They are site-wide, so the rules for our user agent do not matter; a missing or
+        unreachable robots.txt lists none. The same cached fetch serves ``allows``.
+        """
+        key = origin(url)
+        rules = await self._rules_for(key)
+        if rules.parser is None:
+            return []
+        return sitemap_urls(rules.parser.sitemaps, f"{key}/robots.txt")
+
     async def _rules_for(self, key: str) -> _Rules:
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
@@ -161,6 +177,23 @@ class RobotsCache:
         if text is None:
             return _Rules(None, self._clock() + min(self._ttl, ROBOTS_RETRY_TTL))
         return _Rules(Protego.parse(text), self._clock() + self._ttl)
+
+
+def sitemap_urls(values: Iterable[str], robots_url: str) -> list[str]:
+    """``Sitemap:`` values as absolute web URLs, in order, each once, at most MAX_SITEMAPS.
+
+    Relative values are resolved against robots.txt; ``javascript:`` and the like are
+    dropped. Another host's sitemap is kept: robots.txt is how sitemaps.org lets a site
+    list sitemaps it keeps elsewhere (a CDN, a sitemap service).
+    """
+    found: dict[str, None] = {}
+    for value in values:
+        url = resolve(value.strip(), robots_url)
+        if is_web_url(url):
+            found.setdefault(url, None)
+            if len(found) == MAX_SITEMAPS:
+                break
+    return list(found)
 
 
 def host_key(url: str) -> str:

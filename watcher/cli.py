@@ -19,13 +19,27 @@ from scrapers.clean import RulesError
 from scrapers.errors import ScrapeError
 from scrapers.fetch import Fetcher
 from scrapers.politeness import host_key
+from scrapers.urls import canonicalize, is_web_url
 from watcher import logs
 from watcher.app import App, fetch_settings, rules_of
-from watcher.config import Config, FetchConfig, load_config
-from watcher.errors import ConfigError, StoreUnavailable
+from watcher.config import Config, FetchConfig, config_from_bytes, load_config
+from watcher.config_edit import insert_sources
+from watcher.errors import ConfigError, OpmlError, Problem, StoreUnavailable
 from watcher.model import PollReport
+from watcher.opml import (
+    MAX_OPML_BYTES,
+    ImportPlan,
+    export_opml,
+    plan_import,
+    read_opml,
+    sources_yaml,
+)
+from watcher.preview import MAX_DROPPED, Preview, preview
+from watcher.store import connect
 from watcher.store.hostgate import held_hosts
+from watcher.store.keys import Keys
 from watcher.store.leases import LeaseView, holders
+from watcher.store.stories import Stories
 from watcher.webhooks.delivery import DrainReport
 from watcher.webhooks.sender import origin
 
@@ -68,9 +82,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--wait", type=float, default=30.0, help="seconds to wait for due webhook retries"
     )
     replay.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    _add_sources_parser(sub)
+    prev = sub.add_parser("preview", help="dry run of a source or URL: nothing written to Redis")
+    prev.add_argument("target", metavar="URL_OR_SOURCE")
+    prev.add_argument("--sample", type=int, default=3, help="articles to fetch and clean")
     for p in sub.choices.values():  # `watcher once --config x` as well as `watcher --config x once`
         p.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
+
+
+def _add_sources_parser(sub: Any) -> None:
+    """``watcher sources import FILE.opml [--topics T] [--print]``; ``watcher sources export``."""
+    sources = sub.add_parser("sources", help="import sources from OPML, export them as OPML")
+    sources_sub = sources.add_subparsers(dest="sources_command", required=True)
+    imp = sources_sub.add_parser("import", help="append an OPML file's feeds to the config")
+    imp.add_argument("file", metavar="FILE.opml")
+    imp.add_argument("--topics", default="", help="comma-separated topics for every new source")
+    imp.add_argument(
+        "--print", action="store_true", help="print the YAML to paste; leave the config alone"
+    )
+    export = sources_sub.add_parser("export", help="write the feed sources as OPML to stdout")
+    for p in (imp, export):
+        p.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
 def _iso_time(value: str) -> datetime:
@@ -102,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         print(f"{path}: ok ({len(config.sources)} sources, {len(config.topics)} topics)")
         return EXIT_OK
+    if args.command == "sources":
+        return _sources(config, path, args)
     logs.setup(os.environ.get("WATCHER_LOG_LEVEL", config.log_level))
     logs.register_secrets(secrets_of(config))
     try:
@@ -370,12 +405,132 @@ def _article_json(article: Any) -> dict[str, Any]:
     return out
 
 
+def _sources(config: Config, path: Path, args: argparse.Namespace) -> int:
+    """``watcher sources``: no Redis, no network; the config file is the only thing written."""
+    if args.sources_command == "export":
+        return _export_sources(config)
+    topics = [t.strip() for t in args.topics.split(",") if t.strip()]
+    unknown = [t for t in topics if t not in {topic.name for topic in config.topics}]
+    if unknown:
+        print(f"watcher: unknown topic(s): {', '.join(unknown)}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        with Path(args.file).open("rb") as file:
+            feeds = read_opml(file.read(MAX_OPML_BYTES + 1), args.file)
+    except (OSError, OpmlError) as exc:
+        print(f"watcher: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    plan = plan_import(feeds, config.sources, topics)
+    for left_out in plan.skipped:
+        print(f"skipped {left_out.url or '(no URL)'}: {left_out.reason}", file=sys.stderr)
+    if args.print:
+        print(sources_yaml(plan.sources, indent=2), end="")
+        return EXIT_OK
+    if plan.sources:
+        try:
+            _append_sources(path, plan, f"from {Path(args.file).name} (watcher sources import)")
+        except ConfigError as exc:
+            return _config_failed(exc)
+    added, skipped = len(plan.sources), len(plan.skipped)
+    print(f"{args.file}: {added} feeds added to {path} as sources, {skipped} skipped")
+    return EXIT_OK
+
+
+def _export_sources(config: Config) -> int:
+    feeds = [s for s in config.sources if s.type == "feed"]
+    print(export_opml(feeds), end="")
+    if len(feeds) < len(config.sources):
+        left = len(config.sources) - len(feeds)
+        print(f"watcher: {left} sitemap/page sources are not feeds: left out", file=sys.stderr)
+    return EXIT_OK
+
+
+def _append_sources(path: Path, plan: ImportPlan, comment: str) -> None:
+    """Insert the new sources into the config file's text, and replace the file only once
+    the result loads as a config with every source in it (ConfigError otherwise)."""
+    text = path.read_text(encoding="utf-8")
+    edited = insert_sources(text, sources_yaml(plan.sources), comment=comment)
+    before = len(config_from_bytes(text.encode(), os.environ).sources)
+    after = config_from_bytes(edited.encode(), os.environ)
+    if len(after.sources) != before + len(plan.sources):
+        raise ConfigError([Problem("sources", "could not add to the list safely: use --print")])
+    temporary = path.with_name(f".{path.name}.import")
+    temporary.write_text(edited, encoding="utf-8")
+    with contextlib.suppress(OSError):
+        os.chmod(temporary, path.stat().st_mode & 0o7777)
+    os.replace(temporary, path)
+
+
+async def _preview(config: Config, args: argparse.Namespace) -> int:
+    """``watcher preview``: the source's discovery and a sample of cleaned articles. Redis is
+    only read (is this URL known?); nothing else of the service is opened."""
+    named = {s.name: s for s in config.sources}
+    target = named.get(args.target) or args.target
+    if isinstance(target, str) and not is_web_url(target):
+        print(f"watcher: {target}: neither a configured source nor an http(s) URL", file=sys.stderr)
+        return EXIT_CONFIG
+    client = connect(config.redis.url, config.data_dir)
+    stories = Stories(client, Keys(config.redis.namespace))
+
+    async def known(url: str) -> bool:
+        return await stories.known(canonicalize(url)) is not None
+
+    try:
+        async with Fetcher(fetch_settings(config.fetch)) as fetcher:
+            found = await preview(
+                target,
+                fetcher,
+                known,
+                datetime.now(UTC),
+                rules=rules_of(config),
+                sample=args.sample,
+            )
+    except ScrapeError as exc:
+        print(f"watcher: {args.target}: {exc.slug}: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    finally:
+        await client.aclose()
+    print(format_preview(args.target, found))
+    return EXIT_OK
+
+
+FATES = (
+    ("new", "new"),
+    ("known", "known"),
+    ("too_old", "too old"),
+    ("robots", "refused by robots"),
+)
+
+
+def format_preview(target: str, found: Preview) -> str:
+    """What kind of source, what it listed and each entry's fate, then the sampled articles."""
+    lines = [f"{target}: {found.kind} at {found.url}"]
+    lines += [f"  followed child sitemap {url}" for url in found.followed]
+    counts = ", ".join(f"{label} {found.count(fate)}" for fate, label in FATES)
+    lines.append(f"entries: {len(found.entries)} ({counts})")
+    for item in found.entries:
+        when = item.entry.published_at.isoformat() if item.entry.published_at else "undated"
+        lines.append(f"  {item.fate:<8} {when:<25} {item.entry.url}  {item.entry.title or ''}")
+    for i, art in enumerate(found.articles, 1):
+        lines.append(f"article {i}: {art.title or '(no title)'}")
+        if art.error:
+            lines.append(f"  failed: {art.error}")
+            continue
+        when = art.published_at.isoformat() if art.published_at else "undated"
+        lines.append(f"  {art.url} | site {art.site or '-'} | {when}")
+        lines += [f"  > {text[:200]}" for text in art.first_lines]
+        lines.append(f"  cleaning dropped {len(art.dropped)} lines")
+        lines += [f"    - {why}: {text[:100]}" for text, why in art.dropped[:MAX_DROPPED]]
+    return "\n".join(lines)
+
+
 _COMMANDS = {
     "run": _run,
     "once": _once,
     "tail": _tail,
     "status": _status,
     "webhooks": _webhooks,
+    "preview": _preview,
 }
 
 

@@ -6,6 +6,7 @@ WatcherError                our service failed
 ├── StoreCorrupt            a key holds what we never wrote (WRONGTYPE, no group) → that one
 │                           endpoint fails, unhealthy; the others and the cycle carry on
 ├── DeliveryError           one webhook attempt failed; .retryable; 410 disables the endpoint
+├── OpmlError               an OPML file to import is unreadable, too big or not OPML → exit 1
 └── WorkerFailed            a worker task hit a bug, or a worker could not start (a traceback)
 """
 
@@ -57,6 +58,11 @@ class DeliveryError(WatcherError):
         super().__init__(message)
         self.retryable = retryable
         self.status = status
+
+
+class OpmlError(WatcherError):
+    """An OPML file given to ``watcher sources import`` cannot be used: too large, too many
+    outlines, not OPML, or no feeds. The message names the file; nothing was written."""
 
 
 class WorkerFailed(WatcherError):

@@ -1,7 +1,8 @@
 """[discover] A source's body in, the article links it announces out. Pure: ``now`` is a parameter.
 
     discover(kind, body, base_url, now=...)
-      1 parse    feeds.parse_feed | sitemaps.parse_sitemap | pages.parse_page, in document order
+      1 parse    feeds.parse_feed (jsonfeed.parse_json_feed for a JSON body) |
+                 sitemaps.parse_sitemap | pages.parse_page, in document order
       2 window   drop entries published before ``now - max_age``; undated entries stay
       3 order    newest first, undated last in document order (a page has no dates: page order)
       4 cap      one entry per canonical URL, at most ``limit``
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from scrapers.discover.feeds import parse_feed
+from scrapers.discover.jsonfeed import is_json_feed_body, parse_json_feed
 from scrapers.discover.pages import parse_page
 from scrapers.discover.sitemaps import parse_sitemap
 from scrapers.model import Entry
@@ -62,7 +64,8 @@ def discover(
     not a ``kind`` (see the module docstring).
     """
     if kind == "feed":
-        return Discovery(entries=select(parse_feed(body, base_url), now, max_age, limit))
+        parse = parse_json_feed if is_json_feed_body(body) else parse_feed  # by content, not URL
+        return Discovery(entries=select(parse(body, base_url), now, max_age, limit))
     if kind == "sitemap":
         sitemap = parse_sitemap(body, base_url)
         children = select(sitemap.children, now, max_age, MAX_CHILD_SITEMAPS)

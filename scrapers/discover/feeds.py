@@ -28,7 +28,7 @@ from scrapers.errors import ParseError
 from scrapers.model import Entry
 from scrapers.urls import is_web_url, resolve
 
-__all__ = ["MIN_CONTENT_CHARS", "looks_like_html", "parse_feed"]
+__all__ = ["MIN_CONTENT_CHARS", "looks_like_html", "parse_feed", "plain_text"]
 
 # A feed body counts as the full article from this many characters of text. Teasers and
 # "Continue reading..." summaries run one to three sentences (under ~400 characters); 500
@@ -156,7 +156,7 @@ def _entry(item: Any, base_url: str) -> Entry | None:
         return None
     return Entry(
         url=url,
-        title=_text(item.get("title")),
+        title=plain_text(item.get("title")),
         published_at=_date(item.get("published_parsed") or item.get("updated_parsed")),
         author=_author(item),
         content=_full_content(item),
@@ -173,19 +173,19 @@ def _date(parsed: time.struct_time | None) -> datetime | None:
 def _author(item: Any) -> str | None:
     """The author's name: RSS ``<author>`` is "email (Name)", and we want only the name."""
     detail = item.get("author_detail") or {}
-    return _text(detail.get("name") or item.get("author"))
+    return plain_text(detail.get("name") or item.get("author"))
 
 
 def _full_content(item: Any) -> str | None:
     """The longest HTML/text body the item carries, when it is the article and not a teaser."""
     bodies = [c.get("value") or "" for c in item.get("content") or []]
     best = max(bodies, key=len, default="")
-    if len(_text(best) or "") < MIN_CONTENT_CHARS:
+    if len(plain_text(best) or "") < MIN_CONTENT_CHARS:
         return None
     return best
 
 
-def _text(value: str | None) -> str | None:
+def plain_text(value: str | None) -> str | None:
     """Plain text of a possibly-HTML string: tags dropped, entities decoded, spaces collapsed."""
     if not value:
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -106,6 +107,23 @@ def atom(stories: list[Story], base: str) -> str:
         f"<title>Test News</title><id>{base}/</id><updated>2026-11-23T00:00:00Z</updated>"
         f"{entries}</feed>"
     )
+
+
+def meta_story_json_feed(stories: list[Story], base: str) -> str:
+    """JSON Feed 1.1 of the stories, each carrying its full body as content_html."""
+    items = [
+        {
+            "id": f"{base}{s.path}",
+            "url": f"{base}{s.path}",
+            "title": s.title,
+            "date_published": s.published.isoformat(),
+            "authors": [{"name": "Jane Reporter"}],
+            "content_html": "".join(f"<p>{escape(p)}</p>" for p in s.body),
+        }
+        for s in stories
+    ]
+    feed = {"version": "https://jsonfeed.org/version/1.1", "title": "Test News", "items": items}
+    return json.dumps(feed)
 
 
 def news_sitemap(stories: list[Story], base: str) -> str:

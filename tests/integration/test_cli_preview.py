@@ -1,0 +1,114 @@
+"""`watcher preview`: a dry run of a source or URL through the real CLI; Redis is not written."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from tests.support.builders import Story, listing_page, meta_story_json_feed, news_sitemap, rss
+from tests.support.cli import meta_stories, run_cli, serve_stories
+
+pytestmark = pytest.mark.slow
+
+
+def _snapshot(client: redis.Redis, ns: str) -> dict[str, bytes | None]:
+    """Every key of the namespace with its serialized value (TTLs tick, so they are left out)."""
+    return {key: client.dump(key) for key in sorted(client.scan_iter(match=f"{ns}:*"))}
+
+
+@pytest.fixture
+def raw_redis(redis_url: str) -> Any:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+def test_preview_of_a_source_sorts_entries_and_writes_nothing(
+    site: Any, make_config: Callable[..., Path], raw_redis: redis.Redis, ns: str
+) -> None:
+    """After one poll, preview of the source says which entries are new, known, too old or
+    refused by robots, cleans a sample, and leaves every Redis key as it was."""
+    old_story, fresh = meta_stories(2, prefix="preview")
+    stale = Story("preview-stale", "Meta ships a model last month",
+                  published=datetime.now(UTC) - timedelta(days=30))  # fmt: skip
+    hidden = Story("preview-hidden", "Meta ships a hidden model")
+    base = serve_stories(site, [old_story, fresh, stale, hidden])
+    site.robots = f"User-agent: *\nDisallow: {hidden.path}\n"
+    site.add("/feed.xml", rss([old_story], base))
+    config = make_config([{"name": "local", "type": "feed", "url": f"{base}/feed.xml"}])
+    assert run_cli("once", "--config", str(config)).returncode == 0
+    site.add("/feed.xml", rss([old_story, fresh, stale, hidden], base))
+    before = _snapshot(raw_redis, ns)
+    fetched_before = len(site.hits(fresh.path))
+
+    result = run_cli("--config", str(config), "preview", "local")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"local: feed at {base}/feed.xml" in out
+    assert "entries: 4 (new 1, known 1, too old 1, refused by robots 1)" in out
+    for fate, story in (("new", fresh), ("known", old_story), ("too_old", stale),
+                        ("robots", hidden)):  # fmt: skip
+        assert any(line.split()[0] == fate and f"{base}{story.path}" in line
+                   for line in out.splitlines() if line.startswith("  ")), (fate, out)  # fmt: skip
+    assert f"article 1: {fresh.title}" in out
+    assert f"  > {fresh.body[0][:60]}" in out
+    assert "cleaning dropped" in out
+    assert len(site.hits(fresh.path)) == fetched_before + 1  # the sample was fetched, once
+    assert not site.hits(hidden.path)
+    assert _snapshot(raw_redis, ns) == before
+
+
+def test_preview_of_urls_tells_the_kind_by_content(
+    site: Any, make_config: Callable[..., Path], raw_redis: redis.Redis, ns: str
+) -> None:
+    """A URL that is no source is previewed by what it serves: a gzipped sitemap index is a
+    sitemap (children followed), a JSON Feed a feed (its content is the article), an HTML
+    section page a page; Redis holds no key of the namespace afterwards."""
+    stories = meta_stories(2, prefix="kinds")
+    base = serve_stories(site, stories)
+    site.add("/news.xml.gz", gzip.compress(news_sitemap(stories, base).encode()))
+    index = (
+        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{base}/news.xml.gz</loc></sitemap></sitemapindex>"
+    )
+    site.add("/sitemap.xml.gz", gzip.compress(index.encode()))
+    site.add("/feed", meta_story_json_feed(stories, base))
+    site.add("/tech/", listing_page(stories), headers={"content-type": "text/html"})
+    config = make_config([{"name": "other", "type": "feed", "url": "https://other.example/f"}])
+    before = _snapshot(raw_redis, ns)
+
+    sitemap = run_cli("--config", str(config), "preview", f"{base}/sitemap.xml.gz")
+    assert sitemap.returncode == 0, sitemap.stderr
+    assert f"sitemap at {base}/sitemap.xml.gz" in sitemap.stdout
+    assert f"followed child sitemap {base}/news.xml.gz" in sitemap.stdout
+    assert "entries: 2 (new 2," in sitemap.stdout
+
+    hits = len(site.hits(stories[0].path))
+    feed = run_cli("--config", str(config), "preview", f"{base}/feed", "--sample", "1")
+    assert feed.returncode == 0, feed.stderr
+    assert f"feed at {base}/feed" in feed.stdout
+    assert feed.stdout.count("article ") == 1
+    assert len(site.hits(stories[0].path)) == hits  # full content: no page fetched
+
+    page = run_cli("--config", str(config), "preview", f"{base}/tech/", "--sample", "0")
+    assert page.returncode == 0, page.stderr
+    assert f"page at {base}/tech/" in page.stdout
+    assert "entries: 2 (new 2," in page.stdout
+    assert _snapshot(raw_redis, ns) == before
+
+
+def test_preview_refusals(site: Any, make_config: Callable[..., Path]) -> None:
+    """Neither a source nor a URL is exit 2; a source that fails (404) is exit 1 with why."""
+    config = make_config([{"name": "other", "type": "feed", "url": "https://other.example/f"}])
+    unknown = run_cli("--config", str(config), "preview", "nope")
+    assert unknown.returncode == 2
+    assert "nope: neither a configured source nor an http(s) URL" in unknown.stderr
+    missing = run_cli("--config", str(config), "preview", site.url("/status/404"))
+    assert missing.returncode == 1
+    assert "http_404" in missing.stderr
