@@ -519,7 +519,8 @@ def format_preview(target: str, found: Preview) -> str:
         when = art.published_at.isoformat() if art.published_at else "undated"
         lines.append(f"  {art.url} | site {art.site or '-'} | {when}")
         lines += [f"  > {text[:200]}" for text in art.first_lines]
-        lines.append(f"  cleaning dropped {len(art.dropped)} lines")
+        count = len(art.dropped)
+        lines.append(f"  cleaning dropped {count} line{'' if count == 1 else 's'}")
         lines += [f"    - {why}: {text[:100]}" for text, why in art.dropped[:MAX_DROPPED]]
     return "\n".join(lines)
 
