@@ -1,13 +1,17 @@
-"""README's metric table names every watcher_* metric with exactly the labels it has."""
+"""What README.md says about the code: its metric table names every watcher_* metric with
+exactly the labels it has; its webhook example's timestamp is written as the code writes it."""
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import datetime
 
 from prometheus_client import Counter, Gauge, Histogram, Info
 
 from tests.support.cli import REPO
 from watcher import metrics
+from watcher.webhooks.payloads import render, stream_time
 
 ROW = re.compile(r"^\| (?P<names>`watcher_[^|]+) \|\s*(?P<labels>[^|]*?)\s*\|")
 
@@ -41,3 +45,12 @@ def test_every_metric_is_in_the_readme_with_its_labels() -> None:
             labels = {k for f in metrics.BUILD_INFO.collect() for x in f.samples for k in x.labels}
         assert documented_metrics.get(name) == labels, name
     assert set(documented_metrics) == set(declared_metrics)
+
+
+def test_the_webhook_example_timestamp_is_the_format_sent() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    (shown,) = re.findall(r'\{"type": "story.created", "timestamp": "([^"]+)"', readme)
+    moment = datetime.fromisoformat(shown)
+    entry_id = f"{round(moment.timestamp() * 1000)}-0"  # the stream entry it would come from
+    sent = json.loads(render("standard", "story.created", {}, stream_time(entry_id)))
+    assert sent["timestamp"] == shown
