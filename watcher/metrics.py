@@ -2,12 +2,47 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import platform
+from collections.abc import Mapping
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+)
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
 
 from watcher.model import Outcome, PollReport
 from watcher.webhooks.endpoint import AttemptRecord
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+# The standard process_*, python_info and python_gc_* series, as on prometheus-client's default
+# registry (which this one replaces, so tests and replicas never share series by accident).
+ProcessCollector(registry=REGISTRY)
+PlatformCollector(registry=REGISTRY)
+GCCollector(registry=REGISTRY)
+
+
+def package_version() -> str:
+    """The installed distribution's version (``watcher --version``, ``watcher_build_info``)."""
+    try:
+        return version("news-watcher")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
+
+
+BUILD_INFO = Info(
+    "watcher_build",
+    "The running news-watcher: its version and the Python that runs it.",
+    registry=REGISTRY,
+)
+BUILD_INFO.info({"version": package_version(), "python": platform.python_version()})
 
 POLLS = Counter(
     "watcher_polls",
@@ -111,6 +146,12 @@ DRIFT = Gauge(
     ["source", "alarm"],
     registry=REGISTRY,
 )
+SOURCE_LAST_SUCCESS = Gauge(
+    "watcher_source_last_success_timestamp_seconds",
+    "Unix time of the source's last successful poll (alert on time() minus this).",
+    ["source"],
+    registry=REGISTRY,
+)
 UP = Gauge("watcher_ready", "1 when Redis is reachable and the scheduler runs.", registry=REGISTRY)
 
 
@@ -123,6 +164,15 @@ def record_poll(report: PollReport) -> None:
         POLLS.labels(report.source, "deferred").inc()
     else:
         POLLS.labels(report.source, "not_modified" if report.not_modified else "ok").inc()
+        SOURCE_LAST_SUCCESS.labels(report.source).set_to_current_time()
+
+
+def seed_last_success(last: Mapping[str, datetime | None]) -> None:
+    """At start-up, each source's last success as Redis remembers it: a restart must not make
+    a quiet source look fresh, nor a fresh one disappear from the alert's series."""
+    for source, moment in last.items():
+        if moment is not None:
+            SOURCE_LAST_SUCCESS.labels(source).set(moment.timestamp())
 
 
 def record_drift(source: str, alarm: str | None) -> None:
@@ -155,3 +205,15 @@ def record_endpoints(status: dict[str, dict[str, object]]) -> None:
     for name, row in status.items():
         WEBHOOK_PENDING.labels(name).set(float(str(row.get("pending") or 0)))
         WEBHOOK_HEALTHY.labels(name).set(1 if row.get("healthy") else 0)
+
+
+def article_outcomes(source: str) -> dict[str, int]:
+    """How many of ``source``'s articles this process finished, by outcome: what an
+    interrupted ``watcher once`` reports for a poll that never returned its report."""
+    out: dict[str, int] = {}
+    for family in ARTICLES.collect():
+        for sample in family.samples:
+            if sample.name.endswith("_total") and sample.labels["source"] == source:
+                kind = sample.labels["outcome"]
+                out[kind] = out.get(kind, 0) + int(sample.value)
+    return out

@@ -15,16 +15,18 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from watcher import metrics
 from watcher.app import App
 from watcher.config import Source
 from watcher.errors import StoreUnavailable
 from watcher.server import Health, HttpServer, keep_refreshed
-from watcher.store.leases import Claim, Leases, tick_seconds
+from watcher.store.leases import Claim, Leases, holders, tick_seconds
 
 log = structlog.get_logger("watcher.scheduler")
 
 GRACE_SECONDS = 7.0  # in-flight polls get this long to finish; 10 s is the promise, 3 s margin
 CLAIM_GRACE_SECONDS = 0.5  # a claim is one Redis round trip; longer means Redis is in trouble
+MAX_ANNOUNCED = 50  # sources named one by one in the start-up schedule lines; then a count
 MAX_JITTER = 30.0  # spread sources that share an interval so they don't all fire at once
 
 
@@ -130,6 +132,7 @@ class Runner:
         self.scheduler.start()
         self.health.scheduler_running = True
         log.info("started", sources=len(self.app.config.sources))
+        await self._announce_schedule()
         await self.stopping.wait()
         self.health.shutting_down = True
         log.info("stopping", inflight=len(self._inflight))
@@ -143,6 +146,30 @@ class Runner:
         if server:
             server.stop()
         log.info("stopped")
+
+    async def _announce_schedule(self) -> None:
+        """Say when each source is next due, so a restarted daemon that waits out its sources'
+        intervals does not look hung; and seed each source's last-success gauge from Redis."""
+        sources = self.app.config.sources
+        try:
+            views = await holders(self.app.client, self.app.keys, [s.name for s in sources])
+            rows = await self.app.status.all()
+        except StoreUnavailable as exc:
+            log.warning("schedule_unknown", reason="redis_unavailable", error=str(exc))
+            return
+        metrics.seed_last_success({name: row.last_success for name, row in rows.items()})
+        for source, view in list(zip(sources, views, strict=True))[:MAX_ANNOUNCED]:
+            due = view.due_at.isoformat(timespec="seconds") if view.due_at else "now"
+            log.info("next_poll", source=source.name, due=due, every=source.every)
+        if len(sources) > MAX_ANNOUNCED:
+            later = [v.due_at for v in views[MAX_ANNOUNCED:]]
+            last = max((d for d in later if d), default=None)
+            log.info(
+                "next_poll_more",
+                sources=len(later),
+                due_now=sum(1 for d in later if d is None),
+                last_due=last.isoformat(timespec="seconds") if last else None,
+            )
 
     def _start_webhooks(self) -> asyncio.Task[None] | None:
         """Delivery runs beside polling and stops with it; unsettled work stays in Redis."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import threading
 from collections.abc import Callable, Iterable
@@ -17,7 +18,7 @@ from waitress import wasyncore
 from waitress.server import create_server
 
 from watcher import metrics
-from watcher.errors import StoreUnavailable
+from watcher.errors import StoreUnavailable, WatcherError
 from watcher.store.keys import Keys
 from watcher.webhooks.delivery import Dispatcher
 
@@ -84,6 +85,25 @@ HEADER_BYTES = 8192  # a probe's request is ~100 bytes; bounds memory per connec
 THREADS = 2  # the app answers in microseconds; two threads cover a slow /metrics reader
 
 
+class ListenFailed(WatcherError):
+    """The HTTP endpoints cannot listen on ``http.host``:``http.port`` (busy, or not ours to
+    bind); the message names the address and what to do, in one line."""
+
+
+def _listen_failed(host: str, port: int, exc: OSError) -> ListenFailed:
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if exc.errno == errno.EADDRINUSE:
+        why = "the port is in use (another watcher run?)"
+    elif exc.errno == errno.EACCES:
+        why = "permission denied (ports below 1024 need privileges)"
+    else:
+        why = exc.strerror or str(exc)
+    return ListenFailed(
+        f"cannot listen on {where}: {why}; stop the other process, or set http.port "
+        "(WATCHER_HTTP_PORT in the default config) to a free port"
+    )
+
+
 class HttpServer:
     """The endpoints in a daemon thread, so a busy event loop never fails a liveness probe.
 
@@ -93,7 +113,16 @@ class HttpServer:
 
     def __init__(self, host: str, port: int, health: Health) -> None:
         self._map: dict[int, Any] = {}
-        self._server = create_server(
+        try:
+            self._server = self._create(host, port, health)
+        except OSError as exc:
+            wasyncore.close_all(self._map)
+            raise _listen_failed(host, port, exc) from None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="http", daemon=True)
+
+    def _create(self, host: str, port: int, health: Health) -> Any:
+        return create_server(
             make_app(health),
             map=self._map,
             host=host,
@@ -109,8 +138,6 @@ class HttpServer:
             ident="news-watcher",
             expose_tracebacks=False,
         )
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="http", daemon=True)
 
     @property
     def port(self) -> int:

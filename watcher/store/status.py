@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import redis.asyncio as aioredis
@@ -14,6 +15,79 @@ from watcher.store.keys import Keys
 
 COUNTERS = ("polls", "items", "new", "updated", "duplicate", "filtered", "failed")
 DRIFT_FIELDS = ("pages", "normal_chars", "recent_chars", "normal_removed", "recent_removed")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    """One source's stored status, typed: what ``watcher status`` prints as text and as JSON.
+
+    ``articles_failed`` counts articles that failed; ``polls_failed`` counts polls whose
+    source itself failed (DNS, 5xx, bad XML): a failed poll has no articles to fail.
+    """
+
+    name: str
+    polls: int = 0
+    polls_failed: int = 0
+    items: int = 0
+    new: int = 0
+    updated: int = 0
+    duplicate: int = 0
+    filtered: int = 0
+    articles_failed: int = 0
+    last_poll: datetime | None = None
+    last_success: datetime | None = None
+    last_deferred: datetime | None = None
+    last_error_at: datetime | None = None
+    last_reason: str | None = None
+    last_error: str | None = None
+    drift_pages: int = 0
+    drift_normal_chars: float = 0.0
+    drift_recent_chars: float = 0.0
+    drift_alarm: str | None = None
+
+    @classmethod
+    def of(cls, name: str, row: dict[str, str]) -> SourceRow:
+        """From the status hash; a field that is missing or not a number reads as unknown."""
+
+        def count(field: str) -> int:
+            try:
+                return int(row.get(field) or 0)
+            except ValueError:
+                return 0
+
+        def figure(field: str) -> float:
+            try:
+                return float(row.get(field) or 0)
+            except ValueError:
+                return 0.0
+
+        def moment(field: str) -> datetime | None:
+            try:
+                return datetime.fromisoformat(row[field]) if row.get(field) else None
+            except ValueError:
+                return None
+
+        return cls(
+            name,
+            polls=count("polls"),
+            polls_failed=count("polls_failed"),
+            items=count("items"),
+            new=count("new"),
+            updated=count("updated"),
+            duplicate=count("duplicate"),
+            filtered=count("filtered"),
+            articles_failed=count("failed"),
+            last_poll=moment("last_poll"),
+            last_success=moment("last_success"),
+            last_deferred=moment("last_deferred"),
+            last_error_at=moment("last_error_at"),
+            last_reason=row.get("last_reason") or None,
+            last_error=row.get("last_error") or None,
+            drift_pages=count("drift_pages"),
+            drift_normal_chars=figure("drift_normal_chars"),
+            drift_recent_chars=figure("drift_recent_chars"),
+            drift_alarm=row.get("drift_alarm") or None,
+        )
 
 
 class SourceStatus:
@@ -37,17 +111,18 @@ class SourceStatus:
         self,
         report: PollReport,
         now: datetime,
-        next_due: datetime | None,
         drift: Drift | None = None,
     ) -> None:
-        """Add one poll's counts to the source's totals and stamp its times and drift figures."""
+        """Add one poll's counts to the source's totals and stamp its times and drift figures.
+
+        No next-due time is stored: when a source is due is the lease's resting marker
+        (``store/leases.py``), the one time the daemons obey; a second copy here disagreed.
+        """
         key = self._keys.source(report.source)
         fields: dict[FieldT, EncodableT] = {"last_poll": now.isoformat()}
         if drift is not None:
             fields |= {f"drift_{f}": str(getattr(drift, f)) for f in DRIFT_FIELDS}
             fields["drift_alarm"] = drift.alarm() or ""
-        if next_due:
-            fields["next_due"] = next_due.isoformat()
         if report.error:
             fields |= {"last_error": report.error, "last_reason": report.reason or "error"}
             fields["last_error_at"] = now.isoformat()
@@ -59,6 +134,7 @@ class SourceStatus:
             pipe.sadd(self._keys.sources, report.source)
             pipe.hset(key, mapping=fields)
             pipe.hincrby(key, "polls", 1)
+            pipe.hincrby(key, "polls_failed", 1 if report.error else 0)
             for name, value in (
                 ("items", report.polled),
                 ("new", report.new),
@@ -71,11 +147,14 @@ class SourceStatus:
             await pipe.execute()
 
     @translated
-    async def all(self) -> dict[str, dict[str, str]]:
-        """Every source's status hash, by source name."""
+    async def all(self) -> dict[str, SourceRow]:
+        """Every polled source's status, by source name, in one round trip after the names."""
         names = sorted(str(n) for n in await self._client.smembers(self._keys.sources))
-        out = {}
-        for name in names:
-            row = await self._client.hgetall(self._keys.source(name))
-            out[name] = {str(k): str(v) for k, v in row.items()}
-        return out
+        async with self._client.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.hgetall(self._keys.source(name))
+            rows = await pipe.execute()
+        return {
+            name: SourceRow.of(name, {str(k): str(v) for k, v in row.items()})
+            for name, row in zip(names, rows, strict=True)
+        }

@@ -287,6 +287,8 @@ class Dispatcher:
         failing_since = state.get("failing_since")
         since = datetime.fromisoformat(failing_since) if failing_since else None
         healthy = is_healthy(since, now, disabled=disabled, unhealthy_after=self._unhealthy_after)
+        if state.get("failing_since") and not state.get("last_success"):
+            healthy = False  # it failed every attempt so far: it was never healthy
         return {
             "target": endpoint.target,
             "format": endpoint.webhook.format,
@@ -297,7 +299,7 @@ class Dispatcher:
             "dead": max(0, int(state.get("dead", 0))),
             "last_success": state.get("last_success"),
             "last_failure": state.get("last_failure"),
-            "last_reason": state.get("last_reason") or None,
+            "last_reason": _without_stamp(state.get("last_reason")),
             "failing_since": failing_since,
             "healthy": healthy,
             "disabled": disabled,
@@ -309,6 +311,18 @@ class Dispatcher:
         await self._stream.idle()
         for endpoint in self._endpoints:
             await endpoint.aclose()
+
+
+def _without_stamp(reason: str | None) -> str | None:
+    """A stored reason starts with its attempt's time, which ``last_failure`` already says."""
+    if not reason:
+        return None
+    stamp, _, rest = reason.partition(" ")
+    try:
+        datetime.fromisoformat(stamp)
+    except ValueError:
+        return reason
+    return rest or None
 
 
 def _broken_row(endpoint: Endpoint, problem: str) -> dict[str, Any]:
