@@ -214,6 +214,8 @@ def format_report(report: PollReport) -> str:
     )
     if report.updated:
         head += f", updated {report.updated}"
+        if report.upgraded:
+            head += f" (upgraded {report.upgraded})"
     head += f" ({report.seconds:.1f}s)"
     if report.not_modified:
         head += " [not modified]"
@@ -326,7 +328,8 @@ def format_status(name: str, row: dict[str, str]) -> str:
         f"next due {get('next_due', '-')}",
         f"  polls {row.get('polls', 0)}, items {row.get('items', 0)}, new {row.get('new', 0)}, "
         f"duplicate {row.get('duplicate', 0)}, filtered {row.get('filtered', 0)}, "
-        f"failed {row.get('failed', 0)}",
+        f"failed {row.get('failed', 0)}, updated {row.get('updated', 0)} "
+        f"(upgraded {row.get('upgraded', 0)})",
     ]
     if row.get("drift_alarm"):
         lines.append(f"  DRIFT: {row['drift_alarm']}: extraction changed sharply; check the rules")

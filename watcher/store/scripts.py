@@ -101,10 +101,15 @@ return {'duplicate', ARGV[1], ARGV[3]}
 # KEYS[1] stream  KEYS[2] story key  KEYS[3] the new text key
 # ARGV[1] story id  ARGV[2] content_hash the caller compared against  ARGV[3] document JSON
 # ARGV[4] ttl seconds  ARGV[5] stream maxlen  ARGV[6] JSON object of fields to store
+# ARGV[7] the record's version the caller read ("" skips that check; every update bumps it,
+# so an upgrade that kept the text still makes a concurrent re-check stale)
 # Returns {"updated", stream_id} or {"stale", current content_hash}.
 UPDATE_STORY = """
 local current = redis.call('HGET', KEYS[2], 'content_hash')
 if current ~= ARGV[2] then return {'stale', current or ''} end
+local version = redis.call('HGET', KEYS[2], 'version') or '0'
+if ARGV[7] and ARGV[7] ~= '' and version ~= ARGV[7] then return {'stale', current} end
+redis.call('HINCRBY', KEYS[2], 'version', 1)
 local sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*',
                        'event', 'story.updated', 'data', ARGV[3])
 for field, value in pairs(cjson.decode(ARGV[6])) do
@@ -112,6 +117,54 @@ for field, value in pairs(cjson.decode(ARGV[6])) do
 end
 redis.call('HSET', KEYS[2], 'updated_stream_id', sid, 'updated_at', redis.call('TIME')[1])
 redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[4])
+return {'updated', sid}
+"""
+
+# upgrade_story: a better version of an emitted story arrived (its original, or a fuller
+# copy): emit story.updated with it and make it the record's version, in one step, unless
+# another replica changed the version since the caller read the record (compare-and-set on
+# content_hash and version: two replicas upgrading with the same original emit once).
+# The version emitted before joins also_at; the new version's URLs leave it.
+# KEYS[1] stream  KEYS[2] story key  KEYS[3] the new text key  KEYS[4..] the new URLs' keys
+# ARGV[1] story id  ARGV[2] content_hash read  ARGV[3] version read  ARGV[4] the document's
+# JSON without also_at and its closing brace (the script appends both: re-encoding the whole
+# document with cjson would turn its empty lists into objects)
+# ARGV[5] ttl seconds  ARGV[6] stream maxlen  ARGV[7] JSON object of fields to store (url and
+# canonical_url among them)  ARGV[8..] the new version's URLs matching KEYS[4..]
+# Returns {"updated", stream_id} or {"stale", current content_hash}.
+UPGRADE_STORY = """
+local current = redis.call('HGET', KEYS[2], 'content_hash')
+local version = redis.call('HGET', KEYS[2], 'version') or '0'
+if not current or current ~= ARGV[2] or version ~= ARGV[3] then
+  return {'stale', current or ''}
+end
+local fields = cjson.decode(ARGV[7])
+local raw = redis.call('HGET', KEYS[2], 'also_at')
+local before = (raw and raw ~= '[]') and cjson.decode(raw) or {}
+local home = {}
+home[fields['url']] = true
+home[fields['canonical_url']] = true
+local also, seen = {}, {}
+local function add(u)
+  if u and u ~= '' and not home[u] and not seen[u] then table.insert(also, u); seen[u] = true end
+end
+add(redis.call('HGET', KEYS[2], 'canonical_url'))
+add(redis.call('HGET', KEYS[2], 'url'))
+for _, u in ipairs(before) do add(u) end
+for i = 8, #ARGV do add(ARGV[i]) end
+local listed = #also > 0 and cjson.encode(also) or '[]'
+local sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[6], '*',
+                       'event', 'story.updated', 'data', ARGV[4] .. ',"also_at":' .. listed .. '}')
+for field, value in pairs(fields) do
+  if value ~= '' then redis.call('HSET', KEYS[2], field, value) end
+end
+redis.call('HSET', KEYS[2], 'also_at', listed,
+           'updated_stream_id', sid, 'updated_at', redis.call('TIME')[1])
+redis.call('HINCRBY', KEYS[2], 'version', 1)
+redis.call('HINCRBY', KEYS[2], 'upgrades', 1)
+local ttl = tonumber(ARGV[5])
+redis.call('SET', KEYS[3], ARGV[1], 'EX', ttl)
+for i = 4, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'EX', ttl) end
 return {'updated', sid}
 """
 

@@ -12,7 +12,7 @@ from watcher.model import PollReport
 from watcher.store import translated
 from watcher.store.keys import Keys
 
-COUNTERS = ("polls", "items", "new", "updated", "duplicate", "filtered", "failed")
+COUNTERS = ("polls", "items", "new", "updated", "upgraded", "duplicate", "filtered", "failed")
 DRIFT_FIELDS = ("pages", "normal_chars", "recent_chars", "normal_removed", "recent_removed")
 
 
@@ -63,6 +63,7 @@ class SourceStatus:
                 ("items", report.polled),
                 ("new", report.new),
                 ("updated", report.updated),
+                ("upgraded", report.upgraded),
                 ("duplicate", report.duplicate),
                 ("filtered", report.filtered),
                 ("failed", report.failed),

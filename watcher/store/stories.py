@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -13,7 +13,13 @@ from watcher.dedupe import OriginalMode, url_key
 from watcher.model import Document
 from watcher.store import translated
 from watcher.store.keys import Keys
-from watcher.store.scripts import ATTACH_COPY, RECORD_STORY, TOUCH_STORY, UPDATE_STORY
+from watcher.store.scripts import (
+    ATTACH_COPY,
+    RECORD_STORY,
+    TOUCH_STORY,
+    UPDATE_STORY,
+    UPGRADE_STORY,
+)
 
 DEFAULT_TTL = 30 * 86400  # how long a story's URLs and text hash are remembered (30 days)
 DEFAULT_MAXLEN = 100_000  # approximate cap of the stream, so Redis memory stays bounded
@@ -49,6 +55,7 @@ class Stories:
         self._record = client.register_script(RECORD_STORY)
         self._attach = client.register_script(ATTACH_COPY)
         self._update = client.register_script(UPDATE_STORY)
+        self._upgrade = client.register_script(UPGRADE_STORY)
         self._touch = client.register_script(TOUCH_STORY)
 
     @translated
@@ -125,17 +132,57 @@ class Stories:
 
     @translated
     async def update_story(
-        self, doc: Document, *, compared: str, fields: Mapping[str, str]
+        self, doc: Document, *, compared: str, fields: Mapping[str, str], version: str = ""
     ) -> Recorded:
         """Emit ``story.updated`` for ``doc`` and store its new identity, in one step.
 
-        Only when the record still holds the text hash ``compared`` against (another
-        replica may have emitted the same update meanwhile: then ``stale``, nothing sent).
+        Only when the record still holds the text hash ``compared`` against, and the
+        ``version`` read when given (another replica may have emitted the same update, or an
+        upgrade, meanwhile: then ``stale``, nothing sent).
         """
         keys = [self._keys.stories, self._keys.story(doc.id), self._keys.text(doc.content_hash)]
         stored = {"content_hash": doc.content_hash, "title": doc.title or "", **fields}
         args: list[Any] = [doc.id, compared, doc.to_json(), self._ttl, self._maxlen]
-        kind, extra = await self._update(keys=keys, args=[*args, json.dumps(stored)])
+        kind, extra = await self._update(keys=keys, args=[*args, json.dumps(stored), version])
+        if kind == "updated":
+            return Recorded("updated", doc.id, stream_id=extra)
+        return Recorded("stale", doc.id, reason="stale")
+
+    @translated
+    async def upgrade_story(
+        self,
+        doc: Document,
+        urls: list[str],
+        *,
+        compared: tuple[str, str],
+        fields: Mapping[str, str],
+    ) -> Recorded:
+        """Make ``doc`` (a better version of story ``doc.id``) the story's version and emit it
+        as ``story.updated``, in one step; ``also_at`` is computed in the script, from the
+        record as it is then (the version replaced joins it).
+
+        ``compared`` is the (content_hash, version) read from the record: when another replica
+        changed the story since, ``stale`` and nothing is sent.
+        """
+        ordered = list(dict.fromkeys([doc.canonical_url, *urls]))
+        keys = [self._keys.stories, self._keys.story(doc.id), self._keys.text(doc.content_hash)]
+        keys += [self._keys.url(url_key(u)) for u in ordered]
+        stored = {
+            "url": doc.url,
+            "canonical_url": doc.canonical_url,
+            "title": doc.title or "",
+            "source": doc.source,
+            "site": doc.site,
+            "content_hash": doc.content_hash,
+            "original_url": doc.original_url or "",
+            "original_source": doc.original_source or "",
+            **fields,
+        }
+        data = json.loads(replace(doc, also_at=[]).to_json())
+        del data["also_at"]
+        head = json.dumps(data, ensure_ascii=False, separators=(",", ":"))[:-1]
+        args: list[Any] = [doc.id, *compared, head, self._ttl, self._maxlen, json.dumps(stored)]
+        kind, extra = await self._upgrade(keys=keys, args=[*args, *ordered])
         if kind == "updated":
             return Recorded("updated", doc.id, stream_id=extra)
         return Recorded("stale", doc.id, reason="stale")
