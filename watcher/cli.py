@@ -216,6 +216,8 @@ def format_report(report: PollReport) -> str:
         head += f", updated {report.updated}"
         if report.upgraded:
             head += f" (upgraded {report.upgraded})"
+    if report.held:
+        head += f", held {report.held}"
     head += f" ({report.seconds:.1f}s)"
     if report.not_modified:
         head += " [not modified]"

@@ -12,7 +12,7 @@ from scrapers.clean.drift import PageFigures
 EXCERPT_CHARS = 300  # SPEC: "first ~300 chars"
 
 UPGRADE_REASONS = ("original_found", "fuller_copy")  # an updated outcome that is a better copy
-OutcomeKind = Literal["new", "updated", "duplicate", "filtered", "failed", "not_modified"]
+OutcomeKind = Literal["new", "updated", "held", "duplicate", "filtered", "failed", "not_modified"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +93,7 @@ class PollReport:
     new: int = 0
     updated: int = 0  # story.updated emitted: edits and upgrades
     upgraded: int = 0  # ... of which a better version (original_found, fuller_copy)
+    held: int = 0  # copies waiting ``dedupe.settle`` for their original (not emitted yet)
     duplicate: int = 0
     filtered: int = 0
     failed: int = 0
@@ -110,6 +111,8 @@ class PollReport:
         elif outcome.kind == "updated":
             self.updated += 1
             self.upgraded += outcome.reason in UPGRADE_REASONS
+        elif outcome.kind == "held":
+            self.held += 1
         elif outcome.kind in ("duplicate", "not_modified"):
             self.duplicate += 1
         elif outcome.kind == "filtered":

@@ -89,6 +89,7 @@ async def poll_source(source: Source, deps: Deps) -> PollReport:
     started = time.perf_counter()
     with structlog.contextvars.bound_contextvars(source=source.name):
         try:
+            await _release_due(deps)
             pages, discovery = await _discover(source, deps)
             if discovery is not None:
                 report.polled = len(discovery.entries)
@@ -110,6 +111,14 @@ async def poll_source(source: Source, deps: Deps) -> PollReport:
         report.seconds = time.perf_counter() - started
         _log_poll(report)
     return report
+
+
+async def _release_due(deps: Deps) -> None:
+    """Emit the copies whose ``dedupe.settle`` ended without their original (every poll asks:
+    a held story is durable in Redis, so one held by a process that died is released too)."""
+    for released, source in await deps.stories.release_due(deps.clock().timestamp()):
+        log.info("settled", story_id=released, story_source=source)
+        metrics.STORIES.labels(source, "story.created").inc()
 
 
 def _log_poll(report: PollReport) -> None:
@@ -301,6 +310,8 @@ async def _process(entry: Entry, source: Source, deps: Deps, report: PollReport)
         return Outcome("new", entry.url, story_id=recorded.story_id)
     if recorded.kind == "updated":
         return Outcome("updated", entry.url, reason=recorded.reason, story_id=recorded.story_id)
+    if recorded.kind == "held":
+        return Outcome("held", entry.url, reason="settle", story_id=recorded.story_id)
     return Outcome("duplicate", entry.url, reason=recorded.reason, story_id=recorded.story_id)
 
 
@@ -319,6 +330,8 @@ async def _dedupe_and_emit(arrival: Arrival, deps: Deps, facts: TextFacts) -> Re
     """1 a copy whose canonical link names a known story joins it; 2 a near-duplicate of a
     story within the horizon joins it; 3 else record_story emits (or finds the same URL or
     text, atomically). A version joining a story may be a better one (``_join``).
+    With ``dedupe.settle``, a copy naming another outlet is held instead of emitted, to give
+    its original that long to arrive (``hold_story``, released by ``_release_due``).
 
     ``claim`` indexes the story before it is emitted, under its own stable id, so a crash
     before the XADD is retried next cycle as the same story, not taken for a copy of itself.
@@ -343,9 +356,13 @@ async def _dedupe_and_emit(arrival: Arrival, deps: Deps, facts: TextFacts) -> Re
         if match is not None:
             log.debug("near_duplicate", story_id=match.story_id, kind=match.kind, score=match.score)
             return await _join(match.story_id, arrival, "near_duplicate", deps)
-    recorded = await deps.stories.record_story(
-        doc, arrival.urls, "story.created", fields=arrival.fields
-    )
+    if deps.dedupe.settle > 0 and (doc.original_url or doc.original_source):
+        due = deps.clock().timestamp() + deps.dedupe.settle
+        recorded = await deps.stories.hold_story(doc, arrival.urls, due=due, fields=arrival.fields)
+    else:
+        recorded = await deps.stories.record_story(
+            doc, arrival.urls, "story.created", fields=arrival.fields
+        )
     if recorded.kind == "duplicate" and recorded.story_id != doc.id:
         # a same-URL or same-text copy, attached in the script: it may still be the original
         return await _join(recorded.story_id, arrival, recorded.reason, deps, attached=True)
@@ -373,7 +390,7 @@ async def _join(
         upgraded = await _upgrade(story_id, record, arrival, deps)
         if upgraded is None:
             break
-        if upgraded.kind == "updated":
+        if upgraded.kind in ("updated", "new"):
             return upgraded
     if attached:
         return Recorded("duplicate", story_id, reason=reason)
@@ -391,15 +408,23 @@ async def _upgrade(
 
     Compare-and-set on the record's (content_hash, version): ``stale`` when another replica
     changed the story since it was read, so two replicas with the same original emit once.
+    A copy still held by ``dedupe.settle`` is not emitted yet: only its original replaces
+    it, and is then its ``story.created`` (``new``).
     """
     doc, copy = arrival.doc, arrival.copy
+    held = record.get("pending") == "1"
     fuller = False
-    if can_upgrade(record, copy) and not is_named_original(record, copy) and record.get("units"):
+    if (
+        not held
+        and can_upgrade(record, copy)
+        and not is_named_original(record, copy)
+        and record.get("units")
+    ):
         fuller = await deps.workers.run(
             doc.url, tasks.is_fuller, record["units"], base64.b64decode(arrival.fields["units"])
         )
     why = upgrade_reason(record, copy, fuller=fuller)
-    if why is None:
+    if why is None or (held and why != "original_found"):  # a held copy waits for its original
         return None
     if why == "original_found":
         better = replace(
@@ -413,14 +438,14 @@ async def _upgrade(
             original_url=doc.original_url or record.get("original_url") or None,
             original_source=doc.original_source or record.get("original_source") or None,
         )
-    better = replace(better, id=story_id, also_at=[], update_reason=why)
+    better = replace(better, id=story_id, also_at=[], update_reason=None if held else why)
     fields = {**arrival.fields, "is_original": "1" if why == "original_found" else ""}
     compared = (str(record["content_hash"]), str(record.get("version") or "0"))
     recorded = await deps.stories.upgrade_story(
         better, arrival.urls, compared=compared, fields=fields
     )
-    if recorded.kind == "updated":
-        log.info("upgraded", story_id=story_id, update_reason=why)
+    if recorded.kind in ("updated", "new"):  # new: a held copy's original came in time
+        log.info("upgraded", story_id=story_id, update_reason=why, held=held)
         return replace(recorded, reason=why)
     return recorded
 
@@ -446,6 +471,8 @@ async def _recheck(
     """
     unchanged = Outcome("duplicate", entry.url, reason="known_url", story_id=story_id)
     record = await deps.stories.record(story_id)
+    if record.get("pending") == "1":  # held for its original: nothing emitted to update yet
+        return unchanged
     home = {canonicalize(record.get("url") or ""), record.get("canonical_url")}
     now = deps.clock()
     if canonicalize(entry.url) not in home or not _due(record, entry, now, deps.dedupe):

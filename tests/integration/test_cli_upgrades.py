@@ -9,6 +9,7 @@ emitted, or a materially fuller copy does, the stream (and the webhooks) get one
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -331,3 +332,60 @@ async def test_concurrent_upgrades_with_one_original_emit_once(redis_url: str, n
     assert sorted(r.kind for r in results) == ["stale", "updated"]
     assert stored["url"] == better.url
     assert stored["also_at"] == [copy.url]
+
+
+# --- dedupe.settle: a copy naming another outlet waits for its original ---
+
+
+def settle_config(
+    tmp_path: Path, redis_url: str, ns: str, site: Site, agg: Site, settle: str
+) -> Path:
+    return make_config(tmp_path, redis_url, ns, site, agg, dedupe={"settle": settle})
+
+
+def test_settle_emits_the_original_once_when_it_comes_in_time(
+    site: Site, aggregator: Site, tmp_path: Path, redis_url: str, ns: str, redis_client: redis.Redis
+) -> None:
+    """With dedupe.settle, the copy is held (nothing on the stream); its original, polled
+    within the window, is the single story.created, with the copy in also_at."""
+    config = settle_config(tmp_path, redis_url, ns, site, aggregator, "30s")
+    original = original_story()
+    original_url = publish_original(site, original)
+    copy, copy_url = copy_of(original, aggregator, "agg-wait", keep=4, canonical=original_url)
+    list_copies(aggregator, [copy])
+    assert "held 1" in once(config, AGGREGATOR)
+    assert events(redis_client, ns) == []
+    assert redis_client.zcard(f"{ns}:pending") == 1
+    assert "new 1" in once(config, ORIGIN)
+    [(event, doc)] = events(redis_client, ns)
+    assert event == "story.created"
+    assert "update_reason" not in doc
+    assert (doc["url"], doc["original_url"], doc["site"]) == (original_url, original_url, OUTLET)
+    assert doc["text"] == full_text(site, original)
+    assert doc["also_at"] == [copy_url]
+    assert redis_client.zcard(f"{ns}:pending") == 0
+    once(config, ORIGIN, AGGREGATOR)
+    assert len(events(redis_client, ns)) == 1
+
+
+def test_settle_releases_a_held_copy_once_after_the_window(
+    site: Site, aggregator: Site, tmp_path: Path, redis_url: str, ns: str, redis_client: redis.Redis
+) -> None:
+    """The process that held the copy exits (as if it died); after the window, the next
+    polls (two at once) emit it once, as it is, from Redis."""
+    config = settle_config(tmp_path, redis_url, ns, site, aggregator, "1s")
+    original = original_story()
+    credit = f"This article originally appeared in {OUTLET}."
+    copy, copy_url = copy_of(original, aggregator, "agg-late", keep=4, credit=credit)
+    list_copies(aggregator, [copy])
+    site.add("/feed.xml", rss([], base(site)))
+    assert "held 1" in once(config, AGGREGATOR)
+    assert events(redis_client, ns) == []
+    time.sleep(1.5)
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda _i: once(config, ORIGIN), range(2)))
+    [(event, doc)] = events(redis_client, ns)
+    assert (event, doc["url"], doc["original_source"]) == ("story.created", copy_url, OUTLET)
+    assert redis_client.zcard(f"{ns}:pending") == 0
+    once(config, ORIGIN, AGGREGATOR)
+    assert len(events(redis_client, ns)) == 1
