@@ -363,6 +363,10 @@ def format_report(report: PollReport) -> str:
     )
     if report.updated:
         head += f", updated {report.updated}"
+        if report.upgraded:
+            head += f" (upgraded {report.upgraded})"
+    if report.held:
+        head += f", held {report.held}"
     head += f" ({report.seconds:.1f}s)"
     if report.not_modified:
         head += " [not modified]"
@@ -480,6 +484,7 @@ def source_json(view: SourceView) -> dict[str, Any]:
         "items": row.items,
         "new": row.new,
         "updated": row.updated,
+        "upgraded": row.upgraded,
         "duplicate": row.duplicate,
         "filtered": row.filtered,
         "articles_failed": row.articles_failed,
@@ -552,7 +557,8 @@ def format_status(view: SourceView) -> str:
     if row.polls:
         lines.append(
             f"  polls {row.polls} (failed {row.polls_failed}), articles {row.items}: "
-            f"new {row.new}, updated {row.updated}, duplicate {row.duplicate}, "
+            f"new {row.new}, updated {row.updated} (upgraded {row.upgraded}), "
+            f"duplicate {row.duplicate}, "
             f"filtered {row.filtered}, failed {row.articles_failed}"
         )
     lines.append(format_lease(view.lease))

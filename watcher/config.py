@@ -127,6 +127,8 @@ class DedupeConfig(Frozen):
     horizon: Seconds = Field(default=30 * 86400.0, gt=0)  # copies match stories this recent
     recheck_every: Seconds = 3 * 3600.0  # a still-listed story is re-fetched this often ...
     recheck_for: Seconds = 2 * 86400.0  # ... for this long after first seen (0 turns it off)
+    settle: Seconds = Field(default=0.0, ge=0)  # a copy naming another outlet waits this long
+    #                                            for its original before story.created (0: off)
 
 
 DEFAULT_RETRY = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)

@@ -72,6 +72,7 @@ class Copy:
     outlet: str
     names_url: str | None = None  # a cross-site canonical link
     names_outlet: str | None = None  # "This article originally appeared in ..."
+    canonical: str | None = None  # its own (same-site) canonical URL
 
 
 def original_of(record: Mapping[str, Any], copy: Copy) -> tuple[OriginalMode, str, str]:
@@ -84,19 +85,61 @@ def original_of(record: Mapping[str, Any], copy: Copy) -> tuple[OriginalMode, st
       as the first copy gave it (a page's own site name is often just its host).
     3 otherwise nothing changes.
     """
-    home = {record.get("url"), record.get("canonical_url")}
     if copy.names_url or copy.names_outlet:
-        if copy.names_url in home or (
-            copy.names_outlet and outlet_named(copy.names_outlet, "", str(record.get("site", "")))
-        ):
+        if names_story(record, copy):
             return "", "", ""
         return "keep", copy.names_url or "", copy.names_outlet or _host(copy.names_url)
-    named_url, named_outlet = record.get("original_url"), record.get("original_source")
-    if (named_url and named_url == copy.url) or (
-        named_outlet and outlet_named(str(named_outlet), copy.outlet, _host(copy.url))
-    ):
-        return "replace", copy.url, str(named_outlet or copy.outlet)
+    if is_named_original(record, copy):
+        return "replace", copy.url, str(record.get("original_source") or copy.outlet)
     return "", "", ""
+
+
+def names_story(record: Mapping[str, Any], copy: Copy) -> bool:
+    """Whether the copy names the story's own version as its original (by URL or outlet)."""
+    home = {record.get("url"), record.get("canonical_url")}
+    site, host = str(record.get("site") or ""), _host(str(record.get("url") or ""))
+    return copy.names_url in home or bool(
+        copy.names_outlet and outlet_named(copy.names_outlet, site, host)
+    )
+
+
+def is_named_original(record: Mapping[str, Any], copy: Copy) -> bool:
+    """Whether ``copy`` names no original itself and is the one the story's version names:
+    its URL or canonical URL is the record's ``original_url``, or its outlet the record's
+    ``original_source`` (an attribution line in text only names just the outlet)."""
+    if copy.names_url or copy.names_outlet:
+        return False
+    named_url, named_outlet = record.get("original_url"), record.get("original_source")
+    if named_url and named_url in (copy.url, copy.canonical):
+        return True
+    return bool(named_outlet and outlet_named(str(named_outlet), copy.outlet, _host(copy.url)))
+
+
+UpdateReason = Literal["text_changed", "original_found", "fuller_copy"]
+
+
+def can_upgrade(record: Mapping[str, Any], copy: Copy) -> bool:
+    """Steps 1-3 of ``upgrade_reason``: whether ``copy`` may replace the emitted version."""
+    if not record.get("content_hash") or record.get("is_original") == "1":
+        return False
+    return not names_story(record, copy)
+
+
+def upgrade_reason(record: Mapping[str, Any], copy: Copy, *, fuller: bool) -> UpdateReason | None:
+    """Whether a copy joining a story is a better version of it than the one emitted.
+
+    1 a story not emitted yet (its record has no ``content_hash``: a copy claimed while the
+      story is still in flight) has no version to improve. 2 the original is final: once the
+      emitted version is the original (``is_original``), no copy replaces it. 3 a copy
+      naming the story itself as its original is a copy of it, never better. 4 the original
+      the emitted copy named arrives: ``original_found``. 5 a materially fuller text of the
+      story (``fuller``, see ``watcher.neardup.is_fuller_units``): ``fuller_copy``.
+    """
+    if not can_upgrade(record, copy):
+        return None
+    if is_named_original(record, copy):
+        return "original_found"
+    return "fuller_copy" if fuller else None
 
 
 def outlet_named(named: str, site_name: str, host: str) -> bool:

@@ -11,7 +11,8 @@ from scrapers.clean.drift import PageFigures
 
 EXCERPT_CHARS = 300  # SPEC: "first ~300 chars"
 
-OutcomeKind = Literal["new", "updated", "duplicate", "filtered", "failed", "not_modified"]
+UPGRADE_REASONS = ("original_found", "fuller_copy")  # an updated outcome that is a better copy
+OutcomeKind = Literal["new", "updated", "held", "duplicate", "filtered", "failed", "not_modified"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +36,12 @@ class Document:
     also_at: list[str] = field(default_factory=list)
     original_source: str | None = None  # additive: the outlet a syndicated copy names
     original_url: str | None = None  # additive: the original's URL (cross-site canonical)
+    update_reason: str | None = None  # additive, story.updated only: why (UpdateReason)
 
     def to_json(self) -> str:
-        """SPEC's JSON; the additive ``original_*`` fields only when known."""
+        """SPEC's JSON; the additive ``original_*`` and ``update_reason`` only when known."""
         data = asdict(self)
-        for optional in ("original_source", "original_url"):
+        for optional in ("original_source", "original_url", "update_reason"):
             if data[optional] is None:
                 del data[optional]
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -89,7 +91,9 @@ class PollReport:
     source: str
     polled: int = 0
     new: int = 0
-    updated: int = 0
+    updated: int = 0  # story.updated emitted: edits and upgrades
+    upgraded: int = 0  # ... of which a better version (original_found, fuller_copy)
+    held: int = 0  # copies waiting ``dedupe.settle`` for their original (not emitted yet)
     duplicate: int = 0
     filtered: int = 0
     failed: int = 0
@@ -106,6 +110,9 @@ class PollReport:
             self.new += 1
         elif outcome.kind == "updated":
             self.updated += 1
+            self.upgraded += outcome.reason in UPGRADE_REASONS
+        elif outcome.kind == "held":
+            self.held += 1
         elif outcome.kind in ("duplicate", "not_modified"):
             self.duplicate += 1
         elif outcome.kind == "filtered":

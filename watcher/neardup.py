@@ -341,6 +341,29 @@ def is_material_units(old: frozenset[Unit], new: frozenset[Unit]) -> bool:
     return sum(u.words for u in real) / total >= MATERIAL_SHARE
 
 
+FULLER_RATIO = 1.5  # a fuller copy has half as many words again as the version emitted: at
+#                    1.25 one paragraph of another story glued under a 4-paragraph copy passed
+FULLER_KEEPS = 0.8  # ... and keeps this share of its words: a longer text that drops a fifth
+#                    of the emitted one is a different cut (glued stories), not a fuller one
+
+
+def is_fuller_units(old: frozenset[Unit], new: frozenset[Unit]) -> bool:
+    """Whether ``new`` is materially fuller than ``old``, on stored sentence prints.
+
+    Fuller: ``FULLER_RATIO`` times the words, and ``FULLER_KEEPS`` of the old words in
+    sentences the new text has too. A truncated copy (4 of 6 paragraphs) and its original
+    pass (1.5x, all kept), as does any cut to two thirds or less; an aggregator's half of a
+    story with two other stories glued after fails against the original (a third of its
+    words are not in it). Reordered or re-headlined copies of the same length never pass.
+    """
+    old_words = sum(u.words for u in old)
+    if not old_words:
+        return False
+    new_words = sum(u.words for u in new)
+    kept = sum(u.words for u in old & new)
+    return new_words >= FULLER_RATIO * old_words and kept >= FULLER_KEEPS * old_words
+
+
 def _masked(unit: tuple[str, ...]) -> tuple[str, ...]:
     """A short line with its numbers blanked: "Updated 10 32 am" and "Updated 11 05 am" agree."""
     return tuple("#" if word.isdigit() else word for word in unit)

@@ -27,7 +27,15 @@ from scrapers.model import Entry, Page
 from scrapers.urls import canonicalize, host_of, same_site, strip_tracking
 from watcher import metrics, tasks
 from watcher.config import DedupeConfig, Source
-from watcher.dedupe import Copy, original_of, recheck_due, story_id
+from watcher.dedupe import (
+    Copy,
+    can_upgrade,
+    is_named_original,
+    original_of,
+    recheck_due,
+    story_id,
+    upgrade_reason,
+)
 from watcher.errors import StoreUnavailable
 from watcher.model import Deferral, Document, Outcome, PollReport, iso
 from watcher.neardup import is_material_units, unpack_units
@@ -81,6 +89,7 @@ async def poll_source(source: Source, deps: Deps) -> PollReport:
     started = time.perf_counter()
     with structlog.contextvars.bound_contextvars(source=source.name):
         try:
+            await _release_due(deps)
             pages, discovery = await _discover(source, deps)
             if discovery is not None:
                 report.polled = len(discovery.entries)
@@ -102,6 +111,14 @@ async def poll_source(source: Source, deps: Deps) -> PollReport:
         report.seconds = time.perf_counter() - started
         _log_poll(report)
     return report
+
+
+async def _release_due(deps: Deps) -> None:
+    """Emit the copies whose ``dedupe.settle`` ended without their original (every poll asks:
+    a held story is durable in Redis, so one held by a process that died is released too)."""
+    for released, source in await deps.stories.release_due(deps.clock().timestamp()):
+        log.info("settled", story_id=released, story_source=source)
+        metrics.STORIES.labels(source, "story.created").inc()
 
 
 def _log_poll(report: PollReport) -> None:
@@ -287,37 +304,69 @@ async def _process(entry: Entry, source: Source, deps: Deps, report: PollReport)
         await deps.stories.mark_filtered(doc, urls)
         return Outcome("filtered", entry.url, reason="topics", story_id=doc.id)
     copy = Copy(doc.url, parsed.article.site or doc.site)
-    recorded = await _dedupe_and_emit(doc, urls, copy, deps, page, parsed.facts)
+    fields = _recheck_fields(parsed.facts, page, deps.clock())
+    recorded = await _dedupe_and_emit(Arrival(doc, urls, copy, fields), deps, parsed.facts)
     if recorded.kind == "new":
         return Outcome("new", entry.url, story_id=recorded.story_id)
+    if recorded.kind == "updated":
+        return Outcome("updated", entry.url, reason=recorded.reason, story_id=recorded.story_id)
+    if recorded.kind == "held":
+        return Outcome("held", entry.url, reason="settle", story_id=recorded.story_id)
     return Outcome("duplicate", entry.url, reason=recorded.reason, story_id=recorded.story_id)
 
 
-async def _dedupe_and_emit(
-    doc: Document, urls: list[str], copy: Copy, deps: Deps, page: Page, facts: TextFacts
-) -> Recorded:
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """A story version just extracted: its document, every URL it was reached by (canonical
+    first), what it says about itself as a copy, and the record fields a re-check needs."""
+
+    doc: Document
+    urls: list[str]
+    copy: Copy
+    fields: dict[str, str]
+
+
+async def _dedupe_and_emit(arrival: Arrival, deps: Deps, facts: TextFacts) -> Recorded:
     """1 a copy whose canonical link names a known story joins it; 2 a near-duplicate of a
     story within the horizon joins it; 3 else record_story emits (or finds the same URL or
-    text, atomically).
+    text, atomically). A version joining a story may be a better one (``_join``).
+    With ``dedupe.settle``, a copy naming another outlet is held instead of emitted, to give
+    its original that long to arrive (``hold_story``, released by ``_release_due``).
 
     ``claim`` indexes the story before it is emitted, under its own stable id, so a crash
     before the XADD is retried next cycle as the same story, not taken for a copy of itself.
     Exact matches skip the claim, so the index holds no story that was never emitted.
     """
-    copy = replace(copy, names_url=doc.original_url, names_outlet=doc.original_source)
+    doc = arrival.doc
+    copy = replace(
+        arrival.copy,
+        names_url=doc.original_url,
+        names_outlet=doc.original_source,
+        canonical=doc.canonical_url,
+    )
+    arrival = replace(arrival, copy=copy)
     held = _story(await deps.stories.known(doc.original_url) if doc.original_url else None)
     if held and held != doc.id:
-        return await _attach(held, doc, urls, copy, "same_url", deps)
-    exact = _story(await deps.stories.known(*urls)) or await deps.stories.known_text(
+        return await _join(held, arrival, "same_url", deps)
+    exact = _story(await deps.stories.known(*arrival.urls)) or await deps.stories.known_text(
         doc.content_hash
     )
     if deps.neardup is not None and not exact:
         match = await deps.neardup.claim_shingles(doc.id, facts.shingles)
         if match is not None:
             log.debug("near_duplicate", story_id=match.story_id, kind=match.kind, score=match.score)
-            return await _attach(match.story_id, doc, urls, copy, "near_duplicate", deps)
-    fields = _recheck_fields(facts, page, deps.clock())
-    return await deps.stories.record_story(doc, urls, "story.created", fields=fields)
+            return await _join(match.story_id, arrival, "near_duplicate", deps)
+    if deps.dedupe.settle > 0 and (doc.original_url or doc.original_source):
+        due = deps.clock().timestamp() + deps.dedupe.settle
+        recorded = await deps.stories.hold_story(doc, arrival.urls, due=due, fields=arrival.fields)
+    else:
+        recorded = await deps.stories.record_story(
+            doc, arrival.urls, "story.created", fields=arrival.fields
+        )
+    if recorded.kind == "duplicate" and recorded.story_id != doc.id:
+        # a same-URL or same-text copy, attached in the script: it may still be the original
+        return await _join(recorded.story_id, arrival, recorded.reason, deps, attached=True)
+    return recorded
 
 
 def _story(held: str | None) -> str | None:
@@ -325,13 +374,80 @@ def _story(held: str | None) -> str | None:
     return None if held is None or held.startswith("filtered:") else held
 
 
-async def _attach(
-    story_id: str, doc: Document, urls: list[str], copy: Copy, reason: str, deps: Deps
+UPGRADE_TRIES = 3  # another replica's upgrade or edit in between: re-read, decide again
+
+
+async def _join(
+    story_id: str, arrival: Arrival, reason: str, deps: Deps, *, attached: bool = False
 ) -> Recorded:
-    """The copy's URLs join the story's also_at; the record learns who the original is."""
-    record = await deps.stories.record(story_id)
-    original = original_of(record, copy)
-    return await deps.stories.attach_copy(story_id, doc, urls, reason=reason, original=original)
+    """A version of story ``story_id`` arrived: it becomes the story's version when better
+    (``story.updated``), else its URLs join the story's also_at and the record learns who
+    the original is. ``attached``: record_story joined its URLs already.
+    """
+    record: dict[str, Any] = {}
+    for _ in range(UPGRADE_TRIES):
+        record = await deps.stories.record(story_id)
+        upgraded = await _upgrade(story_id, record, arrival, deps)
+        if upgraded is None:
+            break
+        if upgraded.kind in ("updated", "new"):
+            return upgraded
+    if attached:
+        return Recorded("duplicate", story_id, reason=reason)
+    original = original_of(record, arrival.copy)
+    return await deps.stories.attach_copy(
+        story_id, arrival.doc, arrival.urls, reason=reason, original=original
+    )
+
+
+async def _upgrade(
+    story_id: str, record: dict[str, Any], arrival: Arrival, deps: Deps
+) -> Recorded | None:
+    """``story.updated`` with ``arrival`` when it is the story's original or materially
+    fuller than the emitted version (``upgrade_reason``); None when it is neither.
+
+    Compare-and-set on the record's (content_hash, version): ``stale`` when another replica
+    changed the story since it was read, so two replicas with the same original emit once.
+    A copy still held by ``dedupe.settle`` is not emitted yet: only its original replaces
+    it, and is then its ``story.created`` (``new``).
+    """
+    doc, copy = arrival.doc, arrival.copy
+    held = record.get("pending") == "1"
+    fuller = False
+    if (
+        not held
+        and can_upgrade(record, copy)
+        and not is_named_original(record, copy)
+        and record.get("units")
+    ):
+        fuller = await deps.workers.run(
+            doc.url, tasks.is_fuller, record["units"], base64.b64decode(arrival.fields["units"])
+        )
+    why = upgrade_reason(record, copy, fuller=fuller)
+    if why is None or (held and why != "original_found"):  # a held copy waits for its original
+        return None
+    if why == "original_found":
+        better = replace(
+            doc,
+            original_url=doc.canonical_url,
+            original_source=record.get("original_source") or doc.site,
+        )
+    else:
+        better = replace(
+            doc,
+            original_url=doc.original_url or record.get("original_url") or None,
+            original_source=doc.original_source or record.get("original_source") or None,
+        )
+    better = replace(better, id=story_id, also_at=[], update_reason=None if held else why)
+    fields = {**arrival.fields, "is_original": "1" if why == "original_found" else ""}
+    compared = (str(record["content_hash"]), str(record.get("version") or "0"))
+    recorded = await deps.stories.upgrade_story(
+        better, arrival.urls, compared=compared, fields=fields
+    )
+    if recorded.kind in ("updated", "new"):  # new: a held copy's original came in time
+        log.info("upgraded", story_id=story_id, update_reason=why, held=held)
+        return replace(recorded, reason=why)
+    return recorded
 
 
 def _recheck_fields(facts: TextFacts, page: Page, now: datetime) -> dict[str, str]:
@@ -355,6 +471,8 @@ async def _recheck(
     """
     unchanged = Outcome("duplicate", entry.url, reason="known_url", story_id=story_id)
     record = await deps.stories.record(story_id)
+    if record.get("pending") == "1":  # held for its original: nothing emitted to update yet
+        return unchanged
     home = {canonicalize(record.get("url") or ""), record.get("canonical_url")}
     now = deps.clock()
     if canonicalize(entry.url) not in home or not _due(record, entry, now, deps.dedupe):
@@ -378,9 +496,13 @@ async def _recheck(
         also_at=list(record.get("also_at", [])),
         original_url=doc.original_url or record.get("original_url") or None,
         original_source=doc.original_source or record.get("original_source") or None,
+        update_reason="text_changed",
     )
     compared = record.get("content_hash", "")
-    updated = await deps.stories.update_story(doc, compared=compared, fields=fields)
+    version = str(record.get("version") or "0")
+    updated = await deps.stories.update_story(
+        doc, compared=compared, fields=fields, version=version
+    )
     if updated.kind != "updated":
         return unchanged
     return Outcome("updated", entry.url, reason="material_change", story_id=story_id)
@@ -439,6 +561,8 @@ def make_document(
     The page's canonical link is trusted only on the same site: a cross-site canonical is how
     a syndicated copy names its original, which is not this copy's identity but is kept as
     ``original_url`` (with the original's outlet: the attribution line's, else its host).
+    ``site`` is the outlet's name as the page gives it (og:site_name, the JSON-LD publisher),
+    as ``watcher extract`` shows it, else the host without "www.".
     """
     article = parsed.article
     final_url = strip_tracking(page.url)
@@ -455,7 +579,7 @@ def make_document(
         url=final_url,
         canonical_url=canonical,
         source=source,
-        site=host_of(final_url).removeprefix("www."),
+        site=article.site or host_of(final_url).removeprefix("www."),
         title=article.title or entry.title,
         author=article.author or entry.author,
         published_at=iso(_utc(published)),

@@ -14,6 +14,7 @@ the same text with the same counts is what ``clean_text(..., counter=...)`` alwa
 
 from __future__ import annotations
 
+import base64
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -29,7 +30,14 @@ from watcher import logs
 from watcher.config import Topic
 from watcher.dedupe import content_hash
 from watcher.model import excerpt_of
-from watcher.neardup import Shingles, pack_units, shingles_of, unit_prints
+from watcher.neardup import (
+    Shingles,
+    is_fuller_units,
+    pack_units,
+    shingles_of,
+    unit_prints,
+    unpack_units,
+)
 from watcher.topics import CompiledTopic, compile_topics, match_topics
 
 
@@ -196,3 +204,9 @@ class _Counted:
         if (host, tuple(fingerprints), page_id) != (known.host, known.fingerprints, known.page_id):
             raise RuntimeError(f"cleaning {host} asked for other paragraphs than were counted")
         return list(self._counts)
+
+
+def is_fuller(old_units: str, new_units: bytes) -> bool:
+    """``is_fuller_units`` of a record's stored prints (base64) and a new text's: in a worker,
+    since a hostile page may carry tens of thousands of sentences."""
+    return is_fuller_units(unpack_units(base64.b64decode(old_units)), unpack_units(new_units))

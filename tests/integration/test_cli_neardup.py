@@ -168,8 +168,8 @@ def test_original_and_aggregator_copy_emit_once_with_both_urls(
 def test_copy_naming_its_original_ends_up_pointing_at_it(
     site: Site, aggregator: Site, config: Path, redis_client: redis.Redis, ns: str
 ) -> None:
-    """A copy seen first keeps the original it names; when the original comes, the record
-    points at the original's URL and outlet and lists it among the story's URLs."""
+    """A copy seen first keeps the original it names; when the original comes, it becomes
+    the story's version (one story.updated, issue 13) and the copy is among its URLs."""
     original = original_story()
     publish(site, [original])
     copy = syndicate(original, aggregator, site, names_original=True)
@@ -181,12 +181,12 @@ def test_copy_naming_its_original_ends_up_pointing_at_it(
     assert doc["original_url"] == original_url
     assert doc["original_source"] == "Test News"
 
-    assert "duplicate 1" in once(config, ORIGIN)
-    assert len(events(redis_client, ns)) == 1
+    assert "updated 1" in once(config, ORIGIN)
+    assert [event for event, _doc in events(redis_client, ns)] == ["story.created", "story.updated"]
     story = record(redis_client, ns, doc["id"])
-    assert story["original_url"] == original_url
+    assert story["url"] == story["original_url"] == original_url
     assert story["original_source"] == "Test News"
-    assert original_url in story["also_at"]
+    assert story["also_at"] == [f"{base(aggregator)}{copy.path}"]
 
 
 def test_copy_naming_a_known_original_joins_it(

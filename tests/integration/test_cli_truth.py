@@ -45,7 +45,8 @@ HEAD = re.compile(
 )
 COUNTS = re.compile(
     r"^  polls (?P<polls>\d+) \(failed (?P<polls_failed>\d+)\), articles (?P<items>\d+): "
-    r"new (?P<new>\d+), updated (?P<updated>\d+), duplicate (?P<duplicate>\d+), "
+    r"new (?P<new>\d+), updated (?P<updated>\d+) \(upgraded (?P<upgraded>\d+)\), "
+    r"duplicate (?P<duplicate>\d+), "
     r"filtered (?P<filtered>\d+), failed (?P<articles_failed>\d+)$"
 )
 LEASE = re.compile(r"^  lease: (?:free \(no daemon holds it\)|held by (?P<holder>\S+) until .*)$")

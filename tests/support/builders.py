@@ -56,14 +56,19 @@ class Story:
         return f"/news/2026/11/{self.slug}"
 
 
-def article_page(story: Story, base: str, *, canonical: str | None = None) -> str:
-    """A realistic article page: nav, header, the article, a related block and a footer."""
+def article_page(
+    story: Story, base: str, *, canonical: str | None = None, site_name: str | None = None
+) -> str:
+    """A realistic article page: nav, header, the article, a related block and a footer.
+
+    ``site_name`` adds the outlet's og:site_name (the page names no outlet without it)."""
     body = "\n".join(f"<p>{escape(p)}</p>" for p in story.body)
     canon = canonical or f"{base}{story.path}"
+    outlet = f'<meta property="og:site_name" content="{escape(site_name)}">' if site_name else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(story.title)} | Test News</title>
 <link rel="canonical" href="{canon}">
-<meta property="og:title" content="{escape(story.title)}">
+<meta property="og:title" content="{escape(story.title)}">{outlet}
 <meta name="author" content="Jane Reporter">
 <meta property="article:published_time" content="{story.published.isoformat()}">
 </head><body>

@@ -27,6 +27,11 @@ class Keys:
         """STRING story id for a normalized-text hash seen before."""
         return f"{self.namespace}:text:{content_hash.removeprefix('sha256:')}"
 
+    @property
+    def pending(self) -> str:
+        """ZSET story id → Unix time its held copy is due (``dedupe.settle``)."""
+        return f"{self.namespace}:pending"
+
     def story(self, story_id: str) -> str:
         """HASH: the story's record (url, canonical_url, title, content_hash, also_at JSON...)."""
         return f"{self.namespace}:story:{story_id}"

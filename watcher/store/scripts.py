@@ -101,10 +101,16 @@ return {'duplicate', ARGV[1], ARGV[3]}
 # KEYS[1] stream  KEYS[2] story key  KEYS[3] the new text key
 # ARGV[1] story id  ARGV[2] content_hash the caller compared against  ARGV[3] document JSON
 # ARGV[4] ttl seconds  ARGV[5] stream maxlen  ARGV[6] JSON object of fields to store
+# ARGV[7] the record's version the caller read ("" skips that check; every update bumps it,
+# so an upgrade that kept the text still makes a concurrent re-check stale)
 # Returns {"updated", stream_id} or {"stale", current content_hash}.
 UPDATE_STORY = """
 local current = redis.call('HGET', KEYS[2], 'content_hash')
 if current ~= ARGV[2] then return {'stale', current or ''} end
+if redis.call('HGET', KEYS[2], 'pending') == '1' then return {'stale', current} end
+local version = redis.call('HGET', KEYS[2], 'version') or '0'
+if ARGV[7] and ARGV[7] ~= '' and version ~= ARGV[7] then return {'stale', current} end
+redis.call('HINCRBY', KEYS[2], 'version', 1)
 local sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*',
                        'event', 'story.updated', 'data', ARGV[3])
 for field, value in pairs(cjson.decode(ARGV[6])) do
@@ -113,6 +119,130 @@ end
 redis.call('HSET', KEYS[2], 'updated_stream_id', sid, 'updated_at', redis.call('TIME')[1])
 redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[4])
 return {'updated', sid}
+"""
+
+# upgrade_story: a better version of an emitted story arrived (its original, or a fuller
+# copy): emit story.updated with it and make it the record's version, in one step, unless
+# another replica changed the version since the caller read the record (compare-and-set on
+# content_hash and version: two replicas upgrading with the same original emit once).
+# The version emitted before joins also_at; the new version's URLs leave it.
+# A story still held (``dedupe.settle``, ``pending``) is created with it instead: its
+# original arrived in time, and nothing was emitted before.
+# KEYS[1] stream  KEYS[2] story key  KEYS[3] the new text key  KEYS[4] pending ZSET
+# KEYS[5..] the new URLs' keys
+# ARGV[1] story id  ARGV[2] content_hash read  ARGV[3] version read  ARGV[4] the document's
+# JSON without also_at and its closing brace (the script appends both: re-encoding the whole
+# document with cjson would turn its empty lists into objects)
+# ARGV[5] ttl seconds  ARGV[6] stream maxlen  ARGV[7] JSON object of fields to store (url and
+# canonical_url among them)  ARGV[8..] the new version's URLs matching KEYS[5..]
+# Returns {"updated" or "new", stream_id} or {"stale", current content_hash}.
+UPGRADE_STORY = """
+local current = redis.call('HGET', KEYS[2], 'content_hash')
+local version = redis.call('HGET', KEYS[2], 'version') or '0'
+if not current or current ~= ARGV[2] or version ~= ARGV[3] then
+  return {'stale', current or ''}
+end
+local fields = cjson.decode(ARGV[7])
+local raw = redis.call('HGET', KEYS[2], 'also_at')
+local before = (raw and raw ~= '[]') and cjson.decode(raw) or {}
+local home = {}
+home[fields['url']] = true
+home[fields['canonical_url']] = true
+local also, seen = {}, {}
+local function add(u)
+  if u and u ~= '' and not home[u] and not seen[u] then table.insert(also, u); seen[u] = true end
+end
+add(redis.call('HGET', KEYS[2], 'canonical_url'))
+add(redis.call('HGET', KEYS[2], 'url'))
+for _, u in ipairs(before) do add(u) end
+for i = 8, #ARGV do add(ARGV[i]) end
+local listed = #also > 0 and cjson.encode(also) or '[]'
+local held = redis.call('HGET', KEYS[2], 'pending') == '1'
+local event = held and 'story.created' or 'story.updated'
+local sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[6], '*',
+                       'event', event, 'data', ARGV[4] .. ',"also_at":' .. listed .. '}')
+if held then
+  redis.call('HDEL', KEYS[2], 'pending', 'pending_doc')
+  redis.call('HSET', KEYS[2], 'stream_id', sid, 'created_at', redis.call('TIME')[1])
+  redis.call('ZREM', KEYS[4], ARGV[1])
+end
+for field, value in pairs(fields) do
+  if value ~= '' then redis.call('HSET', KEYS[2], field, value) end
+end
+redis.call('HSET', KEYS[2], 'also_at', listed,
+           'updated_stream_id', sid, 'updated_at', redis.call('TIME')[1])
+redis.call('HINCRBY', KEYS[2], 'version', 1)
+if not held then redis.call('HINCRBY', KEYS[2], 'upgrades', 1) end
+local ttl = tonumber(ARGV[5])
+redis.call('SET', KEYS[3], ARGV[1], 'EX', ttl)
+for i = 5, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'EX', ttl) end
+return {held and 'new' or 'updated', sid}
+"""
+
+# hold_story: record_story for a copy that waits for its original (``dedupe.settle``): the
+# same exact-duplicate checks, the same record and URL keys, but instead of XADD the
+# document waits in the record (``pending_doc``) and the story in the pending ZSET, due at
+# ARGV[4]. Durable: a crash while it waits loses nothing, release_due emits it.
+# KEYS[1] pending ZSET  KEYS[2] text key  KEYS[3] story key  KEYS[4..] url keys
+# ARGV[1] story id  ARGV[2] the document's JSON without also_at and its closing brace
+# ARGV[3] ttl seconds  ARGV[4] due (Unix seconds)  ARGV[5] key prefix of story records
+# ARGV[6] JSON object of the record's string fields  ARGV[7..] the URLs matching KEYS[4..]
+# Returns {"held", id, ""} or {"duplicate", id, reason}.
+HOLD_STORY = (
+    _ATTACH
+    + """
+local ttl = tonumber(ARGV[3])
+for i = 4, #KEYS do
+  local existing = redis.call('GET', KEYS[i])
+  if existing and string.sub(existing, 1, 9) ~= 'filtered:' then
+    attach(ARGV[5] .. existing, existing, ttl, 7, 4)
+    return {'duplicate', existing, 'same_url'}
+  end
+end
+local existing = redis.call('GET', KEYS[2])
+if existing then
+  attach(ARGV[5] .. existing, existing, ttl, 7, 4)
+  return {'duplicate', existing, 'same_text'}
+end
+for field, value in pairs(cjson.decode(ARGV[6])) do
+  if value ~= '' then redis.call('HSET', KEYS[3], field, value) end
+end
+local early = redis.call('HGET', KEYS[3], 'also_at')
+redis.call('HSET', KEYS[3], 'pending', '1', 'pending_doc', ARGV[2], 'also_at', early or '[]',
+           'created_at', redis.call('TIME')[1])
+redis.call('EXPIRE', KEYS[3], ttl)
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ttl)
+for i = 4, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'EX', ttl) end
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
+return {'held', ARGV[1], ''}
+"""
+)
+
+# release_due: emit every held story whose settle window ended, as it is now (its also_at
+# as grown meanwhile), once: the ZREM and the XADD are one step, so replicas releasing at
+# once emit each story once. A record gone (expired) only leaves the ZSET.
+# KEYS[1] pending ZSET  KEYS[2] stream  ARGV[1] now (Unix seconds)  ARGV[2] key prefix of
+# story records  ARGV[3] stream maxlen  ARGV[4] at most this many per call
+# Returns the released stories as a flat list: id, source, id, source...
+RELEASE_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[4]))
+local out = {}
+for _, id in ipairs(due) do
+  local record = ARGV[2] .. id
+  local head = redis.call('HGET', record, 'pending_doc')
+  if head and redis.call('HGET', record, 'pending') == '1' then
+    local also = redis.call('HGET', record, 'also_at') or '[]'
+    local sid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'event',
+                           'story.created', 'data', head .. ',"also_at":' .. also .. '}')
+    redis.call('HDEL', record, 'pending', 'pending_doc')
+    redis.call('HSET', record, 'stream_id', sid)
+    redis.call('HINCRBY', record, 'version', 1)
+    table.insert(out, id)
+    table.insert(out, redis.call('HGET', record, 'source') or '')
+  end
+  redis.call('ZREM', KEYS[1], id)
+end
+return out
 """
 
 # touch_story: note a re-check that found nothing to emit (fields such as checked_at and the

@@ -13,7 +13,7 @@ from watcher.model import PollReport
 from watcher.store import translated
 from watcher.store.keys import Keys
 
-COUNTERS = ("polls", "items", "new", "updated", "duplicate", "filtered", "failed")
+COUNTERS = ("polls", "items", "new", "updated", "upgraded", "duplicate", "filtered", "failed")
 DRIFT_FIELDS = ("pages", "normal_chars", "recent_chars", "normal_removed", "recent_removed")
 
 
@@ -31,6 +31,7 @@ class SourceRow:
     items: int = 0
     new: int = 0
     updated: int = 0
+    upgraded: int = 0  # of ``updated``: a better version of the story (issue 13)
     duplicate: int = 0
     filtered: int = 0
     articles_failed: int = 0
@@ -74,6 +75,7 @@ class SourceRow:
             items=count("items"),
             new=count("new"),
             updated=count("updated"),
+            upgraded=count("upgraded"),
             duplicate=count("duplicate"),
             filtered=count("filtered"),
             articles_failed=count("failed"),
@@ -139,6 +141,7 @@ class SourceStatus:
                 ("items", report.polled),
                 ("new", report.new),
                 ("updated", report.updated),
+                ("upgraded", report.upgraded),
                 ("duplicate", report.duplicate),
                 ("filtered", report.filtered),
                 ("failed", report.failed),

@@ -13,7 +13,15 @@ from watcher.dedupe import OriginalMode, url_key
 from watcher.model import Document
 from watcher.store import translated
 from watcher.store.keys import Keys
-from watcher.store.scripts import ATTACH_COPY, RECORD_STORY, TOUCH_STORY, UPDATE_STORY
+from watcher.store.scripts import (
+    ATTACH_COPY,
+    HOLD_STORY,
+    RECORD_STORY,
+    RELEASE_DUE,
+    TOUCH_STORY,
+    UPDATE_STORY,
+    UPGRADE_STORY,
+)
 
 DEFAULT_TTL = 30 * 86400  # how long a story's URLs and text hash are remembered (30 days)
 DEFAULT_MAXLEN = 100_000  # approximate cap of the stream, so Redis memory stays bounded
@@ -49,6 +57,9 @@ class Stories:
         self._record = client.register_script(RECORD_STORY)
         self._attach = client.register_script(ATTACH_COPY)
         self._update = client.register_script(UPDATE_STORY)
+        self._upgrade = client.register_script(UPGRADE_STORY)
+        self._hold = client.register_script(HOLD_STORY)
+        self._release = client.register_script(RELEASE_DUE)
         self._touch = client.register_script(TOUCH_STORY)
 
     @translated
@@ -81,17 +92,7 @@ class Stories:
         ordered = list(dict.fromkeys([doc.canonical_url, *urls]))
         keys = [self._keys.stories, self._keys.text(doc.content_hash), self._keys.story(doc.id)]
         keys += [self._keys.url(url_key(u)) for u in ordered]
-        record = {
-            "url": doc.url,
-            "canonical_url": doc.canonical_url,
-            "title": doc.title or "",
-            "source": doc.source,
-            "site": doc.site,
-            "content_hash": doc.content_hash,
-            "original_url": doc.original_url or "",
-            "original_source": doc.original_source or "",
-            **(fields or {}),
-        }
+        record = _identity(doc, fields or {})
         args: list[Any] = [doc.id, event, doc.to_json(), self._ttl, self._maxlen]
         args += [self._keys.story(""), json.dumps(record), *ordered]
         kind, story_id, extra = await self._record(keys=keys, args=args)
@@ -125,20 +126,72 @@ class Stories:
 
     @translated
     async def update_story(
-        self, doc: Document, *, compared: str, fields: Mapping[str, str]
+        self, doc: Document, *, compared: str, fields: Mapping[str, str], version: str = ""
     ) -> Recorded:
         """Emit ``story.updated`` for ``doc`` and store its new identity, in one step.
 
-        Only when the record still holds the text hash ``compared`` against (another
-        replica may have emitted the same update meanwhile: then ``stale``, nothing sent).
+        Only when the record still holds the text hash ``compared`` against, and the
+        ``version`` read when given (another replica may have emitted the same update, or an
+        upgrade, meanwhile: then ``stale``, nothing sent).
         """
         keys = [self._keys.stories, self._keys.story(doc.id), self._keys.text(doc.content_hash)]
         stored = {"content_hash": doc.content_hash, "title": doc.title or "", **fields}
         args: list[Any] = [doc.id, compared, doc.to_json(), self._ttl, self._maxlen]
-        kind, extra = await self._update(keys=keys, args=[*args, json.dumps(stored)])
+        kind, extra = await self._update(keys=keys, args=[*args, json.dumps(stored), version])
         if kind == "updated":
             return Recorded("updated", doc.id, stream_id=extra)
         return Recorded("stale", doc.id, reason="stale")
+
+    @translated
+    async def upgrade_story(
+        self,
+        doc: Document,
+        urls: list[str],
+        *,
+        compared: tuple[str, str],
+        fields: Mapping[str, str],
+    ) -> Recorded:
+        """Make ``doc`` (a better version of story ``doc.id``) the story's version and emit it
+        as ``story.updated``, in one step; ``also_at`` is computed in the script, from the
+        record as it is then (the version replaced joins it).
+
+        ``compared`` is the (content_hash, version) read from the record: when another replica
+        changed the story since, ``stale`` and nothing is sent.
+        """
+        ordered = list(dict.fromkeys([doc.canonical_url, *urls]))
+        keys = [self._keys.stories, self._keys.story(doc.id), self._keys.text(doc.content_hash)]
+        keys += [self._keys.pending, *(self._keys.url(url_key(u)) for u in ordered)]
+        stored = json.dumps(_identity(doc, fields))
+        args: list[Any] = [doc.id, *compared, _head(doc), self._ttl, self._maxlen, stored]
+        kind, extra = await self._upgrade(keys=keys, args=[*args, *ordered])
+        if kind in ("updated", "new"):  # new: the story was held, this is its first emission
+            return Recorded(kind, doc.id, stream_id=extra)
+        return Recorded("stale", doc.id, reason="stale")
+
+    @translated
+    async def hold_story(
+        self, doc: Document, urls: list[str], *, due: float, fields: Mapping[str, str]
+    ) -> Recorded:
+        """``record_story`` for a copy that waits until ``due`` (Unix time) for its original:
+        ``held`` (recorded, in the pending set, not emitted) or ``duplicate``, in one step."""
+        ordered = list(dict.fromkeys([doc.canonical_url, *urls]))
+        keys = [self._keys.pending, self._keys.text(doc.content_hash), self._keys.story(doc.id)]
+        keys += [self._keys.url(url_key(u)) for u in ordered]
+        args: list[Any] = [doc.id, _head(doc), self._ttl, f"{due:.3f}", self._keys.story("")]
+        args += [json.dumps(_identity(doc, fields)), *ordered]
+        kind, story_id, extra = await self._hold(keys=keys, args=args)
+        if kind == "held":
+            return Recorded("held", story_id)
+        return Recorded("duplicate", story_id, reason=extra)
+
+    @translated
+    async def release_due(self, now: float, limit: int = 100) -> list[tuple[str, str]]:
+        """Emit the held stories due by ``now`` as ``story.created``: their (id, source);
+        each is released once, whichever replica asks."""
+        keys = [self._keys.pending, self._keys.stories]
+        args: list[Any] = [f"{now:.3f}", self._keys.story(""), self._maxlen, limit]
+        flat = [str(v) for v in await self._release(keys=keys, args=args)]
+        return list(zip(flat[::2], flat[1::2], strict=True))
 
     @translated
     async def touch(self, story_id: str, fields: Mapping[str, str]) -> None:
@@ -181,3 +234,27 @@ class Stories:
     @translated
     async def _read(self, last: str, block_ms: int) -> Any:
         return await self._client.xread({self._keys.stories: last}, count=100, block=block_ms)
+
+
+def _identity(doc: Document, fields: Mapping[str, str]) -> dict[str, str]:
+    """The record's string fields for a version of a story (empty values are not stored)."""
+    return {
+        "url": doc.url,
+        "canonical_url": doc.canonical_url,
+        "title": doc.title or "",
+        "source": doc.source,
+        "site": doc.site,
+        "content_hash": doc.content_hash,
+        "original_url": doc.original_url or "",
+        "original_source": doc.original_source or "",
+        **fields,
+    }
+
+
+def _head(doc: Document) -> str:
+    """The document's JSON without ``also_at`` and its closing brace: a script appends both
+    from the record as it is then (re-encoding the document with cjson would turn its empty
+    lists into objects)."""
+    data = json.loads(doc.to_json())
+    del data["also_at"]
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))[:-1]

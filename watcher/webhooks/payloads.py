@@ -32,10 +32,18 @@ def _cut(value: object, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+UPDATE_FIELDS = ("update_reason", "original_url", "original_source")  # additive, updates only
+
+
 def event_data(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """SPEC's ``data`` object from a stream document, each field bounded in size."""
+    """SPEC's ``data`` object from a stream document, each field bounded in size.
+
+    A ``story.updated`` document's ``update_reason`` and original (``original_url``,
+    ``original_source``) follow SPEC's fields, when present: a receiver learns why and from
+    whom without reading the stream.
+    """
     topics = doc.get("topics") or []
-    return {
+    data = {
         "id": _cut(doc.get("id"), 200),
         "url": _cut(doc.get("url"), MAX_URL),
         "title": _cut(doc["title"], MAX_TITLE) if doc.get("title") else None,
@@ -45,6 +53,11 @@ def event_data(doc: Mapping[str, Any]) -> dict[str, Any]:
         "topics": [_cut(t, 100) for t in list(topics)[:MAX_TOPICS]],
         "excerpt": _cut(doc.get("excerpt"), MAX_EXCERPT),
     }
+    if doc.get("update_reason"):
+        for name in UPDATE_FIELDS:
+            if doc.get(name):
+                data[name] = _cut(doc[name], MAX_URL)
+    return data
 
 
 def stream_time(stream_id: str) -> datetime:

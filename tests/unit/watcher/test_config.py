@@ -155,3 +155,11 @@ def test_malformed_webhook_secret_is_named_not_printed() -> None:
         parse_config(tree, {})
     assert [p.path for p in info.value.problems] == ["webhooks[0].secret"]
     assert bad not in str(info.value)
+
+
+def test_dedupe_settle_is_off_by_default_and_a_duration() -> None:
+    assert parse_config(MINIMAL, {}).dedupe.settle == 0.0
+    assert parse_config({**MINIMAL, "dedupe": {"settle": "5m"}}, {}).dedupe.settle == 300.0
+    with pytest.raises(ConfigError) as info:
+        parse_config({**MINIMAL, "dedupe": {"settle": "soon"}}, {})
+    assert {p.path for p in info.value.problems} == {"dedupe.settle"}
