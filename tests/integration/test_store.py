@@ -52,6 +52,26 @@ async def test_record_story_concurrent_copies_emit_once(client: aioredis.Redis, 
     assert await client.xlen(f"{ns}:stories") == 1
 
 
+async def test_story_emitted_after_its_copy_was_claimed_keeps_empty_lists_lists(
+    client: aioredis.Redis, ns: str, redis_client: sync_redis.Redis
+) -> None:
+    """A copy attached before its story was recorded (two replicas at once) fills also_at
+    early; the emitted document still has ``topics: []``, not ``{}``, and both URLs."""
+    stories = Stories(client, Keys(ns))
+    doc = document("https://a.test/story", topics=[])
+    copy = document("https://b.test/copy", text="Another text of the same story, claimed first.")
+    attached = await stories.attach_copy(doc.id, copy, [copy.url], reason="near_duplicate")
+    assert attached.kind == "duplicate"
+    assert (await stories.record_story(doc, [doc.url], "story.created")).kind == "new"
+    ((_, fields),) = redis_client.xrange(f"{ns}:stories")
+    data = json.loads(fields["data"])
+    assert data["topics"] == []
+    assert data["also_at"] == ["https://b.test/copy"]
+    assert {k: v for k, v in data.items() if k != "also_at"} == {
+        k: v for k, v in json.loads(doc.to_json()).items() if k != "also_at"
+    }
+
+
 async def test_mark_filtered_is_known_but_not_a_story(client: aioredis.Redis, ns: str) -> None:
     """A filtered URL is remembered (not re-fetched) but does not block a real story later."""
     stories = Stories(client, Keys(ns))

@@ -29,11 +29,13 @@ end
 # record_story: mark a story seen and emit it, in one step, or attach the URLs to the story
 # that already holds them.
 # KEYS[1] stream  KEYS[2] text key  KEYS[3] story key  KEYS[4..] url keys (canonical first)
-# ARGV[1] story id  ARGV[2] event  ARGV[3] document JSON  ARGV[4] ttl seconds
+# ARGV[1] story id  ARGV[2] event  ARGV[3] the document's JSON without also_at and its closing
+# brace (the script appends both: re-encoding the document with cjson would turn its empty
+# lists, topics among them, into objects)  ARGV[4] ttl seconds
 # ARGV[5] stream maxlen (approximate)  ARGV[6] key prefix of story records ("<ns>:story:")
 # ARGV[7] JSON object of the record's string fields (url, canonical_url, title, source, site,
 # content_hash, and what a later re-check needs); empty values are not stored
-# ARGV[8..] the URLs matching KEYS[4..] (for also_at)
+# ARGV[8] the document's own also_at (JSON list)  ARGV[9..] the URLs matching KEYS[4..]
 # Returns {"new", id, stream_id} or {"duplicate", id, reason}.
 RECORD_STORY = (
     _ATTACH
@@ -42,22 +44,28 @@ local ttl = tonumber(ARGV[4])
 for i = 4, #KEYS do
   local existing = redis.call('GET', KEYS[i])
   if existing and string.sub(existing, 1, 9) ~= 'filtered:' then
-    attach(ARGV[6] .. existing, existing, ttl, 8, 4)
+    attach(ARGV[6] .. existing, existing, ttl, 9, 4)
     return {'duplicate', existing, 'same_url'}
   end
 end
 local existing = redis.call('GET', KEYS[2])
 if existing then
-  attach(ARGV[6] .. existing, existing, ttl, 8, 4)
+  attach(ARGV[6] .. existing, existing, ttl, 9, 4)
   return {'duplicate', existing, 'same_text'}
 end
-local doc = ARGV[3]
 local early = redis.call('HGET', KEYS[3], 'also_at')
-if early and early ~= '[]' then
-  local decoded = cjson.decode(doc)
-  decoded['also_at'] = cjson.decode(early)
-  doc = cjson.encode(decoded)
+local listed = ARGV[8]
+if early and early ~= '[]' then  -- copies claimed while this story was on its way
+  local also, seen = {}, {}
+  for _, list in ipairs({cjson.decode(early), ARGV[8] ~= '[]' and cjson.decode(ARGV[8]) or {}}) do
+    for _, u in ipairs(list) do
+      if not seen[u] then table.insert(also, u); seen[u] = true end
+    end
+  end
+  listed = cjson.encode(also)  -- not empty: an array
 end
+early = listed
+local doc = ARGV[3] .. ',"also_at":' .. listed .. '}'
 local sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*',
                        'event', ARGV[2], 'data', doc)
 for field, value in pairs(cjson.decode(ARGV[7])) do

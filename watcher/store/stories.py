@@ -93,8 +93,8 @@ class Stories:
         keys = [self._keys.stories, self._keys.text(doc.content_hash), self._keys.story(doc.id)]
         keys += [self._keys.url(url_key(u)) for u in ordered]
         record = _identity(doc, fields or {})
-        args: list[Any] = [doc.id, event, doc.to_json(), self._ttl, self._maxlen]
-        args += [self._keys.story(""), json.dumps(record), *ordered]
+        args: list[Any] = [doc.id, event, _head(doc), self._ttl, self._maxlen]
+        args += [self._keys.story(""), json.dumps(record), json.dumps(doc.also_at), *ordered]
         kind, story_id, extra = await self._record(keys=keys, args=args)
         if kind == "new":
             return Recorded("new", story_id, stream_id=extra)
