@@ -112,7 +112,7 @@ def test_status_text_and_json_agree_typed_with_one_next_poll(
     for name, shown in blocks.items():
         assert text.stdout.count(f"{name}: ") == 1
         row = {**body["sources"][name], "holder": body["leases"][name]["holder"]}
-        assert len(shown) == 12, shown  # times, counts and holder: every one compared
+        assert len(shown) == 13, shown  # times, counts and holder: every one compared
         assert shown == {key: row[key] for key in shown}, (shown, row)
     good, broken = body["sources"]["good"], body["sources"]["broken"]
     assert (good["polls"], good["polls_failed"], good["new"], good["articles_failed"]) == (
