@@ -140,7 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{path}: boilerplate_rules: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     if args.command == "check":
-        print(f"{path}: ok ({len(config.sources)} sources, {len(config.topics)} topics)")
+        sources, topics = _count(len(config.sources), "source"), _count(len(config.topics), "topic")
+        print(f"{path}: ok ({sources}, {topics})")
         return EXIT_OK
     if args.command == "sources":
         return _sources(config, path, args)
@@ -573,6 +574,11 @@ def format_status(view: SourceView) -> str:
     return "\n".join(lines)
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 topic``, ``2 topics``: what users read should read right."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _extract(args: argparse.Namespace, path: Path) -> int:
     """``watcher extract``: works without Redis and, when the config file is absent, without it."""
     target = Path(args.target)
@@ -721,8 +727,7 @@ def format_preview(target: str, found: Preview) -> str:
         when = art.published_at.isoformat() if art.published_at else "undated"
         lines.append(f"  {art.url} | site {art.site or '-'} | {when}")
         lines += [f"  > {text[:200]}" for text in art.first_lines]
-        count = len(art.dropped)
-        lines.append(f"  cleaning dropped {count} line{'' if count == 1 else 's'}")
+        lines.append(f"  cleaning dropped {_count(len(art.dropped), 'line')}")
         lines += [f"    - {why}: {text[:100]}" for text, why in art.dropped[:MAX_DROPPED]]
     return "\n".join(lines)
 

@@ -166,7 +166,7 @@ def test_sources_import_50_feeds_then_check_then_once(
 
     checked = run_cli("--config", str(config), "check")
     assert checked.returncode == 0, checked.stderr
-    assert "ok (50 sources, 1 topics)" in checked.stdout
+    assert "ok (50 sources, 1 topic)" in checked.stdout
 
     once = run_cli("--config", str(config), "once", timeout=180)
     assert once.returncode == 0, once.stderr
