@@ -26,6 +26,30 @@ local function attach(record, existing, ttl, from_argv, from_keys)
 end
 """
 
+# Shared by record_story and hold_story (KEYS[2] the text key, KEYS[4..] the url keys): the
+# story one of the URLs or the text already belongs to, with the URLs (from ARGV[from_argv])
+# attached to it, as {"duplicate", id, reason}; nil when the story is new.
+_EXACT_DUPLICATE = (
+    _ATTACH
+    + """
+local function exact_duplicate(prefix, ttl, from_argv)
+  for i = 4, #KEYS do
+    local existing = redis.call('GET', KEYS[i])
+    if existing and string.sub(existing, 1, 9) ~= 'filtered:' then
+      attach(prefix .. existing, existing, ttl, from_argv, 4)
+      return {'duplicate', existing, 'same_url'}
+    end
+  end
+  local existing = redis.call('GET', KEYS[2])
+  if existing then
+    attach(prefix .. existing, existing, ttl, from_argv, 4)
+    return {'duplicate', existing, 'same_text'}
+  end
+  return nil
+end
+"""
+)
+
 # record_story: mark a story seen and emit it, in one step, or attach the URLs to the story
 # that already holds them.
 # KEYS[1] stream  KEYS[2] text key  KEYS[3] story key  KEYS[4..] url keys (canonical first)
@@ -38,21 +62,11 @@ end
 # ARGV[8] the document's own also_at (JSON list)  ARGV[9..] the URLs matching KEYS[4..]
 # Returns {"new", id, stream_id} or {"duplicate", id, reason}.
 RECORD_STORY = (
-    _ATTACH
+    _EXACT_DUPLICATE
     + """
 local ttl = tonumber(ARGV[4])
-for i = 4, #KEYS do
-  local existing = redis.call('GET', KEYS[i])
-  if existing and string.sub(existing, 1, 9) ~= 'filtered:' then
-    attach(ARGV[6] .. existing, existing, ttl, 9, 4)
-    return {'duplicate', existing, 'same_url'}
-  end
-end
-local existing = redis.call('GET', KEYS[2])
-if existing then
-  attach(ARGV[6] .. existing, existing, ttl, 9, 4)
-  return {'duplicate', existing, 'same_text'}
-end
+local duplicate = exact_duplicate(ARGV[6], ttl, 9)
+if duplicate then return duplicate end
 local early = redis.call('HGET', KEYS[3], 'also_at')
 local listed = ARGV[8]
 if early and early ~= '[]' then  -- copies claimed while this story was on its way
@@ -197,21 +211,11 @@ return {held and 'new' or 'updated', sid}
 # ARGV[6] JSON object of the record's string fields  ARGV[7..] the URLs matching KEYS[4..]
 # Returns {"held", id, ""} or {"duplicate", id, reason}.
 HOLD_STORY = (
-    _ATTACH
+    _EXACT_DUPLICATE
     + """
 local ttl = tonumber(ARGV[3])
-for i = 4, #KEYS do
-  local existing = redis.call('GET', KEYS[i])
-  if existing and string.sub(existing, 1, 9) ~= 'filtered:' then
-    attach(ARGV[5] .. existing, existing, ttl, 7, 4)
-    return {'duplicate', existing, 'same_url'}
-  end
-end
-local existing = redis.call('GET', KEYS[2])
-if existing then
-  attach(ARGV[5] .. existing, existing, ttl, 7, 4)
-  return {'duplicate', existing, 'same_text'}
-end
+local duplicate = exact_duplicate(ARGV[5], ttl, 7)
+if duplicate then return duplicate end
 for field, value in pairs(cjson.decode(ARGV[6])) do
   if value ~= '' then redis.call('HSET', KEYS[3], field, value) end
 end
