@@ -10,7 +10,9 @@
                                       holds the host, and a held host is HostDeferred at once
         5 total deadline              asyncio.timeout around one whole exchange
         6 connect via netguard        resolve (DnsFailed), refuse private answers, connect to
-                                      a checked IP
+                                      a checked IP; through a proxy (``RequestOptions``) the
+                                      guard checks the proxy's address when it connects, and
+                                      the target's addresses before the request is sent
         7 bounded body                raw bytes decompressed here, capped at max_bytes; the
                                       wire bytes too (wire_cap), in time linear in them
       8 decode                        a body that is a gzip file (``.xml.gz``) inflated
@@ -24,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import random
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,7 +53,7 @@ from scrapers.errors import (
     TooManyRedirects,
 )
 from scrapers.model import Page
-from scrapers.netguard import GuardedBackend, Resolver, SystemResolver
+from scrapers.netguard import GuardedBackend, Resolver, SystemResolver, checked_addresses
 from scrapers.politeness import LocalPoliteness, Politeness, RobotsCache, host_key
 
 try:  # brotli is optional; its decoder must be able to bound its output (brotli >= 1.2)
@@ -90,6 +92,44 @@ class FetchSettings:
     retries: int = 3  # extra attempts on connect errors, timeouts, 5xx, 429
     backoff: float = 0.5  # base seconds of exponential backoff (with full jitter)
     max_retry_after: float = 30.0  # longest Retry-After waited for; longer → RateLimited
+    headers: tuple[tuple[str, str], ...] = ()  # sent with every request (``fetch.headers``)
+    proxy: str = ""  # http(s):// or socks5(h):// proxy for every request; "" connects directly
+
+
+@dataclass(frozen=True)
+class RequestOptions:
+    """One source's HTTP options over the fetcher's own (``FetchSettings``).
+
+    ``user_agent`` None keeps the fetcher's; ``headers`` are added to (and by name replace)
+    the fetcher's; ``proxy`` None keeps the fetcher's, "" connects directly. Requests with the
+    same effective options share one pooled client (a *lane*) and one robots.txt cache, so
+    robots.txt is read the way the source reads its pages (same agent, same proxy).
+    """
+
+    user_agent: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    proxy: str | None = None
+
+
+@dataclass(frozen=True)
+class _LaneKey:
+    user_agent: str
+    headers: tuple[tuple[str, str], ...]  # lower-case names, one value each
+    proxy: str
+
+
+@dataclass
+class _Lane:
+    """One effective set of options: its client, its robots.txt, the proxy it goes through."""
+
+    key: _LaneKey
+    client: httpx.AsyncClient
+    robots: RobotsCache
+
+    @property
+    def proxy_shown(self) -> str:
+        """The proxy URL without its credentials, for messages."""
+        return _without_userinfo(self.key.proxy)
 
 
 @dataclass(frozen=True)
@@ -107,12 +147,48 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
 
     httpx takes no httpcore network backend, so the pool is swapped in after construction
     (``_pool`` is what every transport method uses; httpx is pinned below 0.29 for this).
+    With a ``proxy`` the pool is httpcore's HTTP or SOCKS proxy pool over the same guarded
+    backend, so the only socket it opens, to the proxy, is checked like any other.
     """
 
-    def __init__(self, backend: httpcore.AsyncNetworkBackend, limits: httpx.Limits) -> None:
+    def __init__(
+        self, backend: httpcore.AsyncNetworkBackend, limits: httpx.Limits, proxy: str = ""
+    ) -> None:
         super().__init__(trust_env=False, limits=limits)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+        ssl_context = httpx.create_ssl_context(trust_env=False)
+        if not proxy:
+            self._pool = httpcore.AsyncConnectionPool(
+                ssl_context=ssl_context,
+                max_connections=limits.max_connections,
+                max_keepalive_connections=limits.max_keepalive_connections,
+                keepalive_expiry=limits.keepalive_expiry,
+                network_backend=backend,
+            )
+            return
+        spec = httpx.Proxy(url=proxy)
+        url = httpcore.URL(
+            scheme=spec.url.raw_scheme,
+            host=spec.url.raw_host,
+            port=spec.url.port,
+            target=spec.url.raw_path,
+        )
+        if spec.url.scheme in ("socks5", "socks5h"):
+            self._pool = httpcore.AsyncSOCKSProxy(
+                proxy_url=url,
+                proxy_auth=spec.raw_auth,
+                ssl_context=ssl_context,
+                max_connections=limits.max_connections,
+                max_keepalive_connections=limits.max_keepalive_connections,
+                keepalive_expiry=limits.keepalive_expiry,
+                network_backend=backend,
+            )
+            return
+        self._pool = httpcore.AsyncHTTPProxy(
+            proxy_url=url,
+            proxy_auth=spec.raw_auth,
+            proxy_headers=spec.headers.raw,
+            proxy_ssl_context=spec.ssl_context,
+            ssl_context=ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
@@ -140,18 +216,58 @@ class Fetcher:
         self._settings = settings
         self._rng = rng or random.Random()
         self._politeness = politeness or LocalPoliteness(settings.per_host, settings.delay)
-        self._robots = RobotsCache(self._robots_text, settings.user_agent)
-        backend = GuardedBackend(
-            resolver or SystemResolver(), settings.allow_private_networks, network_backend
+        self._resolver = resolver or SystemResolver()
+        self._backend = GuardedBackend(
+            self._resolver, settings.allow_private_networks, network_backend
         )
-        timeout = settings.timeout
-        self._client = httpx.AsyncClient(
-            transport=_GuardedTransport(backend, httpx.Limits(max_connections=100)),
-            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_CAP)),
-            follow_redirects=False,  # each hop is checked by robots and the guard: see _follow
-            trust_env=False,  # an env proxy would connect for us, around the guard
-            headers={"user-agent": settings.user_agent, "accept-encoding": ACCEPT_ENCODING},
+        self._lanes: dict[_LaneKey, _Lane] = {}
+        self._default = self._lane(None)
+
+    @property
+    def _robots(self) -> RobotsCache:
+        """The robots.txt cache of requests without options of their own."""
+        return self._default.robots
+
+    def _lane(self, options: RequestOptions | None) -> _Lane:
+        """The client and robots cache for these options, made the first time they are used."""
+        key = self._effective(options or RequestOptions())
+        lane = self._lanes.get(key)
+        if lane is None:
+            timeout = self._settings.timeout
+            client = httpx.AsyncClient(
+                transport=_GuardedTransport(
+                    self._backend, httpx.Limits(max_connections=100), key.proxy
+                ),
+                timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_CAP)),
+                follow_redirects=False,  # each hop is checked by robots and the guard: _follow
+                trust_env=False,  # an env proxy would connect for us, around the guard
+                headers={
+                    **dict(key.headers),
+                    "user-agent": key.user_agent,
+                    "accept-encoding": ACCEPT_ENCODING,  # what read_body can bound
+                },
+            )
+            lane = _Lane(key, client, RobotsCache(self._robots_reader(key), key.user_agent))
+            self._lanes[key] = lane
+        return lane
+
+    def _effective(self, options: RequestOptions) -> _LaneKey:
+        """The fetcher's settings with ``options`` over them; header names compared lower-case."""
+        headers = {name.lower(): value for name, value in self._settings.headers}
+        headers |= {name.lower(): value for name, value in options.headers}
+        for reserved in ("user-agent", "accept-encoding", "host", "content-length"):
+            headers.pop(reserved, None)  # set by the fetcher itself (config refuses them too)
+        return _LaneKey(
+            user_agent=options.user_agent or self._settings.user_agent,
+            headers=tuple(sorted(headers.items())),
+            proxy=self._settings.proxy if options.proxy is None else options.proxy,
         )
+
+    def _robots_reader(self, key: _LaneKey) -> Callable[[str], Awaitable[str | None]]:
+        async def read(robots_url: str) -> str | None:
+            return await self._robots_text(robots_url, self._lanes[key])
+
+        return read
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -166,7 +282,8 @@ class Fetcher:
 
     async def aclose(self) -> None:
         """Close pooled connections; the fetcher cannot be used afterwards."""
-        await self._client.aclose()
+        for lane in self._lanes.values():
+            await lane.client.aclose()
 
     async def get(
         self,
@@ -175,19 +292,21 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         accept: str | None = None,
+        options: RequestOptions | None = None,
     ) -> Page:
         """GET ``url`` following redirects; a 304 to a conditional GET is a not-modified Page.
 
         Raises a FetchError subclass naming the URL: BlockedAddress, RobotsDisallowed,
         TooManyRedirects, BadStatus, RateLimited, HostDeferred, FetchTimeout, ConnectFailed
-        (DnsFailed), ResponseTooLarge.
+        (DnsFailed), ResponseTooLarge. ``options``: the source's user agent, headers, proxy.
         """
         headers = {"accept": accept or DEFAULT_ACCEPT}
         if etag:
             headers["if-none-match"] = etag
         if last_modified:
             headers["if-modified-since"] = last_modified
-        answer = await self._follow(url, headers, robots=self._settings.robots)
+        lane = self._lane(options)
+        answer = await self._follow(url, headers, lane, robots=self._settings.robots)
         if answer.status == 304:
             return _page(answer, "", etag=etag, last_modified=last_modified)
         args = (
@@ -202,20 +321,21 @@ class Fetcher:
             text = body_text(*args)
         return _page(answer, text)
 
-    async def allows(self, url: str) -> bool:
+    async def allows(self, url: str, options: RequestOptions | None = None) -> bool:
         """Whether ``get(url)`` would pass robots.txt (always, with ``robots`` off)."""
-        return not self._settings.robots or await self._robots.allows(url)
+        return not self._settings.robots or await self._lane(options).robots.allows(url)
 
-    async def robots_sitemaps(self, url: str) -> list[str]:
+    async def robots_sitemaps(self, url: str, options: RequestOptions | None = None) -> list[str]:
         """The sitemap URLs robots.txt of ``url``'s origin lists (``Sitemap:`` lines), from the
         same cached robots.txt that decides what may be fetched. Raises BlockedAddress,
         RateLimited or HostDeferred as fetching robots.txt does; any other failure: none."""
-        return await self._robots.sitemaps(url)
+        return await self._lane(options).robots.sitemaps(url)
 
     async def _follow(
         self,
         url: str,
         headers: dict[str, str],
+        lane: _Lane,
         *,
         robots: bool,
         retries: int | None = None,
@@ -225,7 +345,9 @@ class Fetcher:
         first = url
         for _ in range(self._settings.max_redirects + 1):
             _check_scheme(url)
-            answer = await self._exchange(url, headers, robots=robots, retries=retries, cap=cap)
+            answer = await self._exchange(
+                url, headers, lane, robots=robots, retries=retries, cap=cap
+            )
             if answer.status not in REDIRECTS:
                 return answer
             url = _redirect_target(answer)
@@ -238,18 +360,19 @@ class Fetcher:
         self,
         url: str,
         headers: dict[str, str],
+        lane: _Lane,
         *,
         robots: bool,
         retries: int | None,
         cap: int | None,
     ) -> _Answer:
         """One hop: robots first, then attempts until one answers or the retries are spent."""
-        if robots and not await self._robots.allows(url):
+        if robots and not await lane.robots.allows(url):
             raise RobotsDisallowed(f"GET {url}: disallowed by robots.txt", url=url)
         budget = self._settings.retries if retries is None else retries
         for attempt in range(budget + 1):
             try:
-                return await self._attempt(url, headers, cap or self._settings.max_bytes)
+                return await self._attempt(url, headers, lane, cap or self._settings.max_bytes)
             except (FetchTimeout, ConnectFailed, BadStatus) as exc:
                 deferred = await self._defer_host(url, exc)
                 if attempt == budget or (isinstance(exc, BadStatus) and not exc.retryable):
@@ -290,14 +413,14 @@ class Fetcher:
         ceiling = min(self._settings.backoff * 2**attempt, self._settings.max_retry_after)
         return self._rng.uniform(0, ceiling)
 
-    async def _attempt(self, url: str, headers: dict[str, str], cap: int) -> _Answer:
+    async def _attempt(self, url: str, headers: dict[str, str], lane: _Lane, cap: int) -> _Answer:
         """One request inside the host's slot and under the total deadline."""
         timeout = self._settings.timeout
         try:
             async with self._politeness.slot(host_key(url)):
                 try:
                     async with asyncio.timeout(timeout):
-                        return await self._send(url, headers, cap)
+                        return await self._send(url, headers, lane, cap)
                 except TimeoutError as exc:
                     msg = f"GET {url}: no full answer in {timeout:g}s"
                     raise FetchTimeout(msg, url=url) from exc
@@ -309,9 +432,11 @@ class Fetcher:
                 until=exc.until,
             ) from None
 
-    async def _send(self, url: str, headers: dict[str, str], cap: int) -> _Answer:
-        with _translated(url):
-            async with self._client.stream("GET", url, headers=headers) as response:
+    async def _send(self, url: str, headers: dict[str, str], lane: _Lane, cap: int) -> _Answer:
+        if lane.key.proxy:
+            await self._check_target(url, lane)
+        with _translated(url, via=lane.proxy_shown):
+            async with lane.client.stream("GET", url, headers=headers) as response:
                 status = response.status_code
                 if 200 <= status < 300:
                     body = await read_body(response, url, cap)
@@ -327,7 +452,26 @@ class Fetcher:
                     ),
                 )
 
-    async def _robots_text(self, robots_url: str) -> str | None:
+    async def _check_target(self, url: str, lane: _Lane) -> None:
+        """Behind a proxy the guard sees only the proxy's address, so the target's addresses
+        are checked here first: a refused target is BlockedAddress and nothing is sent.
+
+        The proxy resolves the name again itself, so this cannot pin the connection to the
+        addresses checked (as the guard does without a proxy): a name that rebinds between
+        the two lookups is the proxy's to refuse. A literal IP target is judged exactly.
+        """
+        parsed = httpx.URL(url)
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        try:
+            await checked_addresses(
+                parsed.host, port, self._resolver, self._settings.allow_private_networks
+            )
+        except BlockedAddress as exc:
+            raise BlockedAddress(f"GET {url}: {exc} (target, via proxy)", url=url) from None
+        except DnsFailed as exc:
+            raise DnsFailed(f"GET {url}: {exc} (target, via proxy)", url=url) from None
+
+    async def _robots_text(self, robots_url: str, lane: _Lane) -> str | None:
         """robots.txt through the same guarded path; None (allow all) when it isn't there.
 
         A 4xx means "no rules"; a 5xx, timeout or connection failure is read leniently as
@@ -337,7 +481,7 @@ class Fetcher:
         headers = {"accept": "text/plain"}
         try:
             answer = await self._follow(
-                robots_url, headers, robots=False, retries=0, cap=ROBOTS_MAX_BYTES
+                robots_url, headers, lane, robots=False, retries=0, cap=ROBOTS_MAX_BYTES
             )
         except (BlockedAddress, RateLimited, HostDeferred):
             raise
@@ -347,20 +491,39 @@ class Fetcher:
 
 
 @contextmanager
-def _translated(url: str) -> Iterator[None]:
-    """httpx's exceptions → ours, ``from`` the original; the guard's refusal gains the URL."""
+def _translated(url: str, via: str = "") -> Iterator[None]:
+    """httpx's exceptions → ours, ``from`` the original; the guard's refusal gains the URL.
+
+    Through a proxy (``via``) the only socket the guard opens is to the proxy: a refusal or
+    a failed lookup there names the proxy, so nobody reads it as the target's.
+    """
+    proxy = f"proxy {via}: " if via else ""
     try:
         yield
     except BlockedAddress as exc:
-        raise BlockedAddress(f"GET {url}: {exc}", url=url) from None
+        raise BlockedAddress(f"GET {url}: {proxy}{exc}", url=url) from None
     except DnsFailed as exc:
-        raise DnsFailed(f"GET {url}: {exc}", url=url) from exc.__cause__
+        raise DnsFailed(f"GET {url}: {proxy}{exc}", url=url) from exc.__cause__
+    except httpx.ProxyError as exc:
+        raise ConnectFailed(f"GET {url}: proxy {via}: {exc}", url=url) from exc
     except httpx.TimeoutException as exc:
         raise FetchTimeout(f"GET {url}: timed out ({type(exc).__name__})", url=url) from exc
     except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-        raise ConnectFailed(f"GET {url}: {type(exc).__name__}: {exc}", url=url) from exc
+        raise ConnectFailed(f"GET {url}: {proxy}{type(exc).__name__}: {exc}", url=url) from exc
     except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
         raise FetchError(f"GET {url}: {type(exc).__name__}: {exc}", url=url) from exc
+
+
+def _without_userinfo(url: str) -> str:
+    """``scheme://host:port`` of a proxy URL: its user and password never reach a message."""
+    if not url:
+        return ""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return "(invalid proxy URL)"
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}"
 
 
 def _check_scheme(url: str) -> None:

@@ -77,6 +77,8 @@ def fetch_settings(fetch: FetchConfig) -> FetchSettings:
         delay=fetch.delay,
         robots=fetch.robots,
         allow_private_networks=fetch.allow_private_networks,
+        headers=tuple(fetch.headers.items()),
+        proxy=fetch.proxy,
     )
 
 

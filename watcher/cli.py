@@ -156,10 +156,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED if args.command == "once" else EXIT_OK
 
 
+# Request headers whose values are not secrets; every other configured header value (a token,
+# a cookie, an API key, often from ${ENV}) is redacted in logs and messages.
+PLAIN_HEADERS = frozenset({"accept", "accept-language", "cache-control", "dnt", "pragma"})
+
+
 def secrets_of(config: Config) -> list[tuple[str, str]]:
-    """What the logs must never show: each webhook secret, and each webhook URL beyond its
-    origin (Slack and Discord put the token in the path)."""
+    """What the logs must never show: each webhook secret, each webhook URL beyond its
+    origin (Slack and Discord put the token in the path), and the values of configured
+    request headers (``fetch.headers``, a source's ``headers``) but for PLAIN_HEADERS. A
+    proxy's password is in its URL's userinfo, which ``logs.redact_text`` always hides."""
     out = []
+    for headers in [config.fetch.headers, *(s.headers for s in config.sources)]:
+        out += [(v, "***") for k, v in headers.items() if k.lower() not in PLAIN_HEADERS]
     for hook in config.webhooks:
         out += [(part, "***") for part in hook.secret.get_secret_value().split()]
         if hook.url.rstrip("/") != origin(hook.url):

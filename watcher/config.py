@@ -24,10 +24,12 @@ from pydantic import (
     model_validator,
 )
 
+from scrapers.fetch import RequestOptions
+from scrapers.netguard import is_blocked
 from watcher import safeyaml
 from watcher.errors import ConfigError, Problem
 from watcher.safeyaml import MAX_BYTES
-from watcher.urlcheck import check_http_url, check_redis_url
+from watcher.urlcheck import check_http_url, check_proxy_url, check_redis_url, proxy_host
 from watcher.webhooks.signing import parse_secrets
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
@@ -64,6 +66,62 @@ Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
 
 
 HttpUrlStr = Annotated[str, AfterValidator(check_http_url)]
+ProxyUrlStr = Annotated[str, AfterValidator(check_proxy_url)]
+
+# RFC 9110 field-name: a token. Values: visible ASCII, spaces and tabs (no CR/LF: no smuggling).
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$")
+# Set by the fetcher itself: the bounded decoder needs its own Accept-Encoding, conditional GET
+# its validators, and ``user_agent`` is the key for the agent (robots.txt is matched against it).
+RESERVED_HEADERS = frozenset(
+    {
+        "accept-encoding",
+        "connection",
+        "content-length",
+        "host",
+        "if-modified-since",
+        "if-none-match",
+        "keep-alive",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "transfer-encoding",
+        "upgrade",
+        "user-agent",
+    }
+)
+MAX_HEADERS = 50
+MAX_HEADER_VALUE = 8192
+
+
+def check_headers(value: dict[str, str]) -> dict[str, str]:
+    """Extra request headers: valid names, not the fetcher's own, values without line breaks.
+
+    A message names the header, never its value: values are often tokens from ``${ENV}``.
+    """
+    if len(value) > MAX_HEADERS:
+        raise ValueError(f"at most {MAX_HEADERS} headers")
+    seen: set[str] = set()
+    for name, text in value.items():
+        if not _HEADER_NAME.match(name):
+            raise ValueError(f"{name[:40]!r} is not a valid header name")
+        lower = name.lower()
+        if lower in RESERVED_HEADERS:
+            hint = " (use user_agent)" if lower == "user-agent" else ""
+            raise ValueError(f"{name} is set by the fetcher and cannot be configured{hint}")
+        if lower in seen:
+            raise ValueError(f"{name} is given twice (header names ignore case)")
+        seen.add(lower)
+        if len(text) > MAX_HEADER_VALUE or any(
+            (ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in text
+        ):
+            raise ValueError(
+                f"{name}: the value has a line break or control character, or is over "
+                f"{MAX_HEADER_VALUE} characters"
+            )
+    return value
+
+
+Headers = Annotated[dict[str, str], AfterValidator(check_headers)]
 RetryDelay = Annotated[float, BeforeValidator(parse_duration), Field(ge=MIN_RETRY)]
 
 
@@ -93,6 +151,8 @@ class FetchConfig(Frozen):
     delay: Seconds = 1.0
     robots: bool = True
     allow_private_networks: bool | tuple[str, ...] = False
+    headers: Headers = {}  # sent with every request; a source's own headers replace by name
+    proxy: ProxyUrlStr = ""  # http(s)://, socks5:// or socks5h:// for every request; "" none
     # Deadline for one parse (discovery, extraction, cleaning) in a worker process; past it
     # the worker is killed and replaced and the entry fails as ``parse_timeout``.
     parse_timeout: Seconds = Field(default=10.0, ge=0.1)
@@ -114,11 +174,24 @@ class Topic(Frozen):
 
 class Source(Frozen):
     name: Name
+    # site: an outlet's homepage; its feeds, news sitemaps or the page itself are discovered
     type: Literal["feed", "sitemap", "page"]
     url: HttpUrlStr
     every: Seconds = Field(default=600.0, ge=MIN_EVERY)
     max_age: Seconds = 7 * 86400.0
     topics: list[Name] = []
+    headers: Headers = {}  # over ``fetch.headers``, by name
+    user_agent: str | None = Field(default=None, min_length=1)  # None: ``fetch.user_agent``
+    proxy: ProxyUrlStr | None = None  # None: ``fetch.proxy``; "" goes direct
+
+    @property
+    def http_options(self) -> RequestOptions:
+        """What the fetcher sends this source's requests with (over ``fetch``'s own)."""
+        return RequestOptions(
+            user_agent=self.user_agent,
+            headers=tuple(self.headers.items()),
+            proxy=self.proxy,
+        )
 
 
 class DedupeConfig(Frozen):
@@ -173,6 +246,7 @@ class Config(Frozen):
             "webhooks", self.webhooks
         )
         problems += _duplicate_names("topics", self.topics)
+        problems += _refused_proxies(self)
         known = {t.name for t in self.topics}
         filters = [("sources", i, s.topics) for i, s in enumerate(self.sources)]
         filters += [("webhooks", i, w.topics) for i, w in enumerate(self.webhooks)]
@@ -191,6 +265,31 @@ class Config(Frozen):
 
     def source(self, name: str) -> Source:
         return next(s for s in self.sources if s.name == name)
+
+
+def _refused_proxies(config: Config) -> list[str]:
+    """A proxy at an address the SSRF guard refuses is a config error when the URL says the
+    address (a name is resolved, and refused, when a fetch connects to it)."""
+    allow = config.fetch.allow_private_networks
+    proxies = [("fetch.proxy", config.fetch.proxy)]
+    proxies += [(f"sources[{i}].proxy", s.proxy or "") for i, s in enumerate(config.sources)]
+    out = []
+    for path, url in proxies:
+        host = proxy_host(url) if url else ""
+        if host and _is_ip(host) and is_blocked(host, allow):
+            out.append(
+                f"{path}: the proxy's address {host} is not a public address "
+                "(allow it in fetch.allow_private_networks)"
+            )
+    return out
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _duplicate_names(section: str, items: list[Any]) -> list[str]:

@@ -191,7 +191,7 @@ async def _fetch(
 ) -> Page:
     """Fetch through the shared fetcher, timing it and counting the bytes for /metrics."""
     with metrics.FETCH_SECONDS.labels(kind).time():
-        page = await deps.fetcher.get(url, **conditional)
+        page = await deps.fetcher.get(url, options=source.http_options, **conditional)
     metrics.FETCHED_BYTES.labels(source.name).inc(len(page.text.encode("utf-8", "replace")))
     return page
 

@@ -26,7 +26,7 @@ from scrapers.discover.feeds import looks_like_html
 from scrapers.discover.jsonfeed import is_json_feed_body
 from scrapers.errors import ScrapeError
 from scrapers.extract import extract_report
-from scrapers.fetch import Fetcher
+from scrapers.fetch import Fetcher, RequestOptions
 from scrapers.model import Entry
 from watcher.config import Source
 
@@ -93,37 +93,49 @@ async def preview(
 ) -> Preview:
     """Stages 1-5 (module docstring). Raises ScrapeError when the source itself fails."""
     url = target if isinstance(target, str) else target.url
-    page = await fetcher.get(url)
+    options = None if isinstance(target, str) else target.http_options
+    page = await fetcher.get(url, options=options)
     kind = target.type if isinstance(target, Source) else detect_kind(page.text)
     found = discover(kind, page.text, page.url, now=now, max_age=None)
     entries, followed = list(found.entries), found.follow[:MAX_CHILD_SITEMAPS]
     for child in followed:
-        child_page = await fetcher.get(child)
+        child_page = await fetcher.get(child, options=options)
         entries += discover("sitemap", child_page.text, child_page.url, now=now).entries
     max_age = DEFAULT_MAX_AGE if isinstance(target, str) else target.max_age  # the config default
-    judged = [PreviewEntry(e, await _fate(e, fetcher, known, now, max_age)) for e in entries]
+    judged = [
+        PreviewEntry(e, await _fate(e, fetcher, known, now, max_age, options)) for e in entries
+    ]
     new = [e.entry for e in judged if e.fate == "new"][: max(sample, 0)]
-    articles = [await _article(entry, fetcher, rules) for entry in new]
+    articles = [await _article(entry, fetcher, rules, options) for entry in new]
     return Preview(page.url, kind, followed, judged, articles)
 
 
-async def _fate(entry: Entry, fetcher: Fetcher, known: Known, now: datetime, max_age: float) -> str:
+async def _fate(
+    entry: Entry,
+    fetcher: Fetcher,
+    known: Known,
+    now: datetime,
+    max_age: float,
+    options: RequestOptions | None,
+) -> str:
     if entry.published_at is not None and entry.published_at < now - timedelta(seconds=max_age):
         return "too_old"
     if await known(entry.url):
         return "known"
-    if not await fetcher.allows(entry.url):
+    if not await fetcher.allows(entry.url, options):
         return "robots"
     return "new"
 
 
-async def _article(entry: Entry, fetcher: Fetcher, rules: Rules | None) -> PreviewArticle:
+async def _article(
+    entry: Entry, fetcher: Fetcher, rules: Rules | None, options: RequestOptions | None
+) -> PreviewArticle:
     """The entry's article: the feed's full content when it carries one, else the page."""
     try:
         if entry.content:
             html, url = entry.content, entry.url
         else:
-            page = await fetcher.get(entry.url)
+            page = await fetcher.get(entry.url, options=options)
             html, url = page.text, page.url
         report = extract_report(html, url, rules=rules)
     except ScrapeError as exc:

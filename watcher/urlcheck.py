@@ -30,6 +30,30 @@ def check_http_url(value: str) -> str:
     return url
 
 
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+
+
+def check_proxy_url(value: str) -> str:
+    """A proxy the fetcher can go through (http, https, socks5, socks5h); "" is no proxy.
+
+    Messages name the part that is wrong, never the URL: it may carry a password.
+    """
+    if value == "":
+        return value
+    parts = _split(value, PROXY_SCHEMES)
+    host = _ascii_host(parts)
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError("a proxy URL is scheme://[user:password@]host:port, without a path")
+    url = _with_host(value, parts, host)
+    _check_httpx_agrees(url, host)
+    return url
+
+
+def proxy_host(value: str) -> str:
+    """The host of a checked proxy URL (an IP address or an IDNA name)."""
+    return (urlsplit(value).hostname or "").strip("[]")
+
+
 def check_redis_url(value: str) -> str:
     """``redis://``, ``rediss://`` or ``unix://`` as redis-py reads them; "" means embedded."""
     if value == "":
