@@ -26,6 +26,7 @@ from watcher.store.fingerprints import NearDupIndex
 from watcher.store.hostgate import HOLD_MARGIN, RedisPoliteness
 from watcher.store.http_cache import HttpCache
 from watcher.store.keys import Keys
+from watcher.store.sites import SiteStore
 from watcher.store.status import SourceStatus
 from watcher.store.stories import Stories
 from watcher.tasks import WorkerSetup, load
@@ -124,6 +125,7 @@ class App:
             http_cache=HttpCache(client, keys),
             workers=workers_of(config),
             counter=RedisParagraphCounter(client, keys, clock=time.time),
+            sites=SiteStore(client, keys),
             neardup=NearDupIndex(client, keys, horizon=config.dedupe.horizon),
             dedupe=config.dedupe,
             progress=progress,

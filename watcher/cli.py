@@ -39,10 +39,12 @@ from watcher.opml import (
     sources_yaml,
 )
 from watcher.preview import MAX_DROPPED, Preview, preview
+from watcher.site import MAX_FEEDS_PROBED, SiteFound
 from watcher.store import connect, embedded_socket_path, safe_url
 from watcher.store.hostgate import held_hosts
 from watcher.store.keys import Keys
 from watcher.store.leases import LeaseView, holders
+from watcher.store.sites import SiteStore
 from watcher.store.status import SourceRow
 from watcher.store.stories import Stories
 from watcher.webhooks.delivery import DrainReport
@@ -417,6 +419,7 @@ class SourceView:
     lease: LeaseView
     host: str | None = None  # the source's host, when it is in the config
     deferred_until: datetime | None = None  # until when that host holds our requests off
+    site: SiteFound | None = None  # a ``type: site`` source's stored discovery
 
     @property
     def next_poll(self) -> datetime | None:
@@ -434,6 +437,7 @@ async def _status(config: Config, args: argparse.Namespace) -> int:
         names += [n for n in rows if n not in names]  # a source since removed from the config
         leases = {v.source: v for v in await holders(app.client, app.keys, names)}
         held = await held_hosts(app.client, app.keys)
+        found = await SiteStore(app.client, app.keys).many(names)
     finally:
         await app.aclose()
     hosts = {s.name: host_key(s.url) for s in config.sources}
@@ -443,6 +447,7 @@ async def _status(config: Config, args: argparse.Namespace) -> int:
             leases[name],
             hosts.get(name),
             held.get(hosts.get(name) or ""),
+            found.get(name),
         )
         for name in names
     ]
@@ -506,6 +511,7 @@ def source_json(view: SourceView) -> dict[str, Any]:
         "last_error": row.last_error,
         "next_poll": _iso(view.next_poll),
         "deferred_until": _iso(view.deferred_until),
+        "site": site_json(view.site) if view.site is not None else None,
         "drift": {
             "pages": row.drift_pages,
             "normal_chars": row.drift_normal_chars,
@@ -513,6 +519,43 @@ def source_json(view: SourceView) -> dict[str, Any]:
             "alarm": row.drift_alarm,
         },
     }
+
+
+def site_json(found: SiteFound) -> dict[str, Any]:
+    """A site source's discovery: when and why, what it polls, what was probed."""
+    return {
+        "url": found.url,
+        "discovered_at": _iso(found.discovered_at),
+        "reason": found.reason,
+        "next_discovery": _iso(found.next_discovery),
+        "polls": [{"kind": sub.kind, "url": sub.url} for sub in found.polls],
+        "probes": [
+            {
+                "kind": p.kind,
+                "url": p.url,
+                "verdict": p.verdict,
+                "entries": p.entries,
+                "detail": p.detail or None,
+            }
+            for p in found.probes
+        ],
+        "feeds_truncated": found.feeds_truncated,
+    }
+
+
+def format_site(found: SiteFound) -> list[str]:
+    """The same facts as ``site_json``, as ``status`` and ``preview`` print them."""
+    lines = [
+        f"  site {found.url}: discovered {_iso(found.discovered_at)} ({found.reason}), "
+        f"next discovery {_iso(found.next_discovery)}"
+    ]
+    lines += [f"    polls {sub.kind} {sub.url}" for sub in found.polls]
+    for probe in found.probes:
+        outcome = f"failed ({probe.detail})" if probe.verdict == "failed" else probe.verdict
+        lines.append(f"    probed {probe.kind} {probe.url}: {outcome}, entries {probe.entries}")
+    if found.feeds_truncated:
+        lines.append(f"    more feeds announced than the {MAX_FEEDS_PROBED} probed: left out")
+    return lines
 
 
 def format_hold(host: str, until: datetime) -> str:
@@ -574,6 +617,8 @@ def format_status(view: SourceView) -> str:
     lines.append(format_lease(view.lease))
     if view.host and view.deferred_until is not None:
         lines.append(f"  polls deferred: {format_hold(view.host, view.deferred_until)}")
+    if view.site is not None:
+        lines += format_site(view.site)
     if row.drift_alarm:
         lines.append(f"  DRIFT: {row.drift_alarm}: extraction changed sharply; check the rules")
     if row.last_error:
@@ -658,7 +703,7 @@ def _export_sources(config: Config) -> int:
     print(export_opml(feeds), end="")
     if len(feeds) < len(config.sources):
         left = len(config.sources) - len(feeds)
-        print(f"watcher: {left} sitemap/page sources are not feeds: left out", file=sys.stderr)
+        print(f"watcher: {left} sitemap/page/site sources are not feeds: left out", file=sys.stderr)
     return EXIT_OK
 
 
@@ -722,6 +767,8 @@ FATES = (
 def format_preview(target: str, found: Preview) -> str:
     """What kind of source, what it listed and each entry's fate, then the sampled articles."""
     lines = [f"{target}: {found.kind} at {found.url}"]
+    if found.site is not None:
+        lines += format_site(found.site)
     lines += [f"  followed child sitemap {url}" for url in found.followed]
     counts = ", ".join(f"{label} {found.count(fate)}" for fate, label in FATES)
     lines.append(f"entries: {len(found.entries)} ({counts})")

@@ -172,10 +172,13 @@ class Topic(Frozen):
     none_of: list[str] = Field(default=[], alias="none")
 
 
+# site: an outlet's homepage; its feeds, news sitemaps or the page itself are discovered
+SourceKind = Literal["feed", "sitemap", "page", "site"]
+
+
 class Source(Frozen):
     name: Name
-    # site: an outlet's homepage; its feeds, news sitemaps or the page itself are discovered
-    type: Literal["feed", "sitemap", "page"]
+    type: SourceKind
     url: HttpUrlStr
     every: Seconds = Field(default=600.0, ge=MIN_EVERY)
     max_age: Seconds = 7 * 86400.0

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, ParamSpec, TypeVar
 
 import structlog
@@ -25,7 +26,7 @@ from scrapers.errors import ExtractionError, HostDeferred, ParseTimeout, ScrapeE
 from scrapers.fetch import Fetcher
 from scrapers.model import Entry, Page
 from scrapers.urls import canonicalize, host_of, same_site, strip_tracking
-from watcher import metrics, tasks
+from watcher import metrics, site, tasks
 from watcher.config import DedupeConfig, Source
 from watcher.dedupe import (
     Copy,
@@ -39,9 +40,11 @@ from watcher.dedupe import (
 from watcher.errors import StoreUnavailable
 from watcher.model import Deferral, Document, Outcome, PollReport, iso
 from watcher.neardup import is_material_units, unpack_units
+from watcher.site import SiteFound, SubSource
 from watcher.store.boilerplate import RedisParagraphCounter
 from watcher.store.fingerprints import NearDupIndex
 from watcher.store.http_cache import HttpCache
+from watcher.store.sites import SiteStore
 from watcher.store.stories import Recorded, Stories
 from watcher.tasks import Parsed, TextFacts
 from watcher.workers import Quarantine, Workers
@@ -72,6 +75,7 @@ class Deps:
     workers: Workers
     quarantine: Quarantine = field(default_factory=Quarantine)
     counter: RedisParagraphCounter | None = None
+    sites: SiteStore | None = None  # None: a site source is discovered on every poll
     neardup: NearDupIndex | None = None  # None: exact dedupe only (same URL, same text)
     dedupe: DedupeConfig = field(default_factory=DedupeConfig)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
@@ -141,20 +145,87 @@ def _log_poll(report: PollReport) -> None:
 
 
 async def _discover(source: Source, deps: Deps) -> tuple[list[Page], Discovery | None]:
-    """Fetch the source and its child sitemaps; ``None`` when the source itself is unchanged."""
+    """Fetch the source and its child sitemaps; ``None`` when the source itself is unchanged.
+    A site source polls what its discovery chose, as one source (``_discover_site``)."""
+    if source.type == "site":
+        return await _discover_site(source, deps)
+    return await _discover_roots([SubSource(source.type, source.url)], source, deps)
+
+
+async def _discover_site(source: Source, deps: Deps) -> tuple[list[Page], Discovery | None]:
+    """The stored discovery (redone when ``site.due``), then its sub-sources. A sub-source
+    that fails triggers one discovery now (``site.after_failure``) and one more try: feeds
+    move when a site is redesigned."""
+    stored = await deps.sites.get(source.name) if deps.sites is not None else None
+    why = site.due(stored, source.url, deps.clock())
+    found = await _rediscover(source, deps, why, stored) if why else stored
+    assert found is not None  # _rediscover returns one or raises
+    try:
+        return await _discover_roots(list(found.polls), source, deps)
+    except HostDeferred:
+        raise
+    except ScrapeError as exc:
+        if why or not site.after_failure(found, deps.clock()):
+            raise
+        log.info("site_rediscover", reason="failure", error=str(exc))
+        found = await _rediscover(source, deps, "failure", found)
+        return await _discover_roots(list(found.polls), source, deps)
+
+
+async def _rediscover(
+    source: Source, deps: Deps, why: site.Reason, stored: SiteFound | None
+) -> SiteFound:
+    """Discover the site and store the result. When the homepage cannot be read and an
+    older discovery exists, that one is polled meanwhile (and the next poll tries again)."""
+    try:
+        home = await _fetch(source.url, "source", source, deps)
+        found = await site.discover_site(
+            home, deps.fetcher, source.http_options, partial(_parse, deps), deps.clock(), why
+        )
+    except HostDeferred:
+        raise
+    except ScrapeError as exc:
+        if stored is None:
+            raise
+        log.warning("site_discovery_failed", reason=exc.slug, error=str(exc), kept="previous")
+        return stored
+    log.info(
+        "site_discovered",
+        reason=why,
+        polls=[f"{sub.kind} {sub.url}" for sub in found.polls],
+        probed=len(found.probes),
+    )
+    if deps.sites is not None:
+        await deps.sites.put(source.name, found)
+    return found
+
+
+async def _discover_roots(
+    roots: list[SubSource], source: Source, deps: Deps
+) -> tuple[list[Page], Discovery | None]:
+    """Each root (and its child sitemaps) fetched conditionally and parsed; ``None`` when
+    every root is unchanged. Entries are one per canonical URL across roots."""
     now = deps.clock()
-    root = await _fetch_conditional(source.url, source, deps)
-    if root.not_modified:
-        return [], None
-    found = await _parse_source(source.type, root, source, deps, now)
-    pages, entries = [root], list(found.entries)
-    for child_url in found.follow:  # already same-site, newest first and bounded
-        child = await _fetch_conditional(child_url, source, deps)
-        if child.not_modified:
+    pages: list[Page] = []
+    entries: list[Entry] = []
+    refused: list[str] = []
+    for sub in roots:
+        root = await _fetch_conditional(sub.url, source, deps)
+        if root.not_modified:
             continue
-        pages.append(child)
-        entries += (await _parse_source("sitemap", child, source, deps, now)).entries
-    return pages, Discovery(entries=_unique(entries), follow=[], refused=found.refused)
+        found = await _parse_source(sub.kind, root, source, deps, now)
+        pages.append(root)
+        entries += found.entries
+        refused += found.refused
+        for child_url in found.follow:  # already same-site, newest first and bounded
+            child = await _fetch_conditional(child_url, source, deps)
+            if child.not_modified:
+                continue
+            pages.append(child)
+            entries += (await _parse_source("sitemap", child, source, deps, now)).entries
+    if not pages:
+        return [], None
+    return pages, Discovery(entries=_unique(entries), follow=[], refused=refused)
 
 
 async def _parse_source(
@@ -175,9 +246,14 @@ async def _parse_source(
 
 
 def _unique(entries: list[Entry]) -> list[Entry]:
+    """One entry per canonical URL, the first listed; a later one that carries the article
+    (a full-content feed beside a news sitemap) lends it its content."""
     seen: dict[str, Entry] = {}
     for entry in entries:
-        seen.setdefault(canonicalize(entry.url), entry)
+        key = canonicalize(entry.url)
+        first = seen.setdefault(key, entry)
+        if first.content is None and entry.content is not None:
+            seen[key] = replace(first, content=entry.content)
     return list(seen.values())
 
 

@@ -3,7 +3,8 @@
     preview(target, fetcher, known, now)
       1 fetch the source (no conditional GET: validators are neither read nor kept)
       2 kind: the configured type, else told by the body (JSON Feed / RSS / Atom → feed,
-        urlset / sitemapindex → sitemap, HTML → page)
+        urlset / sitemapindex → sitemap, HTML → page; HTML at a site's root → site). A site
+        is discovered as a poll would (``watcher.site``), and what it chose is previewed
       3 discover every entry (no age window), following child sitemaps as a poll does
       4 each entry's fate: too_old (before now - max_age), known (Redis already holds its
         URL: read only), robots (robots.txt refuses it), else new
@@ -19,20 +20,23 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 from scrapers.clean.rules import Rules
-from scrapers.discover import DEFAULT_MAX_AGE, MAX_CHILD_SITEMAPS, Kind, discover
-from scrapers.discover.feeds import looks_like_html
-from scrapers.discover.jsonfeed import is_json_feed_body
+from scrapers.discover import DEFAULT_MAX_AGE, MAX_CHILD_SITEMAPS, detect_kind, discover
 from scrapers.errors import ScrapeError
 from scrapers.extract import extract_report
 from scrapers.fetch import Fetcher, RequestOptions
-from scrapers.model import Entry
-from watcher.config import Source
+from scrapers.model import Entry, Page
+from watcher.config import Source, SourceKind
+from watcher.site import SiteFound, SubSource, discover_site
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 __all__ = ["Preview", "PreviewArticle", "PreviewEntry", "detect_kind", "preview"]
 
-SNIFF_CHARS = 4096  # a sitemap's root element comes after at most a declaration and comments
 FIRST_LINES = 3  # lines of each sampled article shown: enough to judge the extraction
 MAX_DROPPED = 10  # dropped lines shown per article; the count says how many more
 
@@ -67,19 +71,10 @@ class Preview:
     followed: list[str] = field(default_factory=list)  # child sitemaps fetched
     entries: list[PreviewEntry] = field(default_factory=list)
     articles: list[PreviewArticle] = field(default_factory=list)
+    site: SiteFound | None = None  # what site discovery found (kind ``site``)
 
     def count(self, fate: str) -> int:
         return sum(1 for e in self.entries if e.fate == fate)
-
-
-def detect_kind(body: str) -> Kind:
-    """Which source type a body is, by its content (a URL says nothing reliable)."""
-    if is_json_feed_body(body):
-        return "feed"
-    if looks_like_html(body):
-        return "page"
-    head = body[:SNIFF_CHARS]
-    return "sitemap" if "<urlset" in head or "<sitemapindex" in head else "feed"
 
 
 async def preview(
@@ -95,19 +90,46 @@ async def preview(
     url = target if isinstance(target, str) else target.url
     options = None if isinstance(target, str) else target.http_options
     page = await fetcher.get(url, options=options)
-    kind = target.type if isinstance(target, Source) else detect_kind(page.text)
-    found = discover(kind, page.text, page.url, now=now, max_age=None)
-    entries, followed = list(found.entries), found.follow[:MAX_CHILD_SITEMAPS]
-    for child in followed:
-        child_page = await fetcher.get(child, options=options)
-        entries += discover("sitemap", child_page.text, child_page.url, now=now).entries
+    kind = target.type if isinstance(target, Source) else _kind_of(page)
+    found_site = None
+    if kind == "site":
+        found_site = await discover_site(page, fetcher, options, in_process, now, "first")
+        roots = list(found_site.polls)
+    else:
+        roots = [SubSource(kind, page.url)]
+    entries: list[Entry] = []
+    followed: list[str] = []
+    for root in roots:
+        body = page if root.url == page.url else await fetcher.get(root.url, options=options)
+        found = discover(root.kind, body.text, body.url, now=now, max_age=None)
+        entries += found.entries
+        for child in found.follow[:MAX_CHILD_SITEMAPS]:
+            child_page = await fetcher.get(child, options=options)
+            entries += discover("sitemap", child_page.text, child_page.url, now=now).entries
+            followed.append(child)
     max_age = DEFAULT_MAX_AGE if isinstance(target, str) else target.max_age  # the config default
     judged = [
         PreviewEntry(e, await _fate(e, fetcher, known, now, max_age, options)) for e in entries
     ]
     new = [e.entry for e in judged if e.fate == "new"][: max(sample, 0)]
     articles = [await _article(entry, fetcher, rules, options) for entry in new]
-    return Preview(page.url, kind, followed, judged, articles)
+    return Preview(page.url, kind, followed, judged, articles, found_site)
+
+
+def _kind_of(page: Page) -> SourceKind:
+    """A URL's kind by its body; an HTML page at a site's root is previewed as ``site``."""
+    kind = detect_kind(page.text)
+    if kind == "page" and urlsplit(page.url).path in ("", "/"):
+        return "site"
+    return kind
+
+
+async def in_process(
+    url: str, body: str, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """``site.Parse`` without the worker pool: preview is a one-off run in the CLI process,
+    which parses the sampled articles in process too."""
+    return fn(*args, **kwargs)
 
 
 async def _fate(

@@ -17,14 +17,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from scrapers.discover.feeds import parse_feed
+from scrapers.discover.feeds import looks_like_html, parse_feed
 from scrapers.discover.jsonfeed import is_json_feed_body, parse_json_feed
 from scrapers.discover.pages import parse_page
 from scrapers.discover.sitemaps import parse_sitemap
 from scrapers.model import Entry
 from scrapers.urls import canonicalize
 
-__all__ = ["DEFAULT_LIMIT", "DEFAULT_MAX_AGE", "MAX_CHILD_SITEMAPS", "Discovery", "discover"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "DEFAULT_MAX_AGE",
+    "MAX_CHILD_SITEMAPS",
+    "Discovery",
+    "detect_kind",
+    "discover",
+]
 
 DEFAULT_MAX_AGE = 7 * 86400.0  # a week: news older than this is not news to a watcher
 DEFAULT_LIMIT = 200  # the largest news sitemaps carry ~1000 URLs; 200 newest is hours of output
@@ -32,6 +39,7 @@ DEFAULT_LIMIT = 200  # the largest news sitemaps carry ~1000 URLs; 200 newest is
 # indexes list one child per day or month going back years; the newest few hold every article
 # inside the freshness window, and each child costs one more polite (delayed) request per poll.
 MAX_CHILD_SITEMAPS = 5
+SNIFF_CHARS = 4096  # a sitemap's root element comes after at most a declaration and comments
 
 Kind = Literal["feed", "sitemap", "page"]
 
@@ -78,6 +86,17 @@ def discover(
         page = parse_page(body, base_url)
         return Discovery(entries=select(page.entries, now, max_age, limit), refused=page.refused)
     raise ValueError(f"unknown source kind {kind!r}: expected feed, sitemap or page")
+
+
+def detect_kind(body: str) -> Kind:
+    """Which source type a body is, by its content (a URL says nothing reliable): JSON Feed,
+    RSS and Atom are feeds; urlset and sitemapindex sitemaps; HTML a page."""
+    if is_json_feed_body(body):
+        return "feed"
+    if looks_like_html(body):
+        return "page"
+    head = body[:SNIFF_CHARS]
+    return "sitemap" if "<urlset" in head or "<sitemapindex" in head else "feed"
 
 
 def select(entries: list[Entry], now: datetime, max_age: float | None, limit: int) -> list[Entry]:

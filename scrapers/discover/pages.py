@@ -189,8 +189,7 @@ _TOP = _Where()
 
 def parse_page(body: str, base_url: str) -> PageLinks:
     """The article links of a listing page. Raises ParseError(kind="malformed_page")."""
-    document = _parse_html(body, base_url)
-    base = _document_base(document, base_url)
+    document, base = document_of(body, base_url)
     found: dict[str, Entry] = {}
     refused: list[str] = []
     for anchor, where in _anchors(document):
@@ -202,6 +201,13 @@ def parse_page(body: str, base_url: str) -> PageLinks:
             continue
         _remember(found, link)
     return PageLinks(entries=list(found.values()), refused=list(dict.fromkeys(refused)))
+
+
+def document_of(body: str, base_url: str) -> tuple[Any, str]:
+    """The parsed HTML document and the URL its links resolve against (``<base href>``, else
+    ``base_url``); ParseError(kind="malformed_page") for an empty or unparseable body."""
+    document = _parse_html(body, base_url)
+    return document, _document_base(document, base_url)
 
 
 def _parse_html(body: str, base_url: str) -> Any:

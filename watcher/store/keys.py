@@ -44,6 +44,10 @@ class Keys:
         """HASH of a source's status: last poll, last success, last error, counters."""
         return f"{self.namespace}:source:{name}"
 
+    def site(self, name: str) -> str:
+        """STRING JSON of a ``type: site`` source's discovery (``watcher.site.SiteFound``)."""
+        return f"{self.namespace}:site:{name}"
+
     @property
     def sources(self) -> str:
         """SET of source names that have a status hash (for ``watcher status``)."""
