@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,16 @@ import pytest
 import redis
 
 from tests.integration.test_cli_preview import _snapshot
-from tests.support.builders import Story, atom, listing_page, news_sitemap
+from tests.support.builders import (
+    Story,
+    atom,
+    listing_page,
+    meta_story_json_feed,
+    news_sitemap,
+    rss,
+)
 from tests.support.cli import meta_stories, run_cli, serve_stories, stream
+from watcher.site import MAX_FEEDS_PROBED
 
 pytestmark = pytest.mark.slow
 
@@ -200,3 +209,88 @@ def raw_redis(redis_url: str) -> Any:
     client = redis.Redis.from_url(redis_url)
     yield client
     client.close()
+
+
+def test_a_news_sitemap_and_a_full_content_feed_are_both_polled(
+    site: Any, make_config: Callable[..., Path], redis_client: redis.Redis, ns: str
+) -> None:
+    """Preferred: the news sitemap (it lists every article) and the full-content JSON Feed
+    (it carries them), not the teaser RSS; an article both list is fetched from neither
+    page: the feed's content serves it, and the story is emitted once."""
+    stories = meta_stories(2, prefix="both")
+    base = serve_stories(site, stories)
+    links = (
+        '<link rel="alternate" type="application/rss+xml" href="/teasers.rss">'
+        '<link rel="alternate" type="application/feed+json" href="/full.json">'
+    )
+    site.add("/", homepage(links), headers={"content-type": "text/html"})
+    site.add("/teasers.rss", rss(stories, base))
+    site.add("/full.json", meta_story_json_feed(stories, base))
+    site.robots = "User-agent: *\nAllow: /\nSitemap: /news.xml\n"
+    site.add("/news.xml", news_sitemap(stories, base))
+    config = make_config([{"name": "both", "type": "site", "url": f"{base}/"}])
+
+    result = run_cli("once", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "both: polled 2, new 2" in result.stdout, result.stdout
+    assert len(stream(redis_client, ns)) == 2
+    assert not any(site.hits(s.path) for s in stories)  # the feed's content was the article
+    _text, body = status(config)
+    assert body["sources"]["both"]["site"]["polls"] == [
+        {"kind": "sitemap", "url": f"{base}/news.xml"},
+        {"kind": "feed", "url": f"{base}/full.json"},
+    ]
+
+
+def test_a_day_old_discovery_is_made_again(
+    site: Any, make_config: Callable[..., Path], redis_client: redis.Redis, ns: str
+) -> None:
+    """The stored discovery is a value in Redis: aged by a day, the next poll discovers the
+    site again (reason: daily) and picks up the feed it has announced since."""
+    stories = meta_stories(1, prefix="daily")
+    base = serve_stories(site, stories)
+    site.add("/", homepage(stories=stories), headers={"content-type": "text/html"})
+    config = make_config([{"name": "daily", "type": "site", "url": f"{base}/"}])
+    assert run_cli("once", "--config", str(config)).returncode == 0
+    key = f"{ns}:site:daily"
+    stored = json.loads(redis_client.get(key) or "{}")
+    assert stored["polls"] == [{"kind": "page", "url": f"{base}/"}]
+    link = '<link rel="alternate" type="application/atom+xml" href="/new.atom">'
+    site.add("/", homepage(link, stories), headers={"content-type": "text/html"})
+    site.add("/new.atom", atom(stories, base))
+    assert run_cli("once", "--config", str(config)).returncode == 0
+    assert json.loads(redis_client.get(key) or "{}")["polls"] == stored["polls"]  # not yet
+    aged = datetime.fromisoformat(stored["discovered_at"]) - timedelta(days=1)
+    redis_client.set(key, json.dumps({**stored, "discovered_at": aged.isoformat()}))
+
+    assert run_cli("once", "--config", str(config)).returncode == 0
+    again = json.loads(redis_client.get(key) or "{}")
+    assert again["reason"] == "daily"
+    assert again["polls"] == [{"kind": "feed", "url": f"{base}/new.atom"}]
+
+
+def test_a_homepage_with_ten_thousand_alternate_links_is_bounded(
+    site: Any, make_config: Callable[..., Path]
+) -> None:
+    """Hostile: 10 000 feed links in the head. The scan (in a worker) keeps the first
+    MAX_ALTERNATES, the first MAX_FEEDS_PROBED are fetched, the poll completes, and status
+    says that more feeds were announced than probed."""
+    stories = meta_stories(1, prefix="hostile")
+    base = serve_stories(site, stories)
+    links = "".join(
+        f'<link rel="alternate" type="application/rss+xml" href="/f/{i}.xml">'
+        for i in range(10_000)
+    )
+    for i in range(10_000):
+        site.add(f"/f/{i}.xml", rss(stories, base))
+    site.add("/", homepage(links), headers={"content-type": "text/html"})
+    config = make_config([{"name": "hostile", "type": "site", "url": f"{base}/"}])
+
+    result = run_cli("once", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "hostile: polled 1, new 1" in result.stdout, result.stdout
+    fetched = {hit.path for hit in site.requests if hit.path.startswith("/f/")}
+    assert fetched == {f"/f/{i}.xml" for i in range(MAX_FEEDS_PROBED)}
+    text, body = status(config)
+    assert body["sources"]["hostile"]["site"]["feeds_truncated"] is True
+    assert f"more feeds announced than the {MAX_FEEDS_PROBED} probed: left out" in text

@@ -18,6 +18,7 @@ from scrapers.clean import clean_text, load_rules
 from scrapers.clean.steps import Line, is_timestamp
 from scrapers.discover import discover
 from scrapers.discover.feeds import looks_like_html, parse_feed
+from scrapers.discover.homepage import feed_links
 from scrapers.discover.pages import parse_page
 from scrapers.errors import ScrapeError
 from scrapers.extract import _TITLE_SUFFIX
@@ -59,6 +60,13 @@ def _nested_anchors(n: int) -> str:
     return f"<html><body>{opening}{'word ' * (n // 5)}</body></html>"
 
 
+def _alternates(n: int, kind: str = "application/rss+xml") -> str:
+    """A homepage head of alternate links (feeds, or stylesheets none of which is a feed)."""
+    link = '<link rel="alternate" type="{}" href="/feeds/{}.xml">\n'
+    count = n // len(link)
+    return f"<html><head>{''.join(link.format(kind, i) for i in range(count))}</head></html>"
+
+
 def _quietly(run: Callable[[str], object]) -> Callable[[str], object]:
     """``run``, where a documented ScrapeError is as good an outcome as a result."""
 
@@ -95,6 +103,12 @@ CASES: dict[str, tuple[Callable[[int], str], Callable[[str], object]]] = {
     # scrapers/discover/pages.py: the link-context walk (links x depth) and nested anchors
     "pages-deep-links": (_deep_links, lambda body: parse_page(body, BASE)),
     "pages-nested-anchors": (_nested_anchors, lambda body: parse_page(body, BASE)),
+    # scrapers/discover/homepage.py: a homepage of alternate links (feeds: capped; not feeds)
+    "homepage-feed-links": (_alternates, lambda body: feed_links(body, BASE)),
+    "homepage-other-links": (
+        lambda n: _alternates(n, "text/css"),
+        lambda body: feed_links(body, BASE),
+    ),
     # scrapers/charset.py: "charset=" then a whitespace run split two ways
     "charset-header-spaces": (
         repeated(" ", prefix="text/html; charset=", suffix="!"),
