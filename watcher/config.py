@@ -184,8 +184,17 @@ class Source(Frozen):
     max_age: Seconds = 7 * 86400.0
     topics: list[Name] = []
     headers: Headers = {}  # over ``fetch.headers``, by name
-    user_agent: str | None = Field(default=None, min_length=1)  # None: ``fetch.user_agent``
+    user_agent: str | None = None  # None: ``fetch.user_agent``
     proxy: ProxyUrlStr | None = None  # None: ``fetch.proxy``; "" goes direct
+
+    @field_validator("user_agent")
+    @classmethod
+    def _agent(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("is empty (leave it out to use fetch.user_agent)")
+        if value is not None and any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            raise ValueError("has a line break or control character")
+        return value
 
     @property
     def http_options(self) -> RequestOptions:

@@ -3,7 +3,8 @@
 Each task takes and returns plain values (str, bytes, frozen dataclasses), so a call crosses
 the process boundary as a small pickle: never a Redis client, never a compiled rule set. A
 worker loads its rules and topics once, in ``load`` (the pool's initializer). Discovery needs
-no wrapper: the pipeline runs ``scrapers.discover.discover`` itself on the pool.
+no wrapper: the pipeline runs ``scrapers.discover.discover`` itself on the pool, and so the
+homepage scan of ``type: site`` (``scrapers.discover.homepage.feed_links``).
 
 The learned-boilerplate pass needs Redis counts, which a worker cannot ask for. So
 ``extract_article`` cleans as if nothing were learned and returns the paragraph fingerprints
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import scrapers.discover  # noqa: F401 — imported here so the forkserver preloads it once
+import scrapers.discover.homepage  # noqa: F401 — the forkserver preloads discovery (site scan too)
 from scrapers.clean import Rules, clean, load_rules
 from scrapers.clean.drift import PageFigures
 from scrapers.errors import ExtractionError, ScrapeError

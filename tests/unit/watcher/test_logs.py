@@ -135,3 +135,41 @@ def test_url_tokens_cover_path_segments_and_query() -> None:
         dict(logs.url_secrets("https://h.example/hook?token=0123456789abcdef"))["0123456789abcdef"]
         == "***"
     )
+
+
+def test_request_header_values_and_proxy_passwords_never_reach_a_log_line() -> None:
+    """A configured header's value (a token from ${ENV}) is redacted wherever a line quotes
+    it, but for headers that carry no secret (Accept-Language); a proxy's password too."""
+    config = parse_config(
+        {
+            "fetch": {"headers": {"X-Api-Key": "${KEY}", "Accept-Language": "en-GB"}},
+            "sources": [
+                {
+                    "name": "s",
+                    "type": "site",
+                    "url": "https://example.com/",
+                    "headers": {"Cookie": "session=c00kie-value"},
+                    "proxy": "http://bot:pr0xy-pass@proxy.example:3128",
+                }
+            ],
+        },
+        {"KEY": "k3y-from-env-123"},
+    )
+    out = io.StringIO()
+    logs.setup("info", json=True, stream=out)
+    logs.register_secrets(secrets_of(config))
+    try:
+        structlog.get_logger("t").warning(
+            "poll",
+            error="GET https://example.com/ sent X-Api-Key: k3y-from-env-123, "
+            "Cookie: session=c00kie-value via http://bot:pr0xy-pass@proxy.example:3128",
+            language="en-GB",
+        )
+    finally:
+        logs.register_secrets([])
+        structlog.reset_defaults()
+    (line,) = read(out)
+    text = json.dumps(line)
+    for secret in ("k3y-from-env-123", "c00kie-value", "pr0xy-pass"):
+        assert secret not in text, text
+    assert line["language"] == "en-GB"
