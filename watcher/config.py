@@ -161,6 +161,8 @@ class Config(Frozen):
     dedupe: DedupeConfig = DedupeConfig()
     # Worker processes for CPU work on untrusted bytes; 0 means one per core.
     workers: int = Field(default=0, ge=0, le=64)
+    # Polls in flight at once per process (``run`` and ``once``); the Redis pool is sized for it.
+    concurrency: int = Field(default=64, ge=1, le=1024)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     boilerplate_rules: list[Path] = []  # user rules files, merged over the packaged defaults
     topics: list[Topic] = []
