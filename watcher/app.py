@@ -8,7 +8,6 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -20,7 +19,7 @@ from watcher import metrics
 from watcher.config import Config, FetchConfig, Source
 from watcher.model import PollReport
 from watcher.pipeline import Deps, Progress, poll_source
-from watcher.store import connect, ping
+from watcher.store import connect, ping, pool_size
 from watcher.store.boilerplate import RedisParagraphCounter
 from watcher.store.fingerprints import NearDupIndex
 from watcher.store.hostgate import HOLD_MARGIN, RedisPoliteness
@@ -99,7 +98,9 @@ class App:
     @classmethod
     async def open(cls, config: Config, *, progress: Progress | None = None) -> App:
         """Connect to Redis (failing fast with StoreUnavailable) and build every collaborator."""
-        client = connect(config.redis.url, config.data_dir)
+        client = connect(
+            config.redis.url, config.data_dir, connections=pool_size(config.concurrency)
+        )
         try:
             await ping(client, config.redis.url)
         except BaseException:
@@ -129,8 +130,11 @@ class App:
         status = SourceStatus(client, keys)
         return cls(config, client, keys, stories, status, deps, replica, dispatcher)
 
-    async def poll(self, source: Source) -> PollReport:
-        """Poll one source and record its status."""
+    async def poll(self, source: Source, gate: asyncio.Semaphore | None = None) -> PollReport:
+        """Poll one source and record its status (waiting for ``gate`` first, when given)."""
+        if gate is not None:
+            async with gate:
+                return await self.poll(source)
         report = await poll_source(source, self.deps)
         metrics.record_poll(report)
         drift = await self.status.drift(source.name)
@@ -141,10 +145,9 @@ class App:
         await self.status.save(report, now, drift)
         return report
 
-    async def poll_all(self, names: Sequence[str] = ()) -> list[PollReport]:
-        """One cycle over the chosen sources (all when none named), concurrently."""
-        sources = [s for s in self.config.sources if not names or s.name in names]
-        return list(await asyncio.gather(*(self.poll(s) for s in sources)))
+    def poll_gate(self) -> asyncio.Semaphore:
+        """At most ``concurrency`` polls of this process at once (``once``'s cycle)."""
+        return asyncio.Semaphore(self.config.concurrency)
 
     async def aclose(self) -> None:
         await self.workers.close()  # first: a busy worker is killed, never waited for

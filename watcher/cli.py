@@ -266,13 +266,15 @@ async def _once(config: Config, args: argparse.Namespace) -> int:
 async def _poll_until_interrupted(
     app: App, sources: Sequence[Source], tracker: CycleProgress
 ) -> tuple[list[PollReport], list[str]]:
-    """Poll every source concurrently until all are done or SIGINT (Ctrl-C) comes; then the
-    reports of the polls that finished, and the names of those cut short (cancelled: nothing
-    of theirs is marked seen that was not emitted, so the next cycle picks the rest up)."""
+    """Poll every source, ``concurrency`` at once, until all are done or SIGINT (Ctrl-C)
+    comes; then the reports of the polls that finished, and the names of those cut short
+    (cancelled: nothing of theirs is marked seen that was not emitted, so the next cycle
+    picks the rest up)."""
     loop = asyncio.get_running_loop()
     interrupted = asyncio.Event()
     loop.add_signal_handler(signal.SIGINT, interrupted.set)
-    polls = {s.name: asyncio.create_task(app.poll(s)) for s in sources}
+    gate = app.poll_gate()
+    polls = {s.name: asyncio.create_task(app.poll(s, gate)) for s in sources}
     for task in polls.values():
         task.add_done_callback(lambda _t: tracker.source_done())
     stop = asyncio.create_task(interrupted.wait())
