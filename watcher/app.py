@@ -137,10 +137,12 @@ class App:
                 return await self.poll(source)
         report = await poll_source(source, self.deps)
         metrics.record_poll(report)
-        drift = await self.status.drift(source.name)
-        for figures in report.figures:
-            drift = drift.updated(figures)
-        metrics.record_drift(source.name, drift.alarm())
+        drift = None  # a poll that extracted nothing (a 304, say) leaves the figures as stored
+        if report.figures:
+            drift = await self.status.drift(source.name)
+            for figures in report.figures:
+                drift = drift.updated(figures)
+            metrics.record_drift(source.name, drift.alarm())
         now = datetime.now(UTC)
         await self.status.save(report, now, drift)
         return report

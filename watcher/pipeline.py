@@ -52,6 +52,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 ENTRY_CONCURRENCY = 8  # articles in flight per source; per-host limits still apply in the fetcher
+RELEASE_EVERY = 1.0  # s: a settled copy is emitted at most this late; 1 round trip, not 1/poll
 MIN_TEXT_CHARS = 200  # a full-content feed body shorter than this is a teaser: fetch the page
 
 Progress = Callable[[str, int, int], None]
@@ -76,6 +77,7 @@ class Deps:
     dedupe: DedupeConfig = field(default_factory=DedupeConfig)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     progress: Progress | None = None
+    release_after: float = 0.0  # monotonic time before which polls do not ask for settled copies
 
 
 async def poll_source(source: Source, deps: Deps) -> PollReport:
@@ -114,8 +116,13 @@ async def poll_source(source: Source, deps: Deps) -> PollReport:
 
 
 async def _release_due(deps: Deps) -> None:
-    """Emit the copies whose ``dedupe.settle`` ended without their original (every poll asks:
-    a held story is durable in Redis, so one held by a process that died is released too)."""
+    """Emit the copies whose ``dedupe.settle`` ended without their original (polls ask, at
+    most once per RELEASE_EVERY per process: a held story is durable in Redis, so one held by
+    a process that died is released too)."""
+    now = time.monotonic()
+    if now < deps.release_after:
+        return
+    deps.release_after = now + RELEASE_EVERY
     for released, source in await deps.stories.release_due(deps.clock().timestamp()):
         log.info("settled", story_id=released, story_source=source)
         metrics.STORIES.labels(source, "story.created").inc()

@@ -209,6 +209,7 @@ class Runner:
             log.warning("schedule_unknown", reason="redis_unavailable", error=str(exc))
             return
         metrics.seed_last_success({name: row.last_success for name, row in rows.items()})
+        metrics.seed_drift({name: row.drift_alarm for name, row in rows.items()})
         for source, view in list(zip(sources, views, strict=True))[:MAX_ANNOUNCED]:
             due = view.due_at.isoformat(timespec="seconds") if view.due_at else "now"
             log.info("next_poll", source=source.name, due=due, every=source.every)
