@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -241,11 +242,13 @@ class Daemon:
         while todo:
             pid = todo.pop()
             out.append(pid)
-            try:
-                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            try:  # each thread has its own children (the pool starts workers from a thread)
+                tasks = list(Path(f"/proc/{pid}/task").iterdir())
             except OSError:
                 continue
-            todo += [int(c) for c in children]
+            for task in tasks:
+                with contextlib.suppress(OSError):
+                    todo += [int(c) for c in (task / "children").read_text().split()]
         return out
 
     def cpu(self) -> float:

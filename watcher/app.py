@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from scrapers.clean import Rules, load_rules
 from scrapers.fetch import Fetcher, FetchSettings
 from watcher import metrics
+from watcher.adaptive import Bounds, next_interval, seen_in
 from watcher.config import Config, FetchConfig, Source
 from watcher.model import PollReport
 from watcher.pipeline import Deps, Progress, poll_source
@@ -25,6 +26,7 @@ from watcher.store.fingerprints import NearDupIndex
 from watcher.store.hostgate import HOLD_MARGIN, RedisPoliteness
 from watcher.store.http_cache import HttpCache
 from watcher.store.keys import Keys
+from watcher.store.leases import Intervals
 from watcher.store.status import SourceStatus
 from watcher.store.stories import Stories
 from watcher.tasks import WorkerSetup, load
@@ -88,6 +90,7 @@ class App:
     status: SourceStatus
     deps: Deps
     replica: str
+    intervals: Intervals
     dispatcher: Dispatcher | None = None
 
     @property
@@ -128,7 +131,8 @@ class App:
             progress=progress,
         )
         status = SourceStatus(client, keys)
-        return cls(config, client, keys, stories, status, deps, replica, dispatcher)
+        intervals = Intervals(client, keys)
+        return cls(config, client, keys, stories, status, deps, replica, intervals, dispatcher)
 
     async def poll(self, source: Source, gate: asyncio.Semaphore | None = None) -> PollReport:
         """Poll one source and record its status (waiting for ``gate`` first, when given)."""
@@ -145,7 +149,17 @@ class App:
             metrics.record_drift(source.name, drift.alarm())
         now = datetime.now(UTC)
         await self.status.save(report, now, drift)
+        if source.adaptive:
+            await self._learn(source, report)
         return report
+
+    async def _learn(self, source: Source, report: PollReport) -> None:
+        """``every: auto``: the source's next interval from what this poll saw, in Redis."""
+        current = await self.intervals.get(source.name) or source.interval
+        bounds = Bounds(source.min_every, source.max_every)
+        learned = next_interval(current, seen_in(report), bounds)
+        if learned != current:
+            await self.intervals.put(source.name, learned)
 
     def poll_gate(self) -> asyncio.Semaphore:
         """At most ``concurrency`` polls of this process at once (``once``'s cycle)."""

@@ -60,6 +60,18 @@ def parse_duration(value: object) -> float:
 
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
+AUTO = "auto"
+
+
+def parse_every(value: object) -> float | None:
+    """``every``: a duration, or ``auto`` (None: learned between ``min_every`` and
+    ``max_every``)."""
+    if isinstance(value, str) and value.strip().lower() == AUTO:
+        return None
+    return parse_duration(value)
+
+
+Every = Annotated[Annotated[float, Field(ge=MIN_EVERY)] | None, BeforeValidator(parse_every)]
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
 
 
@@ -112,13 +124,39 @@ class Topic(Frozen):
     none_of: list[str] = Field(default=[], alias="none")
 
 
+DEFAULT_EVERY = 600.0
+DEFAULT_MIN_EVERY = 60.0  # ``every: auto``: a busy wire feed is polled every minute ...
+DEFAULT_MAX_EVERY = 86400.0  # ... and a weekly column daily
+
+
 class Source(Frozen):
     name: Name
     type: Literal["feed", "sitemap", "page"]
     url: HttpUrlStr
-    every: Seconds = Field(default=600.0, ge=MIN_EVERY)
+    every: Every = DEFAULT_EVERY  # None: ``auto``
+    min_every: Seconds = Field(default=DEFAULT_MIN_EVERY, ge=MIN_EVERY)
+    max_every: Seconds = Field(default=DEFAULT_MAX_EVERY, ge=MIN_EVERY)
     max_age: Seconds = 7 * 86400.0
     topics: list[Name] = []
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Self:
+        if self.min_every > self.max_every:
+            raise ValueError("min_every must not be longer than max_every")
+        return self
+
+    @property
+    def adaptive(self) -> bool:
+        """``every: auto``: the interval is learned from what the source publishes."""
+        return self.every is None
+
+    @property
+    def interval(self) -> float:
+        """The fixed ``every``; for ``auto``, where learning starts: the default interval
+        within the bounds (the learned one, kept in Redis, then replaces it)."""
+        if self.every is not None:
+            return self.every
+        return min(max(DEFAULT_EVERY, self.min_every), self.max_every)
 
 
 class DedupeConfig(Frozen):

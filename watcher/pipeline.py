@@ -24,6 +24,7 @@ from scrapers.discover import Discovery, Kind, discover
 from scrapers.errors import ExtractionError, HostDeferred, ParseTimeout, ScrapeError
 from scrapers.fetch import Fetcher
 from scrapers.model import Entry, Page
+from scrapers.refresh import cache_max_age
 from scrapers.urls import canonicalize, host_of, same_site, strip_tracking
 from watcher import metrics, tasks
 from watcher.config import DedupeConfig, Source
@@ -92,9 +93,13 @@ async def poll_source(source: Source, deps: Deps) -> PollReport:
     with structlog.contextvars.bound_contextvars(source=source.name):
         try:
             await _release_due(deps)
-            pages, discovery = await _discover(source, deps)
+            pages, discovery = await _discover(source, deps, report)
             if discovery is not None:
                 report.polled = len(discovery.entries)
+                report.refresh = discovery.refresh
+                report.entry_dates = tuple(
+                    e.published_at.timestamp() for e in discovery.entries if e.published_at
+                )
                 await _process_all(discovery.entries, source, deps, report)
                 if not report.failed:
                     for page in pages:
@@ -147,10 +152,14 @@ def _log_poll(report: PollReport) -> None:
         log.info("poll", outcome=outcome, **fields)
 
 
-async def _discover(source: Source, deps: Deps) -> tuple[list[Page], Discovery | None]:
-    """Fetch the source and its child sitemaps; ``None`` when the source itself is unchanged."""
+async def _discover(
+    source: Source, deps: Deps, report: PollReport
+) -> tuple[list[Page], Discovery | None]:
+    """Fetch the source and its child sitemaps; ``None`` when the source itself is unchanged.
+    The source's Cache-Control max-age goes in the report (``every: auto`` obeys it)."""
     now = deps.clock()
     root = await _fetch_conditional(source.url, source, deps)
+    report.cache_max_age = cache_max_age(root.headers.get("cache-control"))
     if root.not_modified:
         return [], None
     found = await _parse_source(source.type, root, source, deps, now)
@@ -161,7 +170,8 @@ async def _discover(source: Source, deps: Deps) -> tuple[list[Page], Discovery |
             continue
         pages.append(child)
         entries += (await _parse_source("sitemap", child, source, deps, now)).entries
-    return pages, Discovery(entries=_unique(entries), follow=[], refused=found.refused)
+    found = Discovery(_unique(entries), follow=[], refused=found.refused, refresh=found.refresh)
+    return pages, found
 
 
 async def _parse_source(

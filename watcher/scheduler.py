@@ -33,8 +33,11 @@ RETRY_SECONDS = 1.0  # with Redis unreachable, ask again this often (one warning
 
 
 def scheduled(source: Source) -> Scheduled:
-    """What the due queue needs of a source: its interval and the bounds it may learn in."""
-    return Scheduled(source.name, source.every, source.every, source.every)
+    """What the due queue needs of a source: its interval and the bounds it may learn in (a
+    fixed ``every`` is its own bounds: a changed config replaces it at start-up)."""
+    if source.adaptive:
+        return Scheduled(source.name, source.interval, source.min_every, source.max_every)
+    return Scheduled(source.name, source.interval, source.interval, source.interval)
 
 
 class Runner:
@@ -212,7 +215,7 @@ class Runner:
         metrics.seed_drift({name: row.drift_alarm for name, row in rows.items()})
         for source, view in list(zip(sources, views, strict=True))[:MAX_ANNOUNCED]:
             due = view.due_at.isoformat(timespec="seconds") if view.due_at else "now"
-            log.info("next_poll", source=source.name, due=due, every=source.every)
+            log.info("next_poll", source=source.name, due=due, every=source.every or "auto")
         if len(sources) > MAX_ANNOUNCED:
             later = [v.due_at for v in views[MAX_ANNOUNCED:]]
             last = max((d for d in later if d), default=None)

@@ -431,3 +431,43 @@ def _after(now: datetime, pttl: int) -> datetime | None:
 
 def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
+
+
+class Intervals:
+    """Each source's interval in the due queue's HASH: ``every: auto`` learns it there, so
+    every replica and a restarted daemon poll at the learned rate."""
+
+    def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
+        self._client = client
+        self._keys = keys
+
+    @translated
+    async def get(self, source: str) -> float | None:
+        """The source's interval in seconds; None when it was never scheduled nor learned."""
+        value = await self._client.hget(self._keys.intervals, source)
+        return _seconds(value)
+
+    @translated
+    async def put(self, source: str, seconds: float) -> None:
+        """The source's next polls come ``seconds`` apart (the next one included: the poll
+        under way is handed in after this, and is due this long after it started)."""
+        await self._client.hset(self._keys.intervals, source, _ms(seconds))
+
+    @translated
+    async def all(self, sources: Sequence[str]) -> dict[str, float]:
+        """The known intervals of ``sources`` in one round trip (``watcher status``)."""
+        if not sources:
+            return {}
+        values = await self._client.hmget(self._keys.intervals, list(sources))
+        out = {}
+        for name, value in zip(sources, values, strict=True):
+            if (seconds := _seconds(value)) is not None:
+                out[name] = seconds
+        return out
+
+
+def _seconds(value: object) -> float | None:
+    try:
+        return int(str(value)) / 1000 if value is not None else None
+    except ValueError:
+        return None
