@@ -155,7 +155,7 @@ local lp, rp = ARGV[6], ARGV[7]
 for i = 9, 8 + 2 * tonumber(ARGV[8]), 2 do
   local name = ARGV[i]
   if redis.call('GET', lp .. name) == me then
-    local due = tonumber(ARGV[i + 1]) + tonumber(redis.call('HGET', KEYS[3], name) or '0')
+    local due = tonumber(ARGV[i + 1]) + tonumber(redis.call('HGET', KEYS[3], name) or ARGV[2])
     if due > now then
       redis.call('SET', rp .. name, me, 'PX', due - now)
     else
