@@ -7,6 +7,18 @@ from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
+class Refresh:
+    """How often a feed says it may be asked again, in seconds (None: it does not say).
+
+    ``ttl`` is RSS ``<ttl>`` (minutes on the wire: "cache me this long"); ``update_every`` is
+    ``sy:updatePeriod`` divided by ``sy:updateFrequency`` (how often it is updated).
+    """
+
+    ttl: float | None = None
+    update_every: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """A link found by discovery: an article URL and what the source told us about it.
 

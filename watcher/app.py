@@ -8,7 +8,6 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,15 +16,17 @@ import redis.asyncio as aioredis
 from scrapers.clean import Rules, load_rules
 from scrapers.fetch import Fetcher, FetchSettings
 from watcher import metrics
+from watcher.adaptive import Bounds, next_interval, seen_in
 from watcher.config import Config, FetchConfig, Source
 from watcher.model import PollReport
 from watcher.pipeline import Deps, Progress, poll_source
-from watcher.store import connect, ping
+from watcher.store import connect, ping, pool_size
 from watcher.store.boilerplate import RedisParagraphCounter
 from watcher.store.fingerprints import NearDupIndex
 from watcher.store.hostgate import HOLD_MARGIN, RedisPoliteness
 from watcher.store.http_cache import HttpCache
 from watcher.store.keys import Keys
+from watcher.store.leases import Intervals
 from watcher.store.sites import SiteStore
 from watcher.store.status import SourceStatus
 from watcher.store.stories import Stories
@@ -92,6 +93,7 @@ class App:
     status: SourceStatus
     deps: Deps
     replica: str
+    intervals: Intervals
     dispatcher: Dispatcher | None = None
 
     @property
@@ -102,7 +104,9 @@ class App:
     @classmethod
     async def open(cls, config: Config, *, progress: Progress | None = None) -> App:
         """Connect to Redis (failing fast with StoreUnavailable) and build every collaborator."""
-        client = connect(config.redis.url, config.data_dir)
+        client = connect(
+            config.redis.url, config.data_dir, connections=pool_size(config.concurrency)
+        )
         try:
             await ping(client, config.redis.url)
         except BaseException:
@@ -131,24 +135,39 @@ class App:
             progress=progress,
         )
         status = SourceStatus(client, keys)
-        return cls(config, client, keys, stories, status, deps, replica, dispatcher)
+        intervals = Intervals(client, keys)
+        return cls(config, client, keys, stories, status, deps, replica, intervals, dispatcher)
 
-    async def poll(self, source: Source) -> PollReport:
-        """Poll one source and record its status."""
+    async def poll(self, source: Source, gate: asyncio.Semaphore | None = None) -> PollReport:
+        """Poll one source and record its status (waiting for ``gate`` first, when given)."""
+        if gate is not None:
+            async with gate:
+                return await self.poll(source)
         report = await poll_source(source, self.deps)
         metrics.record_poll(report)
-        drift = await self.status.drift(source.name)
-        for figures in report.figures:
-            drift = drift.updated(figures)
-        metrics.record_drift(source.name, drift.alarm())
+        drift = None  # a poll that extracted nothing (a 304, say) leaves the figures as stored
+        if report.figures:
+            drift = await self.status.drift(source.name)
+            for figures in report.figures:
+                drift = drift.updated(figures)
+            metrics.record_drift(source.name, drift.alarm())
         now = datetime.now(UTC)
         await self.status.save(report, now, drift)
+        if source.adaptive:
+            await self._learn(source, report)
         return report
 
-    async def poll_all(self, names: Sequence[str] = ()) -> list[PollReport]:
-        """One cycle over the chosen sources (all when none named), concurrently."""
-        sources = [s for s in self.config.sources if not names or s.name in names]
-        return list(await asyncio.gather(*(self.poll(s) for s in sources)))
+    async def _learn(self, source: Source, report: PollReport) -> None:
+        """``every: auto``: the source's next interval from what this poll saw, in Redis."""
+        current = await self.intervals.get(source.name) or source.interval
+        bounds = Bounds(source.min_every, source.max_every)
+        learned = next_interval(current, seen_in(report), bounds)
+        if learned != current:
+            await self.intervals.put(source.name, learned)
+
+    def poll_gate(self) -> asyncio.Semaphore:
+        """At most ``concurrency`` polls of this process at once (``once``'s cycle)."""
+        return asyncio.Semaphore(self.config.concurrency)
 
     async def aclose(self) -> None:
         await self.workers.close()  # first: a busy worker is killed, never waited for

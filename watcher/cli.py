@@ -277,13 +277,15 @@ async def _once(config: Config, args: argparse.Namespace) -> int:
 async def _poll_until_interrupted(
     app: App, sources: Sequence[Source], tracker: CycleProgress
 ) -> tuple[list[PollReport], list[str]]:
-    """Poll every source concurrently until all are done or SIGINT (Ctrl-C) comes; then the
-    reports of the polls that finished, and the names of those cut short (cancelled: nothing
-    of theirs is marked seen that was not emitted, so the next cycle picks the rest up)."""
+    """Poll every source, ``concurrency`` at once, until all are done or SIGINT (Ctrl-C)
+    comes; then the reports of the polls that finished, and the names of those cut short
+    (cancelled: nothing of theirs is marked seen that was not emitted, so the next cycle
+    picks the rest up)."""
     loop = asyncio.get_running_loop()
     interrupted = asyncio.Event()
     loop.add_signal_handler(signal.SIGINT, interrupted.set)
-    polls = {s.name: asyncio.create_task(app.poll(s)) for s in sources}
+    gate = app.poll_gate()
+    polls = {s.name: asyncio.create_task(app.poll(s, gate)) for s in sources}
     for task in polls.values():
         task.add_done_callback(lambda _t: tracker.source_done())
     stop = asyncio.create_task(interrupted.wait())
@@ -413,13 +415,15 @@ async def _tail(config: Config, args: argparse.Namespace) -> int:
 class SourceView:
     """One source as ``watcher status`` shows it: its stored status, its lease, and its host's
     hold. ``next_poll`` is the lease's resting marker: the one time the daemons obey (None:
-    due now, at a running daemon's next tick)."""
+    due now, at a running daemon's next claim)."""
 
     row: SourceRow
     lease: LeaseView
     host: str | None = None  # the source's host, when it is in the config
     deferred_until: datetime | None = None  # until when that host holds our requests off
     site: SiteFound | None = None  # a ``type: site`` source's stored discovery
+    every: float | None = None  # seconds between polls: the learned one for ``every: auto``
+    auto: Source | None = None  # the source, when its ``every`` is ``auto`` (its bounds)
 
     @property
     def next_poll(self) -> datetime | None:
@@ -436,21 +440,30 @@ async def _status(config: Config, args: argparse.Namespace) -> int:
         names = [s.name for s in config.sources]
         names += [n for n in rows if n not in names]  # a source since removed from the config
         leases = {v.source: v for v in await holders(app.client, app.keys, names)}
+        learned = await app.intervals.all(names)
         held = await held_hosts(app.client, app.keys)
         found = await SiteStore(app.client, app.keys).many(names)
     finally:
         await app.aclose()
     hosts = {s.name: host_key(s.url) for s in config.sources}
-    views = [
-        SourceView(
+    configured = {s.name: s for s in config.sources}
+    views = []
+    for name in names:
+        source = configured.get(name)
+        every = learned.get(name) if source is None or source.adaptive else None
+        if every is None and source is not None:
+            every = source.interval
+        auto = source if source is not None and source.adaptive else None
+        view = SourceView(
             rows.get(name) or SourceRow(name),
             leases[name],
             hosts.get(name),
             held.get(hosts.get(name) or ""),
             found.get(name),
+            every=round(every, 3) if every is not None else None,
+            auto=auto,
         )
-        for name in names
-    ]
+        views.append(view)
     socket = embedded_socket(config)
     if args.json:
         body = {
@@ -510,6 +523,8 @@ def source_json(view: SourceView) -> dict[str, Any]:
         "last_reason": row.last_reason,
         "last_error": row.last_error,
         "next_poll": _iso(view.next_poll),
+        "every": view.every,
+        "every_auto": view.auto is not None,
         "deferred_until": _iso(view.deferred_until),
         "site": site_json(view.site) if view.site is not None else None,
         "drift": {
@@ -563,6 +578,15 @@ def format_hold(host: str, until: datetime) -> str:
     return f"rate limited by {host} until {until.astimezone(UTC).isoformat(timespec='seconds')}"
 
 
+def format_every(view: SourceView) -> str:
+    """The interval between polls: for ``every: auto``, the learned one and its bounds."""
+    every = f"{view.every:g}s" if view.every is not None else "-"
+    if view.auto is None:
+        return f"  every {every}"
+    low, high = view.auto.min_every, view.auto.max_every
+    return f"  every {every} (auto: learned, within {low:g}s-{high:g}s)"
+
+
 def format_lease(view: LeaseView) -> str:
     """Which ``watcher run`` replica polls the source (when it is due is on the first line)."""
     if view.holder is None:
@@ -614,6 +638,7 @@ def format_status(view: SourceView) -> str:
             f"duplicate {row.duplicate}, "
             f"filtered {row.filtered}, failed {row.articles_failed}"
         )
+    lines.append(format_every(view))
     lines.append(format_lease(view.lease))
     if view.host and view.deferred_until is not None:
         lines.append(f"  polls deferred: {format_hold(view.host, view.deferred_until)}")

@@ -62,6 +62,18 @@ def parse_duration(value: object) -> float:
 
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
+AUTO = "auto"
+
+
+def parse_every(value: object) -> float | None:
+    """``every``: a duration, or ``auto`` (None: learned between ``min_every`` and
+    ``max_every``)."""
+    if isinstance(value, str) and value.strip().lower() == AUTO:
+        return None
+    return parse_duration(value)
+
+
+Every = Annotated[Annotated[float, Field(ge=MIN_EVERY)] | None, BeforeValidator(parse_every)]
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
 
 
@@ -175,12 +187,18 @@ class Topic(Frozen):
 # site: an outlet's homepage; its feeds, news sitemaps or the page itself are discovered
 SourceKind = Literal["feed", "sitemap", "page", "site"]
 
+DEFAULT_EVERY = 600.0
+DEFAULT_MIN_EVERY = 60.0  # ``every: auto``: a busy wire feed is polled every minute ...
+DEFAULT_MAX_EVERY = 86400.0  # ... and a weekly column daily
+
 
 class Source(Frozen):
     name: Name
     type: SourceKind
     url: HttpUrlStr
-    every: Seconds = Field(default=600.0, ge=MIN_EVERY)
+    every: Every = DEFAULT_EVERY  # None: ``auto``
+    min_every: Seconds = Field(default=DEFAULT_MIN_EVERY, ge=MIN_EVERY)
+    max_every: Seconds = Field(default=DEFAULT_MAX_EVERY, ge=MIN_EVERY)
     max_age: Seconds = 7 * 86400.0
     topics: list[Name] = []
     headers: Headers = {}  # over ``fetch.headers``, by name
@@ -204,6 +222,25 @@ class Source(Frozen):
             headers=tuple(self.headers.items()),
             proxy=self.proxy,
         )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Self:
+        if self.min_every > self.max_every:
+            raise ValueError("min_every must not be longer than max_every")
+        return self
+
+    @property
+    def adaptive(self) -> bool:
+        """``every: auto``: the interval is learned from what the source publishes."""
+        return self.every is None
+
+    @property
+    def interval(self) -> float:
+        """The fixed ``every``; for ``auto``, where learning starts: the default interval
+        within the bounds (the learned one, kept in Redis, then replaces it)."""
+        if self.every is not None:
+            return self.every
+        return min(max(DEFAULT_EVERY, self.min_every), self.max_every)
 
 
 class DedupeConfig(Frozen):
@@ -246,6 +283,8 @@ class Config(Frozen):
     dedupe: DedupeConfig = DedupeConfig()
     # Worker processes for CPU work on untrusted bytes; 0 means one per core.
     workers: int = Field(default=0, ge=0, le=64)
+    # Polls in flight at once per process (``run`` and ``once``); the Redis pool is sized for it.
+    concurrency: int = Field(default=64, ge=1, le=1024)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     boilerplate_rules: list[Path] = []  # user rules files, merged over the packaged defaults
     topics: list[Topic] = []

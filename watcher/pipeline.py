@@ -24,7 +24,8 @@ import structlog
 from scrapers.discover import Discovery, Kind, discover
 from scrapers.errors import ExtractionError, HostDeferred, ParseTimeout, ScrapeError
 from scrapers.fetch import Fetcher
-from scrapers.model import Entry, Page
+from scrapers.model import Entry, Page, Refresh
+from scrapers.refresh import cache_max_age
 from scrapers.urls import canonicalize, host_of, same_site, strip_tracking
 from watcher import metrics, site, tasks
 from watcher.config import DedupeConfig, Source
@@ -55,6 +56,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 ENTRY_CONCURRENCY = 8  # articles in flight per source; per-host limits still apply in the fetcher
+RELEASE_EVERY = 1.0  # s: a settled copy is emitted at most this late; 1 round trip, not 1/poll
 MIN_TEXT_CHARS = 200  # a full-content feed body shorter than this is a teaser: fetch the page
 
 Progress = Callable[[str, int, int], None]
@@ -80,6 +82,7 @@ class Deps:
     dedupe: DedupeConfig = field(default_factory=DedupeConfig)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     progress: Progress | None = None
+    release_after: float = 0.0  # monotonic time before which polls do not ask for settled copies
 
 
 async def poll_source(source: Source, deps: Deps) -> PollReport:
@@ -94,9 +97,13 @@ async def poll_source(source: Source, deps: Deps) -> PollReport:
     with structlog.contextvars.bound_contextvars(source=source.name):
         try:
             await _release_due(deps)
-            pages, discovery = await _discover(source, deps)
+            pages, discovery = await _discover(source, deps, report)
             if discovery is not None:
                 report.polled = len(discovery.entries)
+                report.refresh = discovery.refresh
+                report.entry_dates = tuple(
+                    e.published_at.timestamp() for e in discovery.entries if e.published_at
+                )
                 await _process_all(discovery.entries, source, deps, report)
                 if not report.failed:
                     for page in pages:
@@ -118,8 +125,13 @@ async def poll_source(source: Source, deps: Deps) -> PollReport:
 
 
 async def _release_due(deps: Deps) -> None:
-    """Emit the copies whose ``dedupe.settle`` ended without their original (every poll asks:
-    a held story is durable in Redis, so one held by a process that died is released too)."""
+    """Emit the copies whose ``dedupe.settle`` ended without their original (polls ask, at
+    most once per RELEASE_EVERY per process: a held story is durable in Redis, so one held by
+    a process that died is released too)."""
+    now = time.monotonic()
+    if now < deps.release_after:
+        return
+    deps.release_after = now + RELEASE_EVERY
     for released, source in await deps.stories.release_due(deps.clock().timestamp()):
         log.info("settled", story_id=released, story_source=source)
         metrics.STORIES.labels(source, "story.created").inc()
@@ -144,15 +156,20 @@ def _log_poll(report: PollReport) -> None:
         log.info("poll", outcome=outcome, **fields)
 
 
-async def _discover(source: Source, deps: Deps) -> tuple[list[Page], Discovery | None]:
+async def _discover(
+    source: Source, deps: Deps, report: PollReport
+) -> tuple[list[Page], Discovery | None]:
     """Fetch the source and its child sitemaps; ``None`` when the source itself is unchanged.
-    A site source polls what its discovery chose, as one source (``_discover_site``)."""
+    A site source polls what its discovery chose, as one source (``_discover_site``). The
+    source's Cache-Control max-age goes in the report (``every: auto`` obeys it)."""
     if source.type == "site":
-        return await _discover_site(source, deps)
-    return await _discover_roots([SubSource(source.type, source.url)], source, deps)
+        return await _discover_site(source, deps, report)
+    return await _discover_roots([SubSource(source.type, source.url)], source, deps, report)
 
 
-async def _discover_site(source: Source, deps: Deps) -> tuple[list[Page], Discovery | None]:
+async def _discover_site(
+    source: Source, deps: Deps, report: PollReport
+) -> tuple[list[Page], Discovery | None]:
     """The stored discovery (redone when ``site.due``), then its sub-sources. A sub-source
     that fails triggers one discovery now (``site.after_failure``) and one more try: feeds
     move when a site is redesigned."""
@@ -161,7 +178,7 @@ async def _discover_site(source: Source, deps: Deps) -> tuple[list[Page], Discov
     found = await _rediscover(source, deps, why, stored) if why else stored
     assert found is not None  # _rediscover returns one or raises
     try:
-        return await _discover_roots(list(found.polls), source, deps)
+        return await _discover_roots(list(found.polls), source, deps, report)
     except HostDeferred:
         raise
     except ScrapeError as exc:
@@ -169,7 +186,7 @@ async def _discover_site(source: Source, deps: Deps) -> tuple[list[Page], Discov
             raise
         log.info("site_rediscover", reason="failure", error=str(exc))
         found = await _rediscover(source, deps, "failure", found)
-        return await _discover_roots(list(found.polls), source, deps)
+        return await _discover_roots(list(found.polls), source, deps, report)
 
 
 async def _rediscover(
@@ -201,19 +218,26 @@ async def _rediscover(
 
 
 async def _discover_roots(
-    roots: list[SubSource], source: Source, deps: Deps
+    roots: list[SubSource], source: Source, deps: Deps, report: PollReport
 ) -> tuple[list[Page], Discovery | None]:
     """Each root (and its child sitemaps) fetched conditionally and parsed; ``None`` when
-    every root is unchanged. Entries are one per canonical URL across roots."""
+    every root is unchanged. Entries are one per canonical URL across roots. The shortest
+    max-age and the first feed's refresh hints speak for the source."""
     now = deps.clock()
     pages: list[Page] = []
     entries: list[Entry] = []
     refused: list[str] = []
+    refresh: Refresh | None = None
     for sub in roots:
         root = await _fetch_conditional(sub.url, source, deps)
+        max_age = cache_max_age(root.headers.get("cache-control"))
+        if max_age is not None:
+            known = report.cache_max_age
+            report.cache_max_age = max_age if known is None else min(known, max_age)
         if root.not_modified:
             continue
         found = await _parse_source(sub.kind, root, source, deps, now)
+        refresh = refresh or (found.refresh if found.refresh != Refresh() else None)
         pages.append(root)
         entries += found.entries
         refused += found.refused
@@ -225,7 +249,9 @@ async def _discover_roots(
             entries += (await _parse_source("sitemap", child, source, deps, now)).entries
     if not pages:
         return [], None
-    return pages, Discovery(entries=_unique(entries), follow=[], refused=refused)
+    return pages, Discovery(
+        _unique(entries), follow=[], refused=refused, refresh=refresh or Refresh()
+    )
 
 
 async def _parse_source(

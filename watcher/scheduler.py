@@ -1,49 +1,55 @@
-"""``watcher run``: one APScheduler job per source; SIGTERM/SIGINT stop cleanly within 10 s.
+"""``watcher run``: a due-time queue shared by replicas; SIGTERM/SIGINT stop within 10 s.
 
-Each job ticks more often than its source is polled and asks ``store/leases.py`` whether the
-source is this replica's and due, so several replicas on one Redis poll each source once.
+One loop claims due sources in batches from the queue in Redis (``store/leases.py``), starts
+their polls (at most ``concurrency`` at once), and sleeps until the next source is due, a
+poll ends, or the next lease renewal: an idle daemon wakes a few times per lease, not per
+source. Several replicas on one Redis poll each source once per interval.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import signal
-from datetime import UTC, datetime
+import time
 
 import structlog
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher import metrics
 from watcher.app import App
 from watcher.config import Source
 from watcher.errors import StoreUnavailable
 from watcher.server import Health, HttpServer, keep_refreshed
-from watcher.store.leases import Claim, Leases, holders, tick_seconds
+from watcher.store.leases import RENEWALS_PER_LEASE, Batch, Ended, Leases, Scheduled, holders
 
 log = structlog.get_logger("watcher.scheduler")
 
 GRACE_SECONDS = 7.0  # in-flight polls get this long to finish; 10 s is the promise, 3 s margin
 CLAIM_GRACE_SECONDS = 0.5  # a claim is one Redis round trip; longer means Redis is in trouble
 MAX_ANNOUNCED = 50  # sources named one by one in the start-up schedule lines; then a count
-MAX_JITTER = 30.0  # spread sources that share an interval so they don't all fire at once
+GATHER_SECONDS = 0.02  # after a wake-up, wait this long so one claim takes a batch
+RETRY_SECONDS = 1.0  # with Redis unreachable, ask again this often (one warning per outage)
 
 
-def jitter_for(every: float) -> float:
-    """A tenth of the interval, at most 30 s: spreads load without drifting much."""
-    return min(every / 10, MAX_JITTER)
+def scheduled(source: Source) -> Scheduled:
+    """What the due queue needs of a source: its interval and the bounds it may learn in (a
+    fixed ``every`` is its own bounds: a changed config replaces it at start-up)."""
+    if source.adaptive:
+        return Scheduled(source.name, source.interval, source.min_every, source.max_every)
+    return Scheduled(source.name, source.interval, source.interval, source.interval)
 
 
 class Runner:
-    """Owns the scheduler and the set of in-flight polls, so shutdown can wait, then cancel."""
+    """Owns the claim loop and the set of in-flight polls, so shutdown can wait, then cancel."""
 
     def __init__(self, app: App, *, serve_http: bool = True) -> None:
         self.app = app
-        self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.stopping = asyncio.Event()
         self.health = Health()
         self._serve_http = serve_http
+        self._sources = {s.name: s for s in app.config.sources}
+        self._capacity = app.config.concurrency
         self._inflight: set[asyncio.Task[object]] = set()
         self.leases = Leases(
             app.client,
@@ -52,59 +58,108 @@ class Runner:
             sources=len(app.config.sources),
             lease=app.config.redis.lease,
         )
-        self._polling: set[str] = set()  # sources with a poll running here
-        self._claiming = asyncio.Lock()  # one claim at a time: a true count of leases held
+        self._polling: dict[str, int] = {}  # source → Redis-clock ms its poll here started
+        self._ended: list[Ended] = []  # polls ended since the last claim: handed in with it
+        self._wake = asyncio.Event()
         self._claims_failing = False
+        self._renew_at = 0.0  # monotonic time of the next lease renewal
 
-    def schedule(self) -> None:
-        now = datetime.now(UTC)
-        for source in self.app.config.sources:
-            tick = tick_seconds(source.every, self.leases.lease)
-            self.scheduler.add_job(
-                self._tick,
-                IntervalTrigger(seconds=tick, jitter=jitter_for(tick)),
-                args=[source],
-                id=source.name,
-                name=source.name,
-                next_run_time=now,  # first claim at start-up: a source due now is polled now
-                max_instances=1,
-                coalesce=True,  # a backlog of missed ticks becomes one tick
-                misfire_grace_time=max(1, int(tick)),
-            )
+    def stop(self) -> None:
+        """Stop taking work (SIGTERM, SIGINT): in-flight polls get the grace to finish."""
+        self.stopping.set()
+        self._wake.set()
 
-    async def _tick(self, source: Source) -> None:
-        """Renew or take the source's lease; when it is ours and due, start its poll."""
-        async with self._claiming:
-            if self.stopping.is_set():
+    async def _loop(self) -> None:
+        """Claim, start, sleep; until ``stopping``. The queue is Redis's, so a restart (or
+        another replica) carries on where this one left off."""
+        while not await self._schedule():
+            if await self._sleep(RETRY_SECONDS):
                 return
-            if await self._claim(source) is Claim.DUE:
-                self._start_poll(source)
+        while not self.stopping.is_set():
+            wait = await self._step()
+            if await self._sleep(wait):
+                return
 
-    async def _claim(self, source: Source) -> Claim | None:
-        """The tick's claim; with Redis down, None and one warning per outage, not per tick."""
-        busy = source.name in self._polling
+    async def _schedule(self) -> bool:
         try:
-            claim = await self.leases.claim(source.name, source.every, busy=busy)
-        except StoreUnavailable as exc:  # /readyz says so too; the next tick asks again
-            if not self._claims_failing:
-                log.warning("claims_failing", reason="redis_unavailable", error=str(exc))
-            self._claims_failing = True
-            return None
+            await self.leases.schedule([scheduled(s) for s in self.app.config.sources])
+        except StoreUnavailable as exc:
+            self._failing(exc)
+            return False
+        return True
+
+    async def _step(self) -> float:
+        """One round: renew leases when it is time, hand in ended polls, claim and start due
+        ones. Returns how long to sleep (a poll ending wakes the loop sooner)."""
+        now = time.monotonic()
+        try:
+            if now >= self._renew_at:
+                await self.leases.renew(self._polling)
+                self._renew_at = now + self.leases.lease / RENEWALS_PER_LEASE
+            room = self._capacity - len(self._polling)
+            ended, self._ended = self._ended, []
+            try:
+                batch = await self.leases.claim_due(room, ended)
+            except BaseException:
+                self._ended = ended + self._ended  # handed in next time
+                raise
+        except StoreUnavailable as exc:  # /readyz says so too; the next round asks again
+            self._failing(exc)
+            return RETRY_SECONDS
         if self._claims_failing:
             log.info("claims_resumed")
             self._claims_failing = False
-        return claim
+        for name in batch.claimed:
+            source = self._sources.get(name)
+            if source is not None and name not in self._polling:  # else it ends, then is due
+                self._start_poll(source, batch.now_ms)
+        return self._wait_after(batch, room)
 
-    def _start_poll(self, source: Source) -> None:
-        """Not awaited, so ticks go on renewing the lease while the poll runs."""
+    def _wait_after(self, batch: Batch, room: int) -> float:
+        """Until the next due source, or sooner: at once when the batch was full (more may be
+        due), within a third of a lease when due sources were left to others (a dead
+        replica's lease may end), and at the next renewal."""
+        until_renewal = max(0.0, self._renew_at - time.monotonic())
+        if room <= 0:  # full: a poll ending wakes the loop
+            return until_renewal
+        if len(batch.claimed) >= room:
+            return 0.0
+        wait = batch.next_in if batch.next_in is not None else math.inf
+        if batch.left_to_others:
+            wait = min(wait, self.leases.lease / RENEWALS_PER_LEASE)
+        return min(wait, until_renewal)
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Sleep up to ``seconds`` or until a poll ends; True when stopping."""
+        if seconds > 0 and not self._wake.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(None if math.isinf(seconds) else seconds):
+                    await self._wake.wait()
+        if self.stopping.is_set():
+            return True
+        if self._wake.is_set():
+            self._wake.clear()
+            await asyncio.sleep(GATHER_SECONDS)  # let nearby endings join this claim
+        return self.stopping.is_set()
+
+    def _failing(self, exc: StoreUnavailable) -> None:
+        if not self._claims_failing:
+            log.warning("claims_failing", reason="redis_unavailable", error=str(exc))
+        self._claims_failing = True
+
+    def _start_poll(self, source: Source, started_ms: int) -> None:
+        """Not awaited: the loop goes on claiming and renewing while the poll runs."""
         task: asyncio.Task[object] = asyncio.create_task(self.app.poll(source))
         self._inflight.add(task)
-        self._polling.add(source.name)
+        self._polling[source.name] = started_ms
         task.add_done_callback(lambda done: self._finished(source.name, done))
 
     def _finished(self, name: str, task: asyncio.Task[object]) -> None:
         self._inflight.discard(task)
-        self._polling.discard(name)
+        started = self._polling.pop(name, None)
+        if started is not None:
+            self._ended.append(Ended(name, started))
+        self._wake.set()
         exc = None if task.cancelled() else task.exception()
         if isinstance(exc, StoreUnavailable):  # /readyz says so; the source is due again later
             log.warning("poll_skipped", source=name, reason="redis_unavailable", error=str(exc))
@@ -114,12 +169,13 @@ class Runner:
     async def run(self) -> None:
         """Run until SIGTERM/SIGINT, then stop taking work, let polls finish, and close.
 
-        1 signals, 2 worker pool, 3 HTTP endpoints, 4 scheduler, 5 wait, 6 drain in-flight
-        polls (a parse still running when the grace ends is cancelled: its worker is killed).
+        1 signals, 2 worker pool, 3 HTTP endpoints, 4 claim loop, 5 wait, 6 drain in-flight
+        polls (a parse still running when the grace ends is cancelled: its worker is killed),
+        7 hand in the ended polls (their sources' next due times) and release the leases.
         """
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.stopping.set)
+            loop.add_signal_handler(sig, self.stop)
         await self.app.workers.start()  # before anything that would need stopping if it fails
         server = self._start_http()
         refresher = asyncio.create_task(
@@ -128,16 +184,14 @@ class Runner:
             )
         )
         webhooks = self._start_webhooks()
-        self.schedule()
-        self.scheduler.start()
+        claims = asyncio.create_task(self._loop(), name="scheduler")
         self.health.scheduler_running = True
         log.info("started", sources=len(self.app.config.sources))
         await self._announce_schedule()
         await self.stopping.wait()
         self.health.shutting_down = True
         log.info("stopping", inflight=len(self._inflight))
-        self.scheduler.shutdown(wait=False)
-        await self._settle_claims()
+        await self._settle_claims(claims)
         await self._drain()
         await self._release_leases()
         await refresher
@@ -158,9 +212,10 @@ class Runner:
             log.warning("schedule_unknown", reason="redis_unavailable", error=str(exc))
             return
         metrics.seed_last_success({name: row.last_success for name, row in rows.items()})
+        metrics.seed_drift({name: row.drift_alarm for name, row in rows.items()})
         for source, view in list(zip(sources, views, strict=True))[:MAX_ANNOUNCED]:
             due = view.due_at.isoformat(timespec="seconds") if view.due_at else "now"
-            log.info("next_poll", source=source.name, due=due, every=source.every)
+            log.info("next_poll", source=source.name, due=due, every=source.every or "auto")
         if len(sources) > MAX_ANNOUNCED:
             later = [v.due_at for v in views[MAX_ANNOUNCED:]]
             last = max((d for d in later if d), default=None)
@@ -185,15 +240,21 @@ class Runner:
         server.start()
         return server
 
-    async def _settle_claims(self) -> None:
-        """Let a claim under way end (and start its poll) so that drain sees the poll."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(CLAIM_GRACE_SECONDS), self._claiming:
-                pass
+    async def _settle_claims(self, claims: asyncio.Task[None]) -> None:
+        """Let a claim under way end (and start its polls) so that drain sees the polls."""
+        _done, late = await asyncio.wait([claims], timeout=CLAIM_GRACE_SECONDS)
+        for task in late:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _release_leases(self) -> None:
-        """Hand our sources to the other replicas now rather than when the leases expire."""
+        """Hand in the ended polls (so each source keeps its next due time), then hand our
+        sources to the other replicas now rather than when the leases expire."""
         try:
+            ended, self._ended = self._ended, []
+            if ended:
+                await self.leases.claim_due(0, ended)
             released = await self.leases.release_all()
         except StoreUnavailable as exc:
             log.warning("leases_kept", reason="redis_unavailable", error=str(exc))

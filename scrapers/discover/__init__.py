@@ -1,7 +1,7 @@
 """[discover] A source's body in, the article links it announces out. Pure: ``now`` is a parameter.
 
     discover(kind, body, base_url, now=...)
-      1 parse    feeds.parse_feed (jsonfeed.parse_json_feed for a JSON body) |
+      1 parse    feeds.read_feed (jsonfeed.parse_json_feed for a JSON body) |
                  sitemaps.parse_sitemap | pages.parse_page, in document order
       2 window   drop entries published before ``now - max_age``; undated entries stay
       3 order    newest first, undated last in document order (a page has no dates: page order)
@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from scrapers.discover.feeds import looks_like_html, parse_feed
+from scrapers.discover.feeds import looks_like_html, read_feed
 from scrapers.discover.jsonfeed import is_json_feed_body, parse_json_feed
 from scrapers.discover.pages import parse_page
 from scrapers.discover.sitemaps import parse_sitemap
-from scrapers.model import Entry
+from scrapers.model import Entry, Refresh
 from scrapers.urls import canonicalize
 
 __all__ = [
@@ -49,12 +49,14 @@ class Discovery:
     """What one source body announced.
 
     ``entries`` newest first when dates are known; ``follow`` child sitemaps to fetch next
-    (same site only); ``refused`` cross-site URLs that were dropped, so the caller can log them.
+    (same site only); ``refused`` cross-site URLs that were dropped, so the caller can log them;
+    ``refresh`` what an RSS feed says about how often to poll it (``every: auto`` uses it).
     """
 
     entries: list[Entry]
     follow: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    refresh: Refresh = field(default_factory=Refresh)
 
 
 def discover(
@@ -72,8 +74,10 @@ def discover(
     not a ``kind`` (see the module docstring).
     """
     if kind == "feed":
-        parse = parse_json_feed if is_json_feed_body(body) else parse_feed  # by content, not URL
-        return Discovery(entries=select(parse(body, base_url), now, max_age, limit))
+        if is_json_feed_body(body):  # by content, not URL
+            return Discovery(entries=select(parse_json_feed(body, base_url), now, max_age, limit))
+        entries, refresh = read_feed(body, base_url)
+        return Discovery(entries=select(entries, now, max_age, limit), refresh=refresh)
     if kind == "sitemap":
         sitemap = parse_sitemap(body, base_url)
         children = select(sitemap.children, now, max_age, MAX_CHILD_SITEMAPS)

@@ -25,10 +25,11 @@ import feedparser
 from lxml import etree
 
 from scrapers.errors import ParseError
-from scrapers.model import Entry
+from scrapers.model import Entry, Refresh
+from scrapers.refresh import feed_refresh
 from scrapers.urls import is_web_url, resolve
 
-__all__ = ["MIN_CONTENT_CHARS", "looks_like_html", "parse_feed", "plain_text"]
+__all__ = ["MIN_CONTENT_CHARS", "looks_like_html", "parse_feed", "plain_text", "read_feed"]
 
 # A feed body counts as the full article from this many characters of text. Teasers and
 # "Continue reading..." summaries run one to three sentences (under ~400 characters); 500
@@ -48,11 +49,27 @@ _RESPONSE_HEADERS = {"content-type": "application/xml; charset=utf-8"}
 
 def parse_feed(body: str, base_url: str) -> list[Entry]:
     """The entries of a feed, in feed order. Raises ParseError(kind="malformed_feed")."""
+    return read_feed(body, base_url)[0]
+
+
+def read_feed(body: str, base_url: str) -> tuple[list[Entry], Refresh]:
+    """The entries of a feed, in feed order, and its refresh hints (``<ttl>``,
+    ``sy:updatePeriod``/``sy:updateFrequency``). Raises ParseError(kind="malformed_feed")."""
     parsed = _parse(body, base_url)
     entries = [entry for item in parsed.get("entries", []) if (entry := _entry(item, base_url))]
     if parsed.get("bozo") and not entries:
         raise _malformed(base_url, parsed.get("bozo_exception"))
-    return entries
+    channel = parsed.get("feed") or {}
+    refresh = feed_refresh(
+        _text(channel.get("ttl")),
+        _text(channel.get("sy_updateperiod")),
+        _text(channel.get("sy_updatefrequency")),
+    )
+    return entries, refresh
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def looks_like_html(body: str) -> bool:

@@ -49,6 +49,7 @@ COUNTS = re.compile(
     r"duplicate (?P<duplicate>\d+), "
     r"filtered (?P<filtered>\d+), failed (?P<articles_failed>\d+)$"
 )
+EVERY = re.compile(r"^  every (?P<every>[\d.e+]+)s(?P<auto> \(auto: learned, within .*\))?$")
 LEASE = re.compile(r"^  lease: (?:free \(no daemon holds it\)|held by (?P<holder>\S+) until .*)$")
 
 
@@ -64,6 +65,9 @@ def parse_status_text(text: str) -> dict[str, dict[str, Any]]:
                 current[key] = None if value in (None, "-", "now") else value
         elif m := COUNTS.match(line):
             current.update({k: int(v) for k, v in m.groupdict().items()})
+        elif m := EVERY.match(line):
+            current["every"] = float(m["every"])
+            current["every_auto"] = m["auto"] is not None
         elif m := LEASE.match(line):
             current["holder"] = m["holder"]
     return out
@@ -87,7 +91,7 @@ def test_status_text_and_json_agree_typed_with_one_next_poll(
     rx = receiver(default=500)
     config = make_config(
         [
-            {"name": "good", "type": "feed", "url": f"{base}/feed.xml"},
+            {"name": "good", "type": "feed", "url": f"{base}/feed.xml", "every": "auto"},
             {"name": "broken", "type": "feed", "url": f"{base}/broken.xml"},
         ],
         webhooks=[{"name": "bot", "url": rx.url, "secret": SECRET, "retry": ["100ms"]}],
@@ -112,7 +116,7 @@ def test_status_text_and_json_agree_typed_with_one_next_poll(
     for name, shown in blocks.items():
         assert text.stdout.count(f"{name}: ") == 1
         row = {**body["sources"][name], "holder": body["leases"][name]["holder"]}
-        assert len(shown) == 13, shown  # times, counts and holder: every one compared
+        assert len(shown) == 15, shown  # times, counts, interval and holder: each compared
         assert shown == {key: row[key] for key in shown}, (shown, row)
     good, broken = body["sources"]["good"], body["sources"]["broken"]
     assert (good["polls"], good["polls_failed"], good["new"], good["articles_failed"]) == (
@@ -132,6 +136,9 @@ def test_status_text_and_json_agree_typed_with_one_next_poll(
     for key in ("normal_chars", "recent_chars"):
         assert type(good["drift"][key]) is float, key
     assert type(good["drift"]["pages"]) is int
+    # `every: auto` shows its learned interval: 2 new stories without enough dates: halved
+    assert (good["every"], good["every_auto"]) == (300.0, True)
+    assert (broken["every"], broken["every_auto"]) == (600.0, False)
     for key in ("last_poll", "last_success"):
         datetime.fromisoformat(good[key])
     assert type(body["stream_length"]) is int

@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 
 from watcher.errors import StoreUnavailable
 from watcher.store.keys import Keys
-from watcher.store.leases import Claim, Leases, holders
+from watcher.store.leases import Claim, Ended, Leases, Scheduled, holders
 
 pytestmark = pytest.mark.anyio
 
@@ -139,3 +139,107 @@ async def test_claim_with_redis_down_is_store_unavailable(ns: str) -> None:
             await leases.claim("s", EVERY)
     finally:
         await client.aclose()
+
+
+# --- the due queue: claim_due / renew (what `watcher run` uses) ---
+
+
+def queued(
+    clients: tuple[aioredis.Redis, aioredis.Redis], ns: str, *, sources: int, lease: float = 10
+) -> tuple[Leases, Leases]:
+    return pair(clients, ns, sources=sources, lease=lease)
+
+
+def plan(*names: str, every: float = EVERY) -> list[Scheduled]:
+    return [Scheduled(n, every, every, every) for n in names]
+
+
+async def test_claim_due_gives_each_due_source_to_one_replica_in_batches(
+    clients: tuple[aioredis.Redis, aioredis.Redis], ns: str
+) -> None:
+    """Ten due sources, two replicas: batches of at most `limit`, each source to one of them,
+    none twice in its interval, and each replica within its share (5)."""
+    a, b = queued(clients, ns, sources=10)
+    names = [f"s{i}" for i in range(10)]
+    await a.schedule(plan(*names))
+    await b.claim_due(0)  # b is a live replica: shares are 5 each
+    first = await a.claim_due(3)
+    assert len(first.claimed) == 3
+    rest_a = await a.claim_due(10)
+    rest_b = await b.claim_due(10)
+    got_a, got_b = set(first.claimed + rest_a.claimed), set(rest_b.claimed)
+    assert (len(got_a), len(got_b)) == (5, 5)
+    assert got_a | got_b == set(names)
+    assert (await a.claim_due(10)).claimed == (await b.claim_due(10)).claimed == ()
+    assert a.held == got_a
+    assert 55 < (await a.claim_due(10)).next_in <= EVERY  # type: ignore[operator]
+
+
+async def test_ended_poll_is_due_one_interval_after_it_started_and_restart_keeps_it(
+    clients: tuple[aioredis.Redis, aioredis.Redis], ns: str
+) -> None:
+    """Handed in, a poll's source is due `every` after the poll started (not after it ended,
+    nor a lease later); a new replica scheduling again keeps that time, then polls it."""
+    a, b = queued(clients, ns, sources=1, lease=5)
+    await a.schedule(plan("s", every=0.5))
+    batch = await a.claim_due(5)
+    assert batch.claimed == ("s",)
+    parked = await clients[0].zscore(Keys(ns).due, "s")
+    assert parked == batch.now_ms + 5000  # while polling: parked for max(every, lease)
+    await a.claim_due(0, [Ended("s", batch.now_ms)])
+    assert await clients[0].zscore(Keys(ns).due, "s") == batch.now_ms + 500
+    assert await a.release_all() == 1
+    await b.schedule(plan("s", every=0.5))  # a restart: the schedule stays
+    assert await clients[0].zscore(Keys(ns).due, "s") == batch.now_ms + 500
+    assert (await b.claim_due(5)).claimed == ()
+    await asyncio.sleep(0.6)
+    assert (await b.claim_due(5)).claimed == ("s",)
+
+
+async def test_schedule_drops_removed_sources_and_takes_a_resting_marker_as_due_time(
+    clients: tuple[aioredis.Redis, aioredis.Redis], ns: str
+) -> None:
+    """A source no longer configured leaves the queue; a new one with a resting marker left by
+    an older daemon is due when that marker ends."""
+    a, _b = queued(clients, ns, sources=2)
+    await a.schedule(plan("old", "keep"))
+    await clients[0].set(Keys(ns).resting("new"), "x", px=30_000)
+    await a.schedule(plan("keep", "new"))
+    queue = dict(await clients[0].zrange(Keys(ns).due, 0, -1, withscores=True))
+    assert set(queue) == {"keep", "new"}
+    assert queue["new"] > queue["keep"] + 25_000
+
+
+async def test_renew_keeps_leases_alive_and_hands_back_idle_ones_above_the_share(
+    clients: tuple[aioredis.Redis, aioredis.Redis], ns: str
+) -> None:
+    """One call renews every lease; once another replica is live, the share halves and the
+    idle leases above it go back (never one being polled), and the other replica takes them."""
+    a, b = queued(clients, ns, sources=4, lease=1)
+    await a.schedule(plan("s1", "s2", "s3", "s4", every=0.2))
+    assert len((await a.claim_due(10)).claimed) == 4
+    await asyncio.sleep(0.6)
+    assert await a.renew() == 4
+    await asyncio.sleep(0.6)  # past the first lease: renewed, still a's
+    assert await clients[0].get(Keys(ns).lease("s1")) == a.replica
+    await b.claim_due(0)  # b shows up
+    assert await a.renew(busy={"s1", "s2", "s3"}) == 3  # s4 idle: handed back
+    assert a.held == {"s1", "s2", "s3"}
+    await asyncio.sleep(0.2)
+    assert (await b.claim_due(10)).claimed == ("s4",)
+
+
+async def test_claim_due_leaves_a_source_held_by_a_live_replica_and_takes_it_when_it_dies(
+    clients: tuple[aioredis.Redis, aioredis.Redis], ns: str
+) -> None:
+    """A due source whose lease another replica holds is counted as left to others (so the
+    caller asks again within a third of a lease); once that lease expires, it is taken."""
+    a, b = queued(clients, ns, sources=1, lease=0.5)
+    await a.schedule(plan("s", every=0.1))
+    batch = await a.claim_due(1)
+    await a.claim_due(0, [Ended("s", batch.now_ms)])
+    await asyncio.sleep(0.15)  # due again, but a (now silent) still holds it
+    left = await b.claim_due(1)
+    assert (left.claimed, left.left_to_others) == ((), 1)
+    await asyncio.sleep(0.5)
+    assert (await b.claim_due(1)).claimed == ("s",)

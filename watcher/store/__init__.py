@@ -60,12 +60,33 @@ def embedded_socket_path(data_dir: Path) -> str | None:
     return str(server.socket_file) if server is not None else None
 
 
-def connect(url: str, data_dir: Path) -> aioredis.Redis:
-    """A client on ``url``, or on the embedded Redis under ``data_dir`` when ``url`` is empty."""
+POOL_MARGIN = 32  # connections beyond one per poll: webhooks, probes, claims, a poll's articles
+POOL_WAIT = 10.0  # s a caller waits for a free connection before Redis counts as unreachable
+
+
+def pool_size(concurrency: int) -> int:
+    """Connections for ``concurrency`` polls at once: each awaits Redis one call at a time
+    (its articles share it briefly), so one per poll plus a margin keeps waits rare."""
+    return concurrency + POOL_MARGIN
+
+
+def connect(url: str, data_dir: Path, *, connections: int = pool_size(1)) -> aioredis.Redis:
+    """A client on ``url``, or on the embedded Redis under ``data_dir`` when ``url`` is empty.
+
+    Its pool is bounded and blocking: past ``connections`` in use, a caller waits (up to
+    POOL_WAIT) for one to come back instead of failing with "Too many connections", so a
+    process never opens more than that many, however many sources it polls.
+    """
     target = url or embedded_url(data_dir)
-    return aioredis.Redis.from_url(
-        target, decode_responses=True, socket_connect_timeout=5, health_check_interval=30
+    pool = aioredis.BlockingConnectionPool.from_url(
+        target,
+        max_connections=connections,
+        timeout=POOL_WAIT,
+        decode_responses=True,
+        socket_connect_timeout=5,
+        health_check_interval=30,
     )
+    return aioredis.Redis.from_pool(pool)
 
 
 async def ping(client: aioredis.Redis, url: str) -> None:

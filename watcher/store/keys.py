@@ -63,6 +63,16 @@ class Keys:
         return f"{self.namespace}:resting:{source}"
 
     @property
+    def due(self) -> str:
+        """ZSET source → Redis-clock ms it is next due: the queue every replica claims from."""
+        return f"{self.namespace}:due"
+
+    @property
+    def intervals(self) -> str:
+        """HASH source → ms between its polls now (its ``every``, or learned for ``auto``)."""
+        return f"{self.namespace}:intervals"
+
+    @property
     def replicas(self) -> str:
         """ZSET replica id → Redis-clock ms its heartbeat expires (live ``watcher run``s)."""
         return f"{self.namespace}:replicas"

@@ -136,8 +136,8 @@ class SourceStatus:
             pipe.sadd(self._keys.sources, report.source)
             pipe.hset(key, mapping=fields)
             pipe.hincrby(key, "polls", 1)
-            pipe.hincrby(key, "polls_failed", 1 if report.error else 0)
             for name, value in (
+                ("polls_failed", 1 if report.error else 0),
                 ("items", report.polled),
                 ("new", report.new),
                 ("updated", report.updated),
@@ -146,7 +146,8 @@ class SourceStatus:
                 ("filtered", report.filtered),
                 ("failed", report.failed),
             ):
-                pipe.hincrby(key, name, value)
+                if value:  # a missing counter reads as 0: most polls add to none of them
+                    pipe.hincrby(key, name, value)
             await pipe.execute()
 
     @translated
