@@ -158,12 +158,12 @@ def _dispatcher(
     config: Config, client: aioredis.Redis, keys: Keys, replica: str
 ) -> Dispatcher | None:
     """Webhook delivery, when endpoints are configured; a bad secret is a ConfigError here."""
-    if not config.webhooks:
+    if not config.channels:
         return None
     return Dispatcher(
         client,
         keys,
-        config.webhooks,
+        config.channels,
         consumer=replica,
         allow_private_networks=config.fetch.allow_private_networks,
         on_attempt=metrics.record_attempt,

@@ -45,8 +45,8 @@ from watcher.store.keys import Keys
 from watcher.store.leases import LeaseView, holders
 from watcher.store.status import SourceRow
 from watcher.store.stories import Stories
+from watcher.webhooks import channels
 from watcher.webhooks.delivery import DrainReport
-from watcher.webhooks.sender import origin
 
 EXIT_OK, EXIT_FAIL, EXIT_CONFIG = 0, 1, 2
 EXIT_INTERRUPTED = 130  # `once` cut short by Ctrl-C: 128 + SIGINT, as shells report it
@@ -133,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "extract":
             return _extract(args, path)
         config = load_config(path, os.environ)
+        channels.check(config)  # each channel's own rules (format, secret, Apprise URL)
         rules_of(config)  # a broken rules file is a config problem, found before any work
     except ConfigError as exc:
         return _config_failed(exc)
@@ -157,15 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def secrets_of(config: Config) -> list[tuple[str, str]]:
-    """What the logs must never show: each webhook secret, and each webhook URL beyond its
-    origin (Slack and Discord put the token in the path)."""
-    out = []
-    for hook in config.webhooks:
-        out += [(part, "***") for part in hook.secret.get_secret_value().split()]
-        if hook.url.rstrip("/") != origin(hook.url):
-            out.append((hook.url, f"{origin(hook.url)}/***"))
-            out += logs.url_secrets(hook.url)
-    return out
+    """What the logs must never show: each channel's secrets (webhook secrets, tokens in
+    Slack/Discord paths, passwords and keys in Apprise URLs)."""
+    return channels.secrets_of(config)
 
 
 MAX_PROBLEMS = 50  # a config that is wrong in more places is wrong as a whole: show the first

@@ -18,15 +18,16 @@ from typing import Any, Literal
 
 import structlog
 
-from scrapers.fetch import retry_after_seconds
 from watcher.config import Webhook
 from watcher.errors import StoreCorrupt, StoreUnavailable
+from watcher.webhooks.channels.base import Channel, Event
 from watcher.webhooks.events import Delivery
 from watcher.webhooks.outbox import Outbox
-from watcher.webhooks.payloads import is_wanted, render, stream_time
-from watcher.webhooks.retry import next_attempt, verdict_for
-from watcher.webhooks.sender import Attempt, Sender, origin
-from watcher.webhooks.signing import signed_headers, webhook_id
+from watcher.webhooks.outcome import Delivered, Gone, Retry
+from watcher.webhooks.outcome import Outcome as ChannelOutcome
+from watcher.webhooks.payloads import is_wanted, stream_time
+from watcher.webhooks.retry import next_attempt
+from watcher.webhooks.signing import webhook_id
 from watcher.webhooks.stream import SharedStream
 
 log = structlog.get_logger("watcher.webhooks")
@@ -72,19 +73,25 @@ class Options:
     on_attempt: Callable[[AttemptRecord], None] | None = None
 
 
+def _reason(result: ChannelOutcome) -> str:
+    return "ok" if isinstance(result, Delivered) else result.reason
+
+
 def url_digest(url: str) -> str:
     """Names a URL in Redis without storing it (Slack/Discord URLs carry their token)."""
     return hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
 class Endpoint:
+    """One channel's delivery: reads its events, calls ``channel.deliver`` and settles the
+    outcome durably (the same retries, dead letters, health and counts for every channel)."""
+
     def __init__(
         self,
         webhook: Webhook,
-        hmac_keys: tuple[bytes, ...],
+        channel: Channel,
         outbox: Outbox,
         stream: SharedStream,
-        sender: Sender,
         rng: random.Random,
         options: Options,
     ) -> None:
@@ -93,10 +100,9 @@ class Endpoint:
         self.outbox = outbox
         self.counts = EndpointCounts()
         self.url_digest = url_digest(webhook.url)
-        self.target = origin(webhook.url)  # what logs and status may show of the URL
-        self._hmac_keys = hmac_keys
+        self.target = channel.target()  # what logs and status may show of the target
+        self._channel = channel
         self._stream = stream
-        self._sender = sender
         self._rng = rng
         self._options = options
         self._inflight: set[asyncio.Task[None]] = set()
@@ -129,9 +135,9 @@ class Endpoint:
             if self.disabled:  # read before the 410 was seen: keep it for a re-enabled URL
                 await self.outbox.park(delivery, datetime.now(UTC))
                 return self._report("parked", "disabled", None, started)
-            result = await self._attempt(delivery)
+            result = await self._channel.deliver(self._event(delivery))
             outcome = await self._settle(delivery, result)
-            self._report(outcome, result.reason, result.status, started)
+            self._report(outcome, _reason(result), result.status, started)
         except asyncio.CancelledError:
             if scheduled:  # stopping mid-attempt: hand the lease back instead of waiting it out
                 await asyncio.shield(self._release(delivery))
@@ -146,36 +152,36 @@ class Endpoint:
             )
             await self._internal_failure(delivery)
 
-    async def _attempt(self, delivery: Delivery) -> Attempt:
-        msg_id = webhook_id(self._options.namespace, self.name, delivery.stream_id)
-        body = render(
-            self.webhook.format, delivery.event, delivery.data, stream_time(delivery.stream_id)
+    def _event(self, delivery: Delivery) -> Event:
+        """What the channel sees: the stable id (``webhook-id``), type, time and data."""
+        return Event(
+            id=webhook_id(self._options.namespace, self.name, delivery.stream_id),
+            type=delivery.event,
+            occurred_at=stream_time(delivery.stream_id),
+            data=delivery.data,
+            attempt=delivery.attempts + 1,
         )
-        stamp = int(time.time())
-        headers = signed_headers(msg_id, stamp, body, self._hmac_keys)
-        return await self._sender.post(self.webhook.url, body, headers)
 
-    async def _settle(self, delivery: Delivery, result: Attempt) -> Outcome:
+    async def _settle(self, delivery: Delivery, result: ChannelOutcome) -> Outcome:
         """Record the attempt's fate in Redis: delivered, retry later, dead letter, or disable."""
         now = datetime.now(UTC)
-        verdict = "retry" if result.status is None else verdict_for(result.status)
-        if verdict == "delivered":
+        if isinstance(result, Delivered):
             await self._stream.delivered(self.outbox, delivery.stream_id)
             self.counts.delivered += 1
             return "delivered"
         failed = delivery.failed(f"{now.isoformat()} {result.reason}: {result.detail}")
         self.counts.failed += 1
         msg_id = webhook_id(self._options.namespace, self.name, delivery.stream_id)
-        if verdict == "gone":
+        if isinstance(result, Gone):
             await self.outbox.disable(self.url_digest, result.reason, now)
             self.disabled = True
             await self.outbox.bury(failed, msg_id, now)
             self.counts.dead += 1
             return "disabled"
-        retry_after = retry_after_seconds(result.retry_after, now)
-        due = next_attempt(
-            self.webhook.retry, failed.attempts, now, self._rng, retry_after=retry_after
-        )
+        due = None  # Failed: no retry can mend it
+        if isinstance(result, Retry):
+            schedule = self.webhook.retry
+            due = next_attempt(schedule, failed.attempts, now, self._rng, retry_after=result.delay)
         if due is None:
             await self.outbox.bury(failed, msg_id, now)
             self.counts.dead += 1
@@ -187,7 +193,7 @@ class Endpoint:
     async def _internal_failure(self, delivery: Delivery) -> None:
         """Our own bug: count it as a failed attempt, so a poison event ends in the dead letters."""
         try:
-            await self._settle(delivery, Attempt(None, "internal", "internal error (see logs)"))
+            await self._settle(delivery, Retry("internal", "internal error (see logs)"))
         except Exception:  # isolation boundary: still pending or leased in Redis; it comes back
             log.exception("webhook_settle_failed", endpoint=self.name, stream_id=delivery.stream_id)
 
@@ -282,7 +288,7 @@ class Endpoint:
             log.warning("webhook_abandoned", endpoint=self.name, attempts=len(late))
 
     async def aclose(self) -> None:
-        await self._sender.aclose()
+        await self._channel.aclose()
 
     # --- loops ---------------------------------------------------------------------------------
 
