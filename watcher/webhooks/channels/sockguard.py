@@ -7,6 +7,9 @@ that function is wrapped once per process: on a thread inside ``guarded(...)`` i
 host with the daemon's resolver on the event loop, refuses it if ANY answer is blocked, and
 hands the library only the checked addresses (so a record that changes between check and
 connect, DNS rebinding, cannot reach a private address). Other threads are untouched.
+
+Proxies from the environment (``HTTPS_PROXY``) are ignored on guarded threads, as the webhook
+client ignores them: through a proxy, the guard would check the proxy, not the target.
 """
 
 from __future__ import annotations
@@ -67,6 +70,24 @@ def _install() -> None:
     with _install_lock:
         if socket.getaddrinfo is not _guarded_getaddrinfo:
             socket.getaddrinfo = _guarded_getaddrinfo
+            _no_env_proxies()
+
+
+def _no_env_proxies() -> None:
+    """requests (Apprise's HTTP client) asks the environment for proxies in these two places."""
+    import requests.sessions as sessions
+
+    environ_proxies, resolve = sessions.get_environ_proxies, sessions.resolve_proxies
+
+    def get_environ_proxies(*args: Any, **kwargs: Any) -> Any:
+        return {} if getattr(_state, "guard", None) else environ_proxies(*args, **kwargs)
+
+    def resolve_proxies(request: Any, proxies: Any, trust_env: bool = True) -> Any:
+        trust = trust_env and getattr(_state, "guard", None) is None
+        return resolve(request, proxies, trust)
+
+    sessions.get_environ_proxies = get_environ_proxies
+    sessions.resolve_proxies = resolve_proxies
 
 
 def _guarded_getaddrinfo(
