@@ -247,7 +247,10 @@ class Dispatcher:
             now = datetime.now(UTC)
             for target in targets:
                 wanted = [d for d in deliveries if target.wants(d)]
-                await target.outbox.enqueue(wanted, now)
+                if target.webhook.digest:  # into the current period's digest, not one by one
+                    await target.collect(wanted)
+                else:
+                    await target.outbox.enqueue(wanted, now)
                 queued += sum((target.name, d.stream_id) not in already for d in wanted)
             start = "(" + batch[-1][0]
         return queued

@@ -21,6 +21,7 @@ import structlog
 from watcher.config import Webhook
 from watcher.errors import StoreCorrupt, StoreUnavailable
 from watcher.webhooks.channels.base import Channel, Event
+from watcher.webhooks.digest import period_ending, period_of
 from watcher.webhooks.events import Delivery
 from watcher.webhooks.outbox import Outbox
 from watcher.webhooks.outcome import Delivered, Gone, Retry
@@ -32,7 +33,7 @@ from watcher.webhooks.stream import SharedStream
 
 log = structlog.get_logger("watcher.webhooks")
 
-Outcome = Literal["delivered", "retry", "dead", "disabled", "filtered", "parked"]
+Outcome = Literal["delivered", "retry", "dead", "disabled", "filtered", "parked", "collected"]
 
 IDLE_POLL = 1.0  # other replicas' retries, and entries if the stream watcher fails, within 1 s
 DISABLED_RECHECK = 5.0  # how often a disabled endpoint looks whether it was re-enabled
@@ -58,6 +59,7 @@ class EndpointCounts:
 
     delivered: int = 0
     filtered: int = 0
+    collected: int = 0  # stories added to a digest (the digest itself counts as delivered)
     failed: int = 0
     dead: int = 0
 
@@ -132,6 +134,9 @@ class Endpoint:
                 await self._stream.filtered(self.outbox, delivery.stream_id)
                 self.counts.filtered += 1
                 return self._report("filtered", "filtered", None, started)
+            if not scheduled and self.webhook.digest:
+                await self.collect([delivery])
+                return self._report("collected", "digest", None, started)
             if self.disabled:  # read before the 410 was seen: keep it for a re-enabled URL
                 await self.outbox.park(delivery, datetime.now(UTC))
                 return self._report("parked", "disabled", None, started)
@@ -151,6 +156,26 @@ class Endpoint:
                 "webhook_internal_error", endpoint=self.name, stream_id=delivery.stream_id
             )
             await self._internal_failure(delivery)
+
+    async def collect(self, deliveries: list[Delivery]) -> None:
+        """Add stories to the current digest period (``digest:``), instead of sending each."""
+        assert self.webhook.digest is not None
+        await self.outbox.collect(deliveries, period_of(datetime.now(UTC), self.webhook.digest))
+        self.counts.collected += len(deliveries)
+
+    async def close_digests(self) -> int:
+        """Schedule the digest of every period that is over; returns how many were closed.
+        Once across replicas and restarts: the outbox closes a period in one Lua call."""
+        if not self.webhook.digest:
+            return 0
+        now = datetime.now(UTC)
+        closed = 0
+        for end_ms in await self.outbox.closed_periods(now):
+            if await self.outbox.close_period(period_ending(end_ms, self.webhook.digest), now):
+                closed += 1
+        if closed:
+            self._wake.set()
+        return closed
 
     def _event(self, delivery: Delivery) -> Event:
         """What the channel sees: the stable id (``webhook-id``), type, time and data."""
@@ -206,7 +231,7 @@ class Endpoint:
         INFO line cost as much CPU as the POST. Successes are counted instead (``status``,
         ``/metrics`` via ``on_attempt``, and the Dispatcher's periodic ``webhooks`` line)."""
         seconds = time.perf_counter() - started
-        level = log.debug if outcome in ("delivered", "filtered") else log.warning
+        level = log.debug if outcome in ("delivered", "filtered", "collected") else log.warning
         level(
             "webhook",
             endpoint=self.name,
@@ -367,6 +392,7 @@ class Endpoint:
             return
         self._wake.clear()
         await self._room()
+        await self.close_digests()
         due = await self.run_due()
         reclaimed = await self.outbox.reclaim(
             int(self._options.visibility * 1000), self.free() or 1
@@ -401,6 +427,8 @@ class Endpoint:
             if not batch:
                 break
             await self.spawn_all(batch, scheduled=False)
+        await self.settle_inflight()
+        await self.close_digests()
         await self.run_retries_until(deadline)
 
     async def run_retries_until(self, deadline: float) -> None:

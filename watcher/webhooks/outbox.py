@@ -24,6 +24,7 @@ from redis import exceptions as redis_errors
 from watcher.errors import StoreCorrupt
 from watcher.store import translated
 from watcher.store.keys import Keys
+from watcher.webhooks.digest import Period, digest_delivery
 from watcher.webhooks.events import DeadLetter, Delivery, Entry, entries_of, parse_entries
 
 log = structlog.get_logger("watcher.webhooks")
@@ -44,6 +45,22 @@ CLAIM_DUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], member) end
 return due
+"""
+
+# close_digest: turn one closed digest period into a scheduled event, once across replicas.
+# KEYS[1] the period's stories HASH   KEYS[2] periods ZSET   KEYS[3] events HASH
+# KEYS[4] retries ZSET   ARGV[1] period member   ARGV[2] digest id   ARGV[3] record JSON
+# ARGV[4] stories it was built from   ARGV[5] due (Unix s)
+# Returns 1 when scheduled (or nothing to send), 0 when the period changed meanwhile.
+CLOSE_DIGEST = """
+if redis.call('HLEN', KEYS[1]) ~= tonumber(ARGV[4]) then return 0 end
+if tonumber(ARGV[4]) > 0 and redis.call('HEXISTS', KEYS[3], ARGV[2]) == 0 then
+  redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+  redis.call('ZADD', KEYS[4], ARGV[5], ARGV[2])
+end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
 """
 
 
@@ -99,12 +116,15 @@ class Outbox:
         self._events = keys.webhook_events(endpoint)
         self._state = keys.webhook_endpoint(endpoint)
         self._claim = client.register_script(CLAIM_DUE)
+        self._close_digest = client.register_script(CLOSE_DIGEST)
+        self._periods = keys.digest_periods(endpoint)
         self._cursor = "0-0"
         # What each key must hold; anything else there was not written by us.
         self._kinds = {
             self._retries: "zset",
             self._events: "hash",
             self._state: "hash",
+            self._periods: "zset",
             keys.stories: "stream",
             keys.dead: "stream",
         }
@@ -350,6 +370,45 @@ class Outbox:
         pipe.hset(self._state, mapping={"last_failure": now.isoformat(), "last_reason": last})
         pipe.hsetnx(self._state, "failing_since", now.isoformat())
         pipe.hincrby(self._state, "failed", 1)
+
+    @translated
+    @_checked
+    @_gated
+    async def collect(self, deliveries: Sequence[Delivery], period: Period) -> None:
+        """Add stories to a digest period and acknowledge their entries, in one MULTI (a
+        crash redelivers them: the HASH field is the stream id, so they are kept once)."""
+        if not deliveries:
+            return
+        bucket = self._keys.digest_stories(self.endpoint, period.end_ms)
+        async with self._client.pipeline(transaction=True) as pipe:
+            for d in deliveries:
+                pipe.hset(bucket, d.stream_id, json.dumps(d.data, ensure_ascii=False))
+            pipe.zadd(self._periods, {str(period.end_ms): period.end.timestamp()})
+            pipe.xack(self._keys.stories, self._group, *[d.stream_id for d in deliveries])
+            pipe.hincrby(self._state, "collected", len(deliveries))
+            await pipe.execute()
+
+    @translated
+    @_checked
+    @_gated
+    async def closed_periods(self, now: datetime) -> list[int]:
+        """Ends (Unix ms) of digest periods that are over and not yet scheduled."""
+        members: Any = await self._client.zrangebyscore(self._periods, "-inf", now.timestamp())
+        return [int(m) for m in members if str(m).isdigit()]
+
+    @translated
+    @_checked
+    @_gated
+    async def close_period(self, period: Period, now: datetime) -> bool:
+        """Schedule the digest of a period that is over (due now); False when a story was
+        added meanwhile (the caller tries again on its next turn)."""
+        bucket = self._keys.digest_stories(self.endpoint, period.end_ms)
+        collected: Any = await self._client.hgetall(bucket)
+        delivery = digest_delivery(period, collected)
+        keys = [bucket, self._periods, self._events, self._retries]
+        args: list[str | int | float] = [period.end_ms, delivery.stream_id, delivery.to_json()]
+        args += [len(collected), now.timestamp()]
+        return bool(await self._close_digest(keys=keys, args=args))
 
     @translated
     @_checked

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from watcher import template
 from watcher.config import MessageTemplate, parse_config
 from watcher.errors import ConfigError
+from watcher.webhooks.digest import digest_id, is_digest_id, period_of
 from watcher.webhooks.message import digest_message, group_by_topic, story_message
 
 SOURCES = [{"name": "s", "type": "feed", "url": "https://a.test/f"}]
@@ -79,3 +82,37 @@ def test_digest_lists_stories_under_each_topic_other_last() -> None:
         "- A (news.test) https://news.test/a",
         "- C (news.test) https://news.test/a",
     ]
+
+
+@pytest.mark.parametrize(
+    ("now", "every", "start", "end"),
+    [
+        (
+            "2026-12-02T10:59:59+00:00",
+            3600,
+            "2026-12-02T10:00:00+00:00",
+            "2026-12-02T11:00:00+00:00",
+        ),
+        (
+            "2026-12-02T11:00:00+00:00",
+            3600,
+            "2026-12-02T11:00:00+00:00",
+            "2026-12-02T12:00:00+00:00",
+        ),
+        (
+            "2026-12-02T23:30:00+00:00",
+            86400,
+            "2026-12-02T00:00:00+00:00",
+            "2026-12-03T00:00:00+00:00",
+        ),
+    ],
+    ids=["end-excluded", "start-included", "day-at-midnight-utc"],
+)
+def test_digest_periods_are_aligned_to_the_clock(
+    now: str, every: float, start: str, end: str
+) -> None:
+    """Every replica and restart computes the same period for the same moment."""
+    period = period_of(datetime.fromisoformat(now), every)
+    assert (period.start.isoformat(), period.end.isoformat()) == (start, end)
+    assert is_digest_id(digest_id(period))
+    assert not is_digest_id("1764672000000-0")
