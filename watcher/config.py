@@ -28,7 +28,7 @@ from watcher import safeyaml, template
 from watcher.errors import ConfigError, Problem
 from watcher.safeyaml import MAX_BYTES
 from watcher.urlcheck import check_http_url, check_redis_url
-from watcher.webhooks.signing import parse_secrets
+from watcher.whsec import parse_secrets
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")

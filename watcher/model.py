@@ -120,3 +120,20 @@ class PollReport:
         else:
             self.failed += 1
             self.failures.append(outcome)
+
+
+# What one notification attempt came to, as the endpoint settled it (metrics, logs).
+AttemptOutcome = Literal[
+    "delivered", "retry", "dead", "disabled", "filtered", "parked", "collected"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """One attempt, for metrics: which endpoint, what came of it, and how long it took."""
+
+    endpoint: str
+    outcome: AttemptOutcome
+    reason: str
+    status: int | None
+    seconds: float

@@ -21,11 +21,12 @@ import structlog
 from scrapers.netguard import Resolver
 from watcher.config import Webhook
 from watcher.errors import ConfigError, Problem, StoreCorrupt
+from watcher.model import AttemptRecord
 from watcher.store import translated
 from watcher.store.keys import Keys
 from watcher.webhooks import channels
 from watcher.webhooks.channels.base import ChannelContext
-from watcher.webhooks.endpoint import AttemptRecord, Endpoint, EndpointCounts, Options
+from watcher.webhooks.endpoint import Endpoint, EndpointCounts, Options
 from watcher.webhooks.events import Delivery, delivery_from_entry
 from watcher.webhooks.outbox import REDIS_SLOTS, Outbox, read_dead
 from watcher.webhooks.retry import UNHEALTHY_AFTER, is_healthy

@@ -14,12 +14,14 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import structlog
 
 from watcher.config import Webhook
 from watcher.errors import StoreCorrupt, StoreUnavailable
+from watcher.model import AttemptOutcome as Outcome
+from watcher.model import AttemptRecord
 from watcher.webhooks.channels.base import Channel, Event
 from watcher.webhooks.digest import period_ending, period_of
 from watcher.webhooks.events import Delivery
@@ -33,24 +35,12 @@ from watcher.webhooks.stream import SharedStream
 
 log = structlog.get_logger("watcher.webhooks")
 
-Outcome = Literal["delivered", "retry", "dead", "disabled", "filtered", "parked", "collected"]
 
 IDLE_POLL = 1.0  # other replicas' retries, and entries if the stream watcher fails, within 1 s
 DISABLED_RECHECK = 5.0  # how often a disabled endpoint looks whether it was re-enabled
 BROKEN_RECHECK = 5.0  # how often an endpoint with a corrupt key looks whether it was mended
 STORE_BACKOFF = 1.0  # after a Redis outage, try again this often (the work is safe in Redis)
 LEASE_MARGIN = 5.0  # a claimed retry's lease outlives the attempt's timeout by this much
-
-
-@dataclass(frozen=True, slots=True)
-class AttemptRecord:
-    """One attempt, for metrics: which endpoint, what came of it, and how long it took."""
-
-    endpoint: str
-    outcome: Outcome
-    reason: str
-    status: int | None
-    seconds: float
 
 
 @dataclass(slots=True)

@@ -19,7 +19,8 @@ from watcher.webhooks.outcome import Delivered, Gone, Outcome, Retry
 from watcher.webhooks.payloads import Format, render
 from watcher.webhooks.retry import verdict_for
 from watcher.webhooks.sender import Sender, origin
-from watcher.webhooks.signing import parse_secrets, signed_headers
+from watcher.webhooks.signing import signed_headers
+from watcher.whsec import parse_secrets
 
 
 class WebhookChannel(Channel):
