@@ -27,59 +27,13 @@ import redis.asyncio as aioredis
 
 from watcher.store import translated
 from watcher.store.keys import Keys
+from watcher.store.scripts import CLAIM_LEASE, RELEASE_LEASE
 
 TICKS_PER_LEASE = 3  # a lease is renewed at least twice more before it could expire
 
-# claim: renew or take the lease of one source, hand it back above the fair share, and say
-# whether it is due (then start its resting period: the caller polls now).
-# KEYS[1] lease  KEYS[2] resting marker  KEYS[3] replicas ZSET
-# ARGV[1] replica id  ARGV[2] lease ms  ARGV[3] every ms  ARGV[4] leases this replica holds
-# ARGV[5] sources configured  ARGV[6] "1" when this replica is polling the source right now
-# Returns 0 not ours, 1 ours and not due, 2 ours and due.
-CLAIM = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-redis.call('PEXPIRE', KEYS[3], ARGV[2])
-local share = math.ceil(tonumber(ARGV[5]) / redis.call('ZCARD', KEYS[3]))
-local held = tonumber(ARGV[4])
-local busy = ARGV[6] == '1'
-local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] then
-  if held > share and not busy then
-    redis.call('DEL', KEYS[1])
-    return 0
-  end
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-elseif holder or held >= share then
-  return 0
-else
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-end
-if busy then return 1 end
-if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3], 'NX') then return 2 end
-return 1
-"""
-
-# release: delete the leases this replica still holds (never another's) and leave the set.
-# KEYS[1] replicas ZSET  KEYS[2..] lease keys  ARGV[1] replica id
-# Returns how many leases were released.
-RELEASE = """
-local released = 0
-for i = 2, #KEYS do
-  if redis.call('GET', KEYS[i]) == ARGV[1] then
-    redis.call('DEL', KEYS[i])
-    released = released + 1
-  end
-end
-redis.call('ZREM', KEYS[1], ARGV[1])
-return released
-"""
-
 
 class Claim(enum.IntEnum):
-    """What one tick found: the answers of CLAIM."""
+    """What one tick found: the answers of CLAIM_LEASE."""
 
     OTHERS = 0  # another replica holds it, or this one has its share already
     HELD = 1  # ours, not due yet (or being polled here now)
@@ -119,8 +73,8 @@ class Leases:
         self._client = client
         self._keys = keys
         self._sources = sources
-        self._claim = client.register_script(CLAIM)
-        self._release = client.register_script(RELEASE)
+        self._claim = client.register_script(CLAIM_LEASE)
+        self._release = client.register_script(RELEASE_LEASE)
 
     @translated
     async def claim(self, source: str, every: float, *, busy: bool = False) -> Claim:

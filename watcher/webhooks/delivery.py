@@ -15,20 +15,20 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import redis.asyncio as aioredis
 import structlog
 
 from scrapers.netguard import Resolver
 from watcher.config import Webhook
 from watcher.errors import ConfigError, Problem, StoreCorrupt
 from watcher.model import AttemptRecord
-from watcher.store import translated
+from watcher.store import Client
+from watcher.store.deliveries import Delivery
 from watcher.store.keys import Keys
+from watcher.store.outbox import REDIS_SLOTS, Outbox, history, read_dead
 from watcher.webhooks import channels
 from watcher.webhooks.channels.base import ChannelContext
 from watcher.webhooks.endpoint import Endpoint, EndpointCounts, Options
-from watcher.webhooks.events import Delivery, delivery_from_entry
-from watcher.webhooks.outbox import REDIS_SLOTS, Outbox, read_dead
+from watcher.webhooks.events import delivery_from_entry
 from watcher.webhooks.retry import UNHEALTHY_AFTER, is_healthy
 from watcher.webhooks.stream import SharedStream
 
@@ -60,7 +60,7 @@ class DrainReport:
 class Dispatcher:
     def __init__(
         self,
-        client: aioredis.Redis,
+        client: Client,
         keys: Keys,
         webhooks: Sequence[Webhook],
         *,
@@ -92,7 +92,7 @@ class Dispatcher:
             Endpoint(
                 hook,
                 channels.build(hook, context),
-                Outbox(client, keys, hook.name, consumer, gate),
+                Outbox(client, keys, hook.name, consumer, gate, parse=delivery_from_entry),
                 self._stream,
                 shared_rng,
                 options,
@@ -256,10 +256,8 @@ class Dispatcher:
             start = "(" + batch[-1][0]
         return queued
 
-    @translated
     async def _history(self, start: str) -> list[tuple[str, dict[str, str]]]:
-        batch: Any = await self._client.xrange(self._keys.stories, min=start, count=REPLAY_BATCH)
-        return list(batch)
+        return await history(self._client, self._keys, start, REPLAY_BATCH)
 
     async def status(self) -> dict[str, dict[str, Any]]:
         """Per endpoint: pending (unsettled + retrying), counters, last success, health.

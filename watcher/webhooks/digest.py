@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from watcher.webhooks.events import Delivery
+from watcher.store.deliveries import Delivery
 from watcher.webhooks.message import DIGEST
 
 DIGEST_SEQ = 2**64 - 1  # Redis' largest sequence: auto ids count up from 0 within one ms

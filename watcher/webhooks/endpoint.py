@@ -22,10 +22,10 @@ from watcher.config import Webhook
 from watcher.errors import StoreCorrupt, StoreUnavailable
 from watcher.model import AttemptOutcome as Outcome
 from watcher.model import AttemptRecord
+from watcher.store.deliveries import Delivery
+from watcher.store.outbox import Outbox
 from watcher.webhooks.channels.base import Channel, Event
-from watcher.webhooks.digest import period_ending, period_of
-from watcher.webhooks.events import Delivery
-from watcher.webhooks.outbox import Outbox
+from watcher.webhooks.digest import digest_delivery, period_ending, period_of
 from watcher.webhooks.outcome import Delivered, Gone, Retry
 from watcher.webhooks.outcome import Outcome as ChannelOutcome
 from watcher.webhooks.payloads import is_wanted, stream_time
@@ -150,7 +150,8 @@ class Endpoint:
     async def collect(self, deliveries: list[Delivery]) -> None:
         """Add stories to the current digest period (``digest:``), instead of sending each."""
         assert self.webhook.digest is not None
-        await self.outbox.collect(deliveries, period_of(datetime.now(UTC), self.webhook.digest))
+        period = period_of(datetime.now(UTC), self.webhook.digest)
+        await self.outbox.collect(deliveries, period.end)
         self.counts.collected += len(deliveries)
 
     async def close_digests(self) -> int:
@@ -161,7 +162,9 @@ class Endpoint:
         now = datetime.now(UTC)
         closed = 0
         for end_ms in await self.outbox.closed_periods(now):
-            if await self.outbox.close_period(period_ending(end_ms, self.webhook.digest), now):
+            collected = await self.outbox.collected(end_ms)
+            digest = digest_delivery(period_ending(end_ms, self.webhook.digest), collected)
+            if await self.outbox.schedule_digest(end_ms, digest, len(collected), now):
                 closed += 1
         if closed:
             self._wake.set()
