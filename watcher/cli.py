@@ -676,7 +676,7 @@ async def _preview(config: Config, args: argparse.Namespace) -> int:
     stories = Stories(client, Keys(config.redis.namespace))
 
     async def known(url: str) -> bool:
-        return await stories.known(canonicalize(url)) is not None
+        return (await stories.known(canonicalize(url))).kind != "none"
 
     try:
         async with Fetcher(fetch_settings(config.fetch)) as fetcher:

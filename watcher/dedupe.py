@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
+
+from watcher.model import StoryRecord
 
 _NON_WORD = re.compile(r"[^\w]+")
 
@@ -75,7 +76,21 @@ class Copy:
     canonical: str | None = None  # its own (same-site) canonical URL
 
 
-def original_of(record: Mapping[str, Any], copy: Copy) -> tuple[OriginalMode, str, str]:
+@dataclass(frozen=True, slots=True)
+class Original:
+    """What a story's record is to say about its original when a copy joins (``original_of``):
+    ``keep`` the one the copy names (unless the record names one), ``replace`` it with this
+    copy, or nothing (``""``)."""
+
+    mode: OriginalMode = ""
+    url: str = ""
+    outlet: str = ""
+
+
+NO_ORIGINAL = Original()
+
+
+def original_of(record: StoryRecord, copy: Copy) -> Original:
     """What the story's record should say about its original once ``copy`` joins it.
 
     1 the copy names an original other than the story itself: keep it, unless the record
@@ -87,45 +102,45 @@ def original_of(record: Mapping[str, Any], copy: Copy) -> tuple[OriginalMode, st
     """
     if copy.names_url or copy.names_outlet:
         if names_story(record, copy):
-            return "", "", ""
-        return "keep", copy.names_url or "", copy.names_outlet or _host(copy.names_url)
+            return NO_ORIGINAL
+        return Original("keep", copy.names_url or "", copy.names_outlet or _host(copy.names_url))
     if is_named_original(record, copy):
-        return "replace", copy.url, str(record.get("original_source") or copy.outlet)
-    return "", "", ""
+        return Original("replace", copy.url, record.original_source or copy.outlet)
+    return NO_ORIGINAL
 
 
-def names_story(record: Mapping[str, Any], copy: Copy) -> bool:
+def names_story(record: StoryRecord, copy: Copy) -> bool:
     """Whether the copy names the story's own version as its original (by URL or outlet)."""
-    home = {record.get("url"), record.get("canonical_url")}
-    site, host = str(record.get("site") or ""), _host(str(record.get("url") or ""))
+    home = {record.url or None, record.canonical_url or None}
+    site, host = record.site, _host(record.url)
     return copy.names_url in home or bool(
         copy.names_outlet and outlet_named(copy.names_outlet, site, host)
     )
 
 
-def is_named_original(record: Mapping[str, Any], copy: Copy) -> bool:
+def is_named_original(record: StoryRecord, copy: Copy) -> bool:
     """Whether ``copy`` names no original itself and is the one the story's version names:
     its URL or canonical URL is the record's ``original_url``, or its outlet the record's
     ``original_source`` (an attribution line in text only names just the outlet)."""
     if copy.names_url or copy.names_outlet:
         return False
-    named_url, named_outlet = record.get("original_url"), record.get("original_source")
+    named_url, named_outlet = record.original_url, record.original_source
     if named_url and named_url in (copy.url, copy.canonical):
         return True
-    return bool(named_outlet and outlet_named(str(named_outlet), copy.outlet, _host(copy.url)))
+    return bool(named_outlet and outlet_named(named_outlet, copy.outlet, _host(copy.url)))
 
 
 UpdateReason = Literal["text_changed", "original_found", "fuller_copy"]
 
 
-def can_upgrade(record: Mapping[str, Any], copy: Copy) -> bool:
+def can_upgrade(record: StoryRecord, copy: Copy) -> bool:
     """Steps 1-3 of ``upgrade_reason``: whether ``copy`` may replace the emitted version."""
-    if not record.get("content_hash") or record.get("is_original") == "1":
+    if not record.content_hash or record.is_original:
         return False
     return not names_story(record, copy)
 
 
-def upgrade_reason(record: Mapping[str, Any], copy: Copy, *, fuller: bool) -> UpdateReason | None:
+def upgrade_reason(record: StoryRecord, copy: Copy, *, fuller: bool) -> UpdateReason | None:
     """Whether a copy joining a story is a better version of it than the one emitted.
 
     1 a story not emitted yet (its record has no ``content_hash``: a copy claimed while the

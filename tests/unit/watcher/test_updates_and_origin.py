@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from watcher.dedupe import Copy, original_of, outlet_named, recheck_due
+from watcher.dedupe import Copy, Original, OriginalMode, original_of, outlet_named, recheck_due
+from watcher.model import StoryRecord
 from watcher.neardup import (
     QUERY_SIZE,
     boilerplate_lines,
@@ -115,10 +116,10 @@ COPY_FIRST = {
     ],
 )
 def test_original_of_table(
-    record: dict[str, str], copy: Copy, expected: tuple[str, str, str]
+    record: dict[str, str], copy: Copy, expected: tuple[OriginalMode, str, str]
 ) -> None:
     """The record keeps the original a copy names, and learns it when the original arrives."""
-    assert original_of(record, copy) == expected
+    assert original_of(StoryRecord.from_fields(record), copy) == Original(*expected)
 
 
 @pytest.mark.parametrize(
