@@ -27,23 +27,24 @@ from scrapers.model import Entry, Page
 from scrapers.urls import canonicalize, host_of, same_site, strip_tracking
 from watcher import metrics, tasks
 from watcher.config import DedupeConfig, Source
-from watcher.dedupe import (
-    Copy,
-    can_upgrade,
-    is_named_original,
-    original_of,
-    recheck_due,
-    story_id,
-    upgrade_reason,
-)
+from watcher.dedupe import story_id
 from watcher.errors import StoreUnavailable
 from watcher.model import Deferral, Document, Outcome, PollReport, StoryRecord, iso
-from watcher.neardup import is_material_units, unpack_units
 from watcher.store.boilerplate import RedisParagraphCounter
 from watcher.store.fingerprints import NearDupIndex
 from watcher.store.http_cache import HttpCache
 from watcher.store.stories import Recorded, Stories
 from watcher.tasks import Parsed, TextFacts
+from watcher.updates import (
+    Copy,
+    can_upgrade,
+    is_material_units,
+    is_named_original,
+    original_of,
+    recheck_due,
+    unpack_units,
+    upgrade_reason,
+)
 from watcher.workers import Quarantine, Workers
 
 log = structlog.get_logger("watcher.pipeline")

@@ -9,7 +9,7 @@ from typing import Any, Literal, cast, get_args
 
 import redis.asyncio as aioredis
 
-from watcher.dedupe import NO_ORIGINAL, Original, url_key
+from watcher.dedupe import url_key
 from watcher.model import Document, StoryRecord
 from watcher.store import translated
 from watcher.store.keys import Keys
@@ -22,6 +22,7 @@ from watcher.store.scripts import (
     UPDATE_STORY,
     UPGRADE_STORY,
 )
+from watcher.updates import NO_ORIGINAL, Original
 
 DEFAULT_TTL = 30 * 86400  # how long a story's URLs and text hash are remembered (30 days)
 DEFAULT_MAXLEN = 100_000  # approximate cap of the stream, so Redis memory stays bounded

@@ -7,17 +7,18 @@ from typing import Any
 
 import pytest
 
-from watcher.dedupe import Copy, Original, OriginalMode, original_of, outlet_named, recheck_due
 from watcher.model import StoryRecord
-from watcher.neardup import (
-    QUERY_SIZE,
-    boilerplate_lines,
+from watcher.neardup import QUERY_SIZE, boilerplate_lines, line_shingles, shingle_hashes, sketch
+from watcher.updates import (
+    Copy,
+    Original,
+    OriginalMode,
     is_material_change,
     is_material_units,
-    line_shingles,
+    original_of,
+    outlet_named,
     pack_units,
-    shingle_hashes,
-    sketch,
+    recheck_due,
     unit_prints,
     unpack_units,
 )

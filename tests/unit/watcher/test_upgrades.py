@@ -8,9 +8,8 @@ import pytest
 
 from tests.support.builders import paragraphs
 from watcher import metrics
-from watcher.dedupe import Copy, upgrade_reason
 from watcher.model import Outcome, PollReport, StoryRecord
-from watcher.neardup import is_fuller_units, unit_prints
+from watcher.updates import Copy, is_fuller_units, unit_prints, upgrade_reason
 
 EMITTED_COPY = {
     "url": "https://agg.test/a",
