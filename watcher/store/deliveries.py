@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 MAX_REASONS = 10  # the last ten failures explain a dead letter; older ones are noise
@@ -26,6 +27,17 @@ class Delivery:
     data: dict[str, Any]
     attempts: int = 0
     reasons: tuple[str, ...] = ()
+
+    @property
+    def event_id(self) -> str:
+        """The event's stable key: its stream entry id (a digest's is its period's, see
+        ``webhooks/digest.py``). Signing and payloads see this and ``occurred_at`` only."""
+        return self.stream_id
+
+    @property
+    def occurred_at(self) -> datetime:
+        """When the event happened: the entry id's Unix milliseconds (a digest: its end)."""
+        return stream_time(self.stream_id)
 
     def failed(self, reason: str) -> Delivery:
         """This delivery after one more failed attempt (the reason list stays bounded)."""
@@ -93,3 +105,9 @@ def parse_entries(
         else:
             out.append(delivery)
     return out, bad
+
+
+def stream_time(stream_id: str) -> datetime:
+    """When an entry was added: a stream id starts with its Unix time in milliseconds."""
+    millis = int(stream_id.split("-", 1)[0])
+    return datetime.fromtimestamp(millis / 1000, tz=UTC)

@@ -28,7 +28,7 @@ from watcher.webhooks.channels.base import Channel, Event
 from watcher.webhooks.digest import digest_delivery, period_ending, period_of
 from watcher.webhooks.outcome import Delivered, Gone, Retry
 from watcher.webhooks.outcome import Outcome as ChannelOutcome
-from watcher.webhooks.payloads import is_wanted, stream_time
+from watcher.webhooks.payloads import is_wanted
 from watcher.webhooks.retry import next_attempt
 from watcher.webhooks.signing import webhook_id
 from watcher.webhooks.stream import SharedStream
@@ -173,9 +173,9 @@ class Endpoint:
     def _event(self, delivery: Delivery) -> Event:
         """What the channel sees: the stable id (``webhook-id``), type, time and data."""
         return Event(
-            id=webhook_id(self._options.namespace, self.name, delivery.stream_id),
+            id=webhook_id(self._options.namespace, self.name, delivery.event_id),
             type=delivery.event,
-            occurred_at=stream_time(delivery.stream_id),
+            occurred_at=delivery.occurred_at,
             data=delivery.data,
             attempt=delivery.attempts + 1,
         )
@@ -189,7 +189,7 @@ class Endpoint:
             return "delivered"
         failed = delivery.failed(f"{now.isoformat()} {result.reason}: {result.detail}")
         self.counts.failed += 1
-        msg_id = webhook_id(self._options.namespace, self.name, delivery.stream_id)
+        msg_id = webhook_id(self._options.namespace, self.name, delivery.event_id)
         if isinstance(result, Gone):
             await self.outbox.disable(self.url_digest, result.reason, now)
             self.disabled = True

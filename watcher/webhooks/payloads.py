@@ -63,12 +63,6 @@ def event_data(doc: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-def stream_time(stream_id: str) -> datetime:
-    """When an entry was added: a stream id starts with its Unix time in milliseconds."""
-    millis = int(stream_id.split("-", 1)[0])
-    return datetime.fromtimestamp(millis / 1000, tz=UTC)
-
-
 def is_wanted(
     event_type: str, topics: Sequence[str], *, events: Sequence[str], wanted: Sequence[str]
 ) -> bool:

@@ -15,13 +15,13 @@ import hmac
 from collections.abc import Sequence
 
 
-def webhook_id(namespace: str, endpoint: str, stream_id: str) -> str:
+def webhook_id(namespace: str, endpoint: str, event_id: str) -> str:
     """The message id: one per (event, endpoint), identical on every retry and replay.
 
     Receivers dedupe on it, so it must not change between attempts; it must differ per endpoint
     (two endpoints are two deliveries) and per namespace (two watchers may share a receiver).
     """
-    digest = hashlib.sha256(f"{namespace}\0{endpoint}\0{stream_id}".encode()).digest()
+    digest = hashlib.sha256(f"{namespace}\0{endpoint}\0{event_id}".encode()).digest()
     return "msg_" + base64.b32encode(digest[:20]).decode("ascii").lower().rstrip("=")
 
 
