@@ -132,8 +132,9 @@ def secrets(hook: Webhook) -> list[tuple[str, str]]:
     """The URL itself, its password, and every token-like part: an Apprise URL carries its
     credentials anywhere (``tgram://<token>/``, ``mailto://user:<password>@``, ``?key=``)."""
     url = hook.url
-    scheme = url.split("://", 1)[0]
-    out = [(url, f"{scheme}://***")]
+    plugin = _apprise().Apprise.instantiate(url)
+    shown = _shown(plugin.url(privacy=True)) if plugin else url.split("://", 1)[0] + "://***"
+    out = [(url, shown)]  # the whole URL reads as Apprise's privacy form
     try:
         parts = urlsplit(url)
         password = parts.password
