@@ -11,8 +11,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import redis.asyncio as aioredis
-
 from scrapers.clean import Rules, load_rules
 from scrapers.fetch import Fetcher, FetchSettings
 from watcher import metrics
@@ -20,7 +18,7 @@ from watcher.adaptive import Bounds, next_interval, seen_in
 from watcher.config import Config, FetchConfig, Source
 from watcher.model import PollReport
 from watcher.pipeline import Deps, Progress, poll_source
-from watcher.store import connect, ping, pool_size
+from watcher.store import Client, connect, ping, pool_size
 from watcher.store.boilerplate import RedisParagraphCounter
 from watcher.store.fingerprints import NearDupIndex
 from watcher.store.hostgate import HOLD_MARGIN, RedisPoliteness
@@ -41,7 +39,7 @@ def replica_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-def shared_politeness(fetch: FetchConfig, client: aioredis.Redis, keys: Keys) -> RedisPoliteness:
+def shared_politeness(fetch: FetchConfig, client: Client, keys: Keys) -> RedisPoliteness:
     """``per_host``, ``delay`` and Retry-After counted over every replica on this Redis."""
     hold = fetch.timeout + HOLD_MARGIN  # a live request ends by the timeout; later = dead replica
     return RedisPoliteness(client, keys, per_host=fetch.per_host, delay=fetch.delay, hold=hold)
@@ -87,7 +85,7 @@ def fetch_settings(fetch: FetchConfig) -> FetchSettings:
 @dataclass
 class App:
     config: Config
-    client: aioredis.Redis
+    client: Client
     keys: Keys
     stories: Stories
     status: SourceStatus
@@ -177,16 +175,14 @@ class App:
         await self.client.aclose()
 
 
-def _dispatcher(
-    config: Config, client: aioredis.Redis, keys: Keys, replica: str
-) -> Dispatcher | None:
+def _dispatcher(config: Config, client: Client, keys: Keys, replica: str) -> Dispatcher | None:
     """Webhook delivery, when endpoints are configured; a bad secret is a ConfigError here."""
-    if not config.webhooks:
+    if not config.channels:
         return None
     return Dispatcher(
         client,
         keys,
-        config.webhooks,
+        config.channels,
         consumer=replica,
         allow_private_networks=config.fetch.allow_private_networks,
         on_attempt=metrics.record_attempt,

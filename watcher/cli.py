@@ -47,8 +47,8 @@ from watcher.store.leases import LeaseView, holders
 from watcher.store.sites import SiteStore
 from watcher.store.status import SourceRow
 from watcher.store.stories import Stories
+from watcher.webhooks import channels
 from watcher.webhooks.delivery import DrainReport
-from watcher.webhooks.sender import origin
 
 EXIT_OK, EXIT_FAIL, EXIT_CONFIG = 0, 1, 2
 EXIT_INTERRUPTED = 130  # `once` cut short by Ctrl-C: 128 + SIGINT, as shells report it
@@ -135,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "extract":
             return _extract(args, path)
         config = load_config(path, os.environ)
+        channels.check(config)  # each channel's own rules (format, secret, Apprise URL)
         rules_of(config)  # a broken rules file is a config problem, found before any work
     except ConfigError as exc:
         return _config_failed(exc)
@@ -164,19 +165,14 @@ PLAIN_HEADERS = frozenset({"accept", "accept-language", "cache-control", "dnt", 
 
 
 def secrets_of(config: Config) -> list[tuple[str, str]]:
-    """What the logs must never show: each webhook secret, each webhook URL beyond its
-    origin (Slack and Discord put the token in the path), and the values of configured
+    """What the logs must never show: each channel's secrets (webhook secrets, tokens in
+    Slack/Discord paths, passwords and keys in Apprise URLs), and the values of configured
     request headers (``fetch.headers``, a source's ``headers``) but for PLAIN_HEADERS. A
     proxy's password is in its URL's userinfo, which ``logs.redact_text`` always hides."""
     out = []
     for headers in [config.fetch.headers, *(s.headers for s in config.sources)]:
         out += [(v, "***") for k, v in headers.items() if k.lower() not in PLAIN_HEADERS]
-    for hook in config.webhooks:
-        out += [(part, "***") for part in hook.secret.get_secret_value().split()]
-        if hook.url.rstrip("/") != origin(hook.url):
-            out.append((hook.url, f"{origin(hook.url)}/***"))
-            out += logs.url_secrets(hook.url)
-    return out
+    return out + channels.secrets_of(config)
 
 
 MAX_PROBLEMS = 50  # a config that is wrong in more places is wrong as a whole: show the first
@@ -760,7 +756,7 @@ async def _preview(config: Config, args: argparse.Namespace) -> int:
     stories = Stories(client, Keys(config.redis.namespace))
 
     async def known(url: str) -> bool:
-        return await stories.known(canonicalize(url)) is not None
+        return (await stories.known(canonicalize(url))).kind != "none"
 
     try:
         async with Fetcher(fetch_settings(config.fetch)) as fetcher:

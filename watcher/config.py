@@ -26,11 +26,11 @@ from pydantic import (
 
 from scrapers.fetch import RequestOptions
 from scrapers.netguard import is_blocked
-from watcher import safeyaml
+from watcher import safeyaml, template
 from watcher.errors import ConfigError, Problem
 from watcher.safeyaml import MAX_BYTES
 from watcher.urlcheck import check_http_url, check_proxy_url, check_redis_url, proxy_host
-from watcher.webhooks.signing import parse_secrets
+from watcher.whsec import parse_secrets
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
@@ -256,23 +256,76 @@ class DedupeConfig(Frozen):
 DEFAULT_RETRY = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 
 
+MIN_DIGEST = 1.0  # a digest period shorter than a second is one message per story, slower
+
+
+class MessageTemplate(Frozen):
+    """The text of a message for channels that send text (Apprise): ``$field`` placeholders
+    (``watcher.template``). ``item`` is one story's line in a digest."""
+
+    title: str = "$headline: $title"
+    body: str = "$outlet · $published_at\n$link\n\n$excerpt"
+    digest_title: str = "$count stories ($period_start to $period_end)"
+    item: str = "- $title ($outlet) $link"
+
+    @field_validator("title", "body", "item")
+    @classmethod
+    def _story_fields(cls, value: str) -> str:
+        if found := template.problems(value, template.STORY_FIELDS):
+            raise ValueError(found[0])
+        return value
+
+    @field_validator("digest_title")
+    @classmethod
+    def _digest_fields(cls, value: str) -> str:
+        if found := template.problems(value, template.DIGEST_FIELDS):
+            raise ValueError(found[0])
+        return value
+
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]{0,31}://")
+
+
+def _check_channel_url(value: str) -> str:
+    """An HTTP(S) URL is checked as every fetched URL is; another scheme (an Apprise URL:
+    ``mailto://``, ``json://``, ``ntfy://``) is the channel's to check (``channels.check``)."""
+    if value.lower().startswith(("http://", "https://")):
+        return check_http_url(value)
+    if not _SCHEME.match(value):
+        raise ValueError("is not a URL (scheme://...)")
+    return value
+
+
 class Webhook(Frozen):
+    """One notification channel entry; ``format`` names its kind (``watcher.webhooks.channels``
+    registers them: standard, slack, discord, apprise)."""
+
     name: Name
-    url: HttpUrlStr
-    secret: SecretStr
+    url: Annotated[str, AfterValidator(_check_channel_url)]
+    secret: SecretStr | None = None
     topics: list[Name] = []
     events: list[Literal["story.created", "story.updated"]] = []
-    format: Literal["standard", "slack", "discord"] = "standard"
+    format: Name = "standard"
     retry: tuple[RetryDelay, ...] = Field(default=DEFAULT_RETRY, max_length=MAX_RETRIES)
+    digest: Seconds | None = Field(default=None, ge=MIN_DIGEST)  # one message per period
+    template: MessageTemplate = MessageTemplate()
 
     @field_validator("secret")
     @classmethod
-    def _whsec(cls, value: SecretStr) -> SecretStr:
+    def _whsec(cls, value: SecretStr | None) -> SecretStr | None:
         """Checked here so ``watcher check`` reports it; the message never holds the value."""
+        if value is None:
+            return value
         if not value.get_secret_value():
             raise ValueError("is empty (set it, e.g. whsec_ + base64)")
         parse_secrets(value.get_secret_value())
         return value
+
+
+class Notify(Webhook):
+    """A ``notify:`` entry: a channel whose ``url`` is an Apprise URL (mailto://, ntfy://...)."""
+
+    format: Name = "apprise"
 
 
 class Config(Frozen):
@@ -290,24 +343,34 @@ class Config(Frozen):
     topics: list[Topic] = []
     sources: list[Source] = Field(min_length=1)
     webhooks: list[Webhook] = []
+    notify: list[Notify] = []
 
     @model_validator(mode="after")
     def _check_names(self) -> Self:
-        problems = _duplicate_names("sources", self.sources) + _duplicate_names(
-            "webhooks", self.webhooks
-        )
+        problems = _duplicate_names("sources", self.sources)
+        problems += _duplicate_channels(self.channel_entries())
         problems += _duplicate_names("topics", self.topics)
         problems += _refused_proxies(self)
         known = {t.name for t in self.topics}
-        filters = [("sources", i, s.topics) for i, s in enumerate(self.sources)]
-        filters += [("webhooks", i, w.topics) for i, w in enumerate(self.webhooks)]
-        for section, i, names in filters:
+        filters = [(f"sources[{i}]", s.topics) for i, s in enumerate(self.sources)]
+        filters += [(path, hook.topics) for path, hook in self.channel_entries()]
+        for where, names in filters:
             for j, name in enumerate(names):
                 if name not in known:
-                    problems.append(f"{section}[{i}].topics[{j}]: unknown topic {name!r}")
+                    problems.append(f"{where}.topics[{j}]: unknown topic {name!r}")
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def channel_entries(self) -> list[tuple[str, Webhook]]:
+        """Every channel with its key path: ``webhooks[i]`` entries, then ``notify[i]``."""
+        entries = [(f"webhooks[{i}]", hook) for i, hook in enumerate(self.webhooks)]
+        return entries + [(f"notify[{i}]", hook) for i, hook in enumerate(self.notify)]
+
+    @property
+    def channels(self) -> list[Webhook]:
+        """Every channel the Dispatcher delivers to, whichever section it was written in."""
+        return [*self.webhooks, *self.notify]
 
     @property
     def worker_count(self) -> int:
@@ -350,6 +413,17 @@ def _duplicate_names(section: str, items: list[Any]) -> list[str]:
         if item.name in seen:
             out.append(f"{section}[{i}].name: duplicate name {item.name!r}")
         seen.add(item.name)
+    return out
+
+
+def _duplicate_channels(entries: list[tuple[str, Webhook]]) -> list[str]:
+    """Channel names are unique across ``webhooks`` and ``notify``: they name Redis keys."""
+    seen: set[str] = set()
+    out = []
+    for path, hook in entries:
+        if hook.name in seen:
+            out.append(f"{path}.name: duplicate name {hook.name!r}")
+        seen.add(hook.name)
     return out
 
 

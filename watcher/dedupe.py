@@ -1,14 +1,10 @@
-"""[dedupe] Pure story identity: normalized text, content hash, stable id, re-checks, origin."""
+"""[dedupe] Pure story identity: normalized text, content hash, stable id, URL key."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import unicodedata
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
-from urllib.parse import urlsplit
 
 _NON_WORD = re.compile(r"[^\w]+")
 
@@ -36,129 +32,3 @@ def url_key(url: str) -> str:
 def story_id(canonical_url: str) -> str:
     """Stable id of a story: the same canonical URL always gives the same id."""
     return hashlib.sha256(canonical_url.encode()).hexdigest()[:24]
-
-
-def recheck_due(
-    *,
-    first_seen: float,
-    last_checked: float,
-    listed_at: float | None,
-    now: float,
-    every: float,
-    window: float,
-) -> bool:
-    """Whether a known URL still listed by its source is worth a (conditional) re-fetch.
-
-    1 the source dates the entry after our last check: it says the article changed.
-    2 else, while the story is young (``window`` after we first saw it), once per ``every``:
-      news is corrected in its first hours and days, rarely after, so each URL costs at most
-      ``window / every`` re-checks, most of them a 304. ``every`` or ``window`` 0 turns it off.
-    """
-    if listed_at is not None and listed_at > last_checked:
-        return True
-    if every <= 0 or window <= 0:
-        return False
-    return now - first_seen <= window and now - last_checked >= every
-
-
-OriginalMode = Literal["", "keep", "replace"]
-
-
-@dataclass(frozen=True, slots=True)
-class Copy:
-    """What a copy joining a story says about itself: where it is, its outlet, whom it names."""
-
-    url: str
-    outlet: str
-    names_url: str | None = None  # a cross-site canonical link
-    names_outlet: str | None = None  # "This article originally appeared in ..."
-    canonical: str | None = None  # its own (same-site) canonical URL
-
-
-def original_of(record: Mapping[str, Any], copy: Copy) -> tuple[OriginalMode, str, str]:
-    """What the story's record should say about its original once ``copy`` joins it.
-
-    1 the copy names an original other than the story itself: keep it, unless the record
-      names one already (``keep``).
-    2 the copy names none and is the very original the story's first copy named, by URL or
-      by outlet: the record now points at its URL (``replace``), keeping the outlet's name
-      as the first copy gave it (a page's own site name is often just its host).
-    3 otherwise nothing changes.
-    """
-    if copy.names_url or copy.names_outlet:
-        if names_story(record, copy):
-            return "", "", ""
-        return "keep", copy.names_url or "", copy.names_outlet or _host(copy.names_url)
-    if is_named_original(record, copy):
-        return "replace", copy.url, str(record.get("original_source") or copy.outlet)
-    return "", "", ""
-
-
-def names_story(record: Mapping[str, Any], copy: Copy) -> bool:
-    """Whether the copy names the story's own version as its original (by URL or outlet)."""
-    home = {record.get("url"), record.get("canonical_url")}
-    site, host = str(record.get("site") or ""), _host(str(record.get("url") or ""))
-    return copy.names_url in home or bool(
-        copy.names_outlet and outlet_named(copy.names_outlet, site, host)
-    )
-
-
-def is_named_original(record: Mapping[str, Any], copy: Copy) -> bool:
-    """Whether ``copy`` names no original itself and is the one the story's version names:
-    its URL or canonical URL is the record's ``original_url``, or its outlet the record's
-    ``original_source`` (an attribution line in text only names just the outlet)."""
-    if copy.names_url or copy.names_outlet:
-        return False
-    named_url, named_outlet = record.get("original_url"), record.get("original_source")
-    if named_url and named_url in (copy.url, copy.canonical):
-        return True
-    return bool(named_outlet and outlet_named(str(named_outlet), copy.outlet, _host(copy.url)))
-
-
-UpdateReason = Literal["text_changed", "original_found", "fuller_copy"]
-
-
-def can_upgrade(record: Mapping[str, Any], copy: Copy) -> bool:
-    """Steps 1-3 of ``upgrade_reason``: whether ``copy`` may replace the emitted version."""
-    if not record.get("content_hash") or record.get("is_original") == "1":
-        return False
-    return not names_story(record, copy)
-
-
-def upgrade_reason(record: Mapping[str, Any], copy: Copy, *, fuller: bool) -> UpdateReason | None:
-    """Whether a copy joining a story is a better version of it than the one emitted.
-
-    1 a story not emitted yet (its record has no ``content_hash``: a copy claimed while the
-      story is still in flight) has no version to improve. 2 the original is final: once the
-      emitted version is the original (``is_original``), no copy replaces it. 3 a copy
-      naming the story itself as its original is a copy of it, never better. 4 the original
-      the emitted copy named arrives: ``original_found``. 5 a materially fuller text of the
-      story (``fuller``, see ``watcher.neardup.is_fuller_units``): ``fuller_copy``.
-    """
-    if not can_upgrade(record, copy):
-        return None
-    if is_named_original(record, copy):
-        return "original_found"
-    return "fuller_copy" if fuller else None
-
-
-def outlet_named(named: str, site_name: str, host: str) -> bool:
-    """Whether an attribution ("The Guardian") names this outlet, by site name or host.
-
-    Squashed to letters and digits without a leading "the": "The Guardian" is
-    ``theguardian.com`` and "Reuters" is ``www.reuters.com``; "The New York Times" is only
-    ``nytimes.com`` through the page's site name, since a host abbreviates freely.
-    """
-    want = _squash(named)
-    if not want:
-        return False
-    label = host.removeprefix("www.").split(".")[0]
-    return want in {_squash(site_name), _squash(label), _squash(host.removeprefix("www."))}
-
-
-def _squash(name: str) -> str:
-    return "".join(ch for ch in normalize(name) if ch.isalnum()).removeprefix("the")
-
-
-def _host(url: str | None) -> str:
-    return (urlsplit(url).hostname or "").removeprefix("www.") if url else ""

@@ -18,8 +18,7 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
-from watcher.model import Outcome, PollReport
-from watcher.webhooks.endpoint import AttemptRecord
+from watcher.model import AttemptRecord, Outcome, PollReport
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 # The standard process_*, python_info and python_gc_* series, as on prometheus-client's default

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -125,3 +126,86 @@ class PollReport:
         else:
             self.failed += 1
             self.failures.append(outcome)
+
+
+# What one notification attempt came to, as the endpoint settled it (metrics, logs).
+AttemptOutcome = Literal[
+    "delivered", "retry", "dead", "disabled", "filtered", "parked", "collected"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """One attempt, for metrics: which endpoint, what came of it, and how long it took."""
+
+    endpoint: str
+    outcome: AttemptOutcome
+    reason: str
+    status: int | None
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRecord:
+    """A story's record (``Stories.record``): the emitted version's identity, what it says of
+    its original, and what a re-check compares against. An unknown or expired story is
+    ``StoryRecord()``: no ``content_hash``, nothing emitted to compare with."""
+
+    url: str = ""
+    canonical_url: str = ""
+    title: str = ""
+    source: str = ""
+    site: str = ""
+    content_hash: str = ""
+    original_url: str = ""
+    original_source: str = ""
+    is_original: bool = False  # the emitted version is the original: final
+    pending: bool = False  # held by dedupe.settle: nothing emitted yet
+    version: str = "0"  # compare-and-set token of updates, with content_hash
+    created_at: float = 0.0
+    checked_at: float = 0.0  # last re-check (0: never)
+    units: str = ""  # base64 sentence prints of the emitted text
+    etag: str = ""
+    last_modified: str = ""
+    also_at: tuple[str, ...] = ()
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> StoryRecord:
+        """The record HASH's fields → a StoryRecord; unknown fields are ignored and malformed
+        numbers read as 0 (the hash is in Redis, where anyone with access may edit it)."""
+        text = {k: str(fields.get(k) or "") for k in _RECORD_TEXT}
+        try:
+            also = json.loads(fields.get("also_at") or "[]")
+        except ValueError:
+            also = []
+        return cls(
+            **text,
+            is_original=fields.get("is_original") == "1",
+            pending=fields.get("pending") == "1",
+            version=str(fields.get("version") or "0"),
+            created_at=_number(fields.get("created_at")),
+            checked_at=_number(fields.get("checked_at")),
+            also_at=tuple(str(u) for u in also) if isinstance(also, list) else (),
+        )
+
+
+_RECORD_TEXT = (
+    "url",
+    "canonical_url",
+    "title",
+    "source",
+    "site",
+    "content_hash",
+    "original_url",
+    "original_source",
+    "units",
+    "etag",
+    "last_modified",
+)
+
+
+def _number(value: object) -> float:
+    try:
+        return float(str(value or 0))
+    except ValueError:
+        return 0.0

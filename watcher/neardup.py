@@ -42,8 +42,6 @@ CONTAINED = 0.35  # a copy this much inside the other story is that story: a tru
 #                   paragraph up to a third of either story scores below 0.3
 CONFIDENCE_Z = 0.5  # containment is a Wilson lower bound: 3 of 4 sampled anchors is not 0.75
 RESEMBLANCE = 0.5  # symmetric Jaccard at which two full texts are the same story
-SHORT_UNIT_WORDS = 8  # a changed line shorter than this is a timestamp, counter or byline
-MATERIAL_SHARE = 0.2  # ... unless short lines changed this share of all words
 
 _MASK64 = (1 << 64) - 1
 MAX_HASH = _MASK64
@@ -58,7 +56,6 @@ _MIX = (  # odd 64-bit constants (golden ratio, murmur3 and xxhash primes) mixin
 # leftmost match always did); without it every position of a long run of spaces rescanned the
 # rest of the run looking for a newline, quadratic in the run.
 _LINES = re.compile(r"(?<!\s)\s*\n\s*")
-_SENTENCES = re.compile(r"(?<=[.!?…])\s+|(?<!\s)\s*\n\s*")
 
 Kind = Literal["near_duplicate", "contained"]
 
@@ -262,111 +259,6 @@ def rank(kind: Kind, found: Overlap) -> tuple[bool, int]:
     story it resembles as a whole is the one it copies.
     """
     return kind == "near_duplicate", found.shared
-
-
-def _units(text: str) -> list[tuple[str, ...]]:
-    """Sentences and lines as normalized word tuples, the units an edit changes."""
-    out = []
-    for unit in _SENTENCES.split(text):
-        words = tuple(normalize(unit).split())
-        if words:
-            out.append(words)
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class Unit:
-    """A sentence's compact print: enough to tell an edit from a cosmetic change, 8 bytes.
-
-    ``words`` is capped at 255; only ``< SHORT_UNIT_WORDS`` matters exactly.
-    """
-
-    text: int  # 32-bit hash of the sentence's words
-    masked: int  # 24-bit hash of the words with numbers blanked
-    words: int
-
-
-def _hash(words: tuple[str, ...], size: int) -> int:
-    digest = hashlib.blake2b(" ".join(words).encode(), digest_size=size).digest()
-    return int.from_bytes(digest, "big")
-
-
-def unit_prints(text: str) -> frozenset[Unit]:
-    """The distinct sentence prints of a text: what a story stores to judge a later re-fetch."""
-    return frozenset(
-        Unit(_hash(u, 4), _hash(_masked(u), 3), min(len(u), 255)) for u in _units(text)
-    )
-
-
-def pack_units(units: frozenset[Unit]) -> bytes:
-    """8 bytes per sentence (~40 sentences: ~320 bytes), in a stable order."""
-    ordered = sorted(units, key=lambda u: (u.text, u.masked, u.words))
-    return b"".join(
-        u.text.to_bytes(4, "big") + u.masked.to_bytes(3, "big") + bytes([u.words]) for u in ordered
-    )
-
-
-def unpack_units(raw: bytes) -> frozenset[Unit]:
-    """The inverse of ``pack_units``; trailing bytes of a cut record are ignored."""
-    return frozenset(
-        Unit(
-            int.from_bytes(raw[i : i + 4], "big"),
-            int.from_bytes(raw[i + 4 : i + 7], "big"),
-            raw[i + 7],
-        )
-        for i in range(0, len(raw) - 7, 8)
-    )
-
-
-def is_material_change(old_text: str, new_text: str) -> bool:
-    """Whether a re-fetched text is an update worth ``story.updated`` or a cosmetic change."""
-    return is_material_units(unit_prints(old_text), unit_prints(new_text))
-
-
-def is_material_units(old: frozenset[Unit], new: frozenset[Unit]) -> bool:
-    """``is_material_change`` on stored sentence prints, so a story need not keep its text.
-
-    Compares the sets of sentences, so reordering paragraphs or a related block is not a
-    change. A changed sentence of ``SHORT_UNIT_WORDS`` words or more is material (a
-    corrected figure in a sentence counts). Short lines whose only change is a number (a
-    timestamp, a view counter) are cosmetic; other changed short lines are material once
-    they add up to ``MATERIAL_SHARE`` of the words.
-    """
-    changed = old ^ new
-    if any(unit.words >= SHORT_UNIT_WORDS for unit in changed):
-        return True
-    masked_old, masked_new = {u.masked for u in old}, {u.masked for u in new}
-    real = [u for u in changed if not (u.masked in masked_old and u.masked in masked_new)]
-    total = sum(u.words for u in old | new) or 1
-    return sum(u.words for u in real) / total >= MATERIAL_SHARE
-
-
-FULLER_RATIO = 1.5  # a fuller copy has half as many words again as the version emitted: at
-#                    1.25 one paragraph of another story glued under a 4-paragraph copy passed
-FULLER_KEEPS = 0.8  # ... and keeps this share of its words: a longer text that drops a fifth
-#                    of the emitted one is a different cut (glued stories), not a fuller one
-
-
-def is_fuller_units(old: frozenset[Unit], new: frozenset[Unit]) -> bool:
-    """Whether ``new`` is materially fuller than ``old``, on stored sentence prints.
-
-    Fuller: ``FULLER_RATIO`` times the words, and ``FULLER_KEEPS`` of the old words in
-    sentences the new text has too. A truncated copy (4 of 6 paragraphs) and its original
-    pass (1.5x, all kept), as does any cut to two thirds or less; an aggregator's half of a
-    story with two other stories glued after fails against the original (a third of its
-    words are not in it). Reordered or re-headlined copies of the same length never pass.
-    """
-    old_words = sum(u.words for u in old)
-    if not old_words:
-        return False
-    new_words = sum(u.words for u in new)
-    kept = sum(u.words for u in old & new)
-    return new_words >= FULLER_RATIO * old_words and kept >= FULLER_KEEPS * old_words
-
-
-def _masked(unit: tuple[str, ...]) -> tuple[str, ...]:
-    """A short line with its numbers blanked: "Updated 10 32 am" and "Updated 11 05 am" agree."""
-    return tuple("#" if word.isdigit() else word for word in unit)
 
 
 @dataclass(frozen=True, slots=True)

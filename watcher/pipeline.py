@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import structlog
 
@@ -29,18 +29,9 @@ from scrapers.refresh import cache_max_age
 from scrapers.urls import canonicalize, host_of, same_site, strip_tracking
 from watcher import metrics, site, tasks
 from watcher.config import DedupeConfig, Source
-from watcher.dedupe import (
-    Copy,
-    can_upgrade,
-    is_named_original,
-    original_of,
-    recheck_due,
-    story_id,
-    upgrade_reason,
-)
+from watcher.dedupe import story_id
 from watcher.errors import StoreUnavailable
-from watcher.model import Deferral, Document, Outcome, PollReport, iso
-from watcher.neardup import is_material_units, unpack_units
+from watcher.model import Deferral, Document, Outcome, PollReport, StoryRecord, iso
 from watcher.site import SiteFound, SubSource
 from watcher.store.boilerplate import RedisParagraphCounter
 from watcher.store.fingerprints import NearDupIndex
@@ -48,6 +39,16 @@ from watcher.store.http_cache import HttpCache
 from watcher.store.sites import SiteStore
 from watcher.store.stories import Recorded, Stories
 from watcher.tasks import Parsed, TextFacts
+from watcher.updates import (
+    Copy,
+    can_upgrade,
+    is_material_units,
+    is_named_original,
+    original_of,
+    recheck_due,
+    unpack_units,
+    upgrade_reason,
+)
 from watcher.workers import Quarantine, Workers
 
 log = structlog.get_logger("watcher.pipeline")
@@ -393,10 +394,11 @@ async def process_entry(entry: Entry, source: Source, deps: Deps, report: PollRe
 
 async def _process(entry: Entry, source: Source, deps: Deps, report: PollReport) -> Outcome:
     entry_url = canonicalize(entry.url)
-    if known := await deps.stories.known(entry_url):
-        if known.startswith("filtered:"):
-            return Outcome("filtered", entry.url, reason="known_url", story_id=known)
-        return await _recheck(entry, known, source, deps, report)
+    known = await deps.stories.known(entry_url)
+    if known.kind == "filtered":
+        return Outcome("filtered", entry.url, reason="known_url", story_id=known.story_id)
+    if known.story is not None:
+        return await _recheck(entry, known.story, source, deps, report)
     page, parsed = await _article(entry, source, deps, report)
     if parsed is None:
         raise ExtractionError(f"{page.url}: 304 Not Modified to a plain GET", url=page.url)
@@ -447,10 +449,10 @@ async def _dedupe_and_emit(arrival: Arrival, deps: Deps, facts: TextFacts) -> Re
         canonical=doc.canonical_url,
     )
     arrival = replace(arrival, copy=copy)
-    held = _story(await deps.stories.known(doc.original_url) if doc.original_url else None)
+    held = (await deps.stories.known(doc.original_url)).story if doc.original_url else None
     if held and held != doc.id:
         return await _join(held, arrival, "same_url", deps)
-    exact = _story(await deps.stories.known(*arrival.urls)) or await deps.stories.known_text(
+    exact = (await deps.stories.known(*arrival.urls)).story or await deps.stories.known_text(
         doc.content_hash
     )
     if deps.neardup is not None and not exact:
@@ -471,11 +473,6 @@ async def _dedupe_and_emit(arrival: Arrival, deps: Deps, facts: TextFacts) -> Re
     return recorded
 
 
-def _story(held: str | None) -> str | None:
-    """The story id a URL key holds; a deliberately filtered URL holds no story."""
-    return None if held is None or held.startswith("filtered:") else held
-
-
 UPGRADE_TRIES = 3  # another replica's upgrade or edit in between: re-read, decide again
 
 
@@ -486,7 +483,7 @@ async def _join(
     (``story.updated``), else its URLs join the story's also_at and the record learns who
     the original is. ``attached``: record_story joined its URLs already.
     """
-    record: dict[str, Any] = {}
+    record = StoryRecord()
     for _ in range(UPGRADE_TRIES):
         record = await deps.stories.record(story_id)
         upgraded = await _upgrade(story_id, record, arrival, deps)
@@ -503,7 +500,7 @@ async def _join(
 
 
 async def _upgrade(
-    story_id: str, record: dict[str, Any], arrival: Arrival, deps: Deps
+    story_id: str, record: StoryRecord, arrival: Arrival, deps: Deps
 ) -> Recorded | None:
     """``story.updated`` with ``arrival`` when it is the story's original or materially
     fuller than the emitted version (``upgrade_reason``); None when it is neither.
@@ -514,16 +511,16 @@ async def _upgrade(
     it, and is then its ``story.created`` (``new``).
     """
     doc, copy = arrival.doc, arrival.copy
-    held = record.get("pending") == "1"
+    held = record.pending
     fuller = False
     if (
         not held
         and can_upgrade(record, copy)
         and not is_named_original(record, copy)
-        and record.get("units")
+        and record.units
     ):
         fuller = await deps.workers.run(
-            doc.url, tasks.is_fuller, record["units"], base64.b64decode(arrival.fields["units"])
+            doc.url, tasks.is_fuller, record.units, base64.b64decode(arrival.fields["units"])
         )
     why = upgrade_reason(record, copy, fuller=fuller)
     if why is None or (held and why != "original_found"):  # a held copy waits for its original
@@ -532,17 +529,17 @@ async def _upgrade(
         better = replace(
             doc,
             original_url=doc.canonical_url,
-            original_source=record.get("original_source") or doc.site,
+            original_source=record.original_source or doc.site,
         )
     else:
         better = replace(
             doc,
-            original_url=doc.original_url or record.get("original_url") or None,
-            original_source=doc.original_source or record.get("original_source") or None,
+            original_url=doc.original_url or record.original_url or None,
+            original_source=doc.original_source or record.original_source or None,
         )
     better = replace(better, id=story_id, also_at=[], update_reason=None if held else why)
     fields = {**arrival.fields, "is_original": "1" if why == "original_found" else ""}
-    compared = (str(record["content_hash"]), str(record.get("version") or "0"))
+    compared = (record.content_hash, record.version)
     recorded = await deps.stories.upgrade_story(
         better, arrival.urls, compared=compared, fields=fields
     )
@@ -573,13 +570,13 @@ async def _recheck(
     """
     unchanged = Outcome("duplicate", entry.url, reason="known_url", story_id=story_id)
     record = await deps.stories.record(story_id)
-    if record.get("pending") == "1":  # held for its original: nothing emitted to update yet
+    if record.pending:  # held for its original: nothing emitted to update yet
         return unchanged
-    home = {canonicalize(record.get("url") or ""), record.get("canonical_url")}
+    home = {canonicalize(record.url), record.canonical_url or None}
     now = deps.clock()
     if canonicalize(entry.url) not in home or not _due(record, entry, now, deps.dedupe):
         return unchanged
-    validators = {"etag": record.get("etag"), "last_modified": record.get("last_modified")}
+    validators = {"etag": record.etag or None, "last_modified": record.last_modified or None}
     page, parsed = await _article(entry, source, deps, report, **validators)
     checked = {"checked_at": str(int(now.timestamp()))}
     if parsed is None:
@@ -588,20 +585,18 @@ async def _recheck(
     doc = make_document(entry, page, parsed, source=source.name, fetched_at=now)
     fields = _recheck_fields(parsed.facts, page, now)
     if not _material(record, doc, parsed.facts):
-        await deps.stories.touch(
-            story_id, {**fields, "units": record.get("units") or fields["units"]}
-        )
+        await deps.stories.touch(story_id, {**fields, "units": record.units or fields["units"]})
         return unchanged
     doc = replace(
         doc,
         id=story_id,
-        also_at=list(record.get("also_at", [])),
-        original_url=doc.original_url or record.get("original_url") or None,
-        original_source=doc.original_source or record.get("original_source") or None,
+        also_at=list(record.also_at),
+        original_url=doc.original_url or record.original_url or None,
+        original_source=doc.original_source or record.original_source or None,
         update_reason="text_changed",
     )
-    compared = record.get("content_hash", "")
-    version = str(record.get("version") or "0")
+    compared = record.content_hash
+    version = record.version
     updated = await deps.stories.update_story(
         doc, compared=compared, fields=fields, version=version
     )
@@ -610,11 +605,11 @@ async def _recheck(
     return Outcome("updated", entry.url, reason="material_change", story_id=story_id)
 
 
-def _due(record: dict[str, Any], entry: Entry, now: datetime, settings: DedupeConfig) -> bool:
+def _due(record: StoryRecord, entry: Entry, now: datetime, settings: DedupeConfig) -> bool:
     listed = _utc(entry.published_at)
     return recheck_due(
-        first_seen=float(record.get("created_at") or 0),
-        last_checked=float(record.get("checked_at") or record.get("created_at") or 0),
+        first_seen=record.created_at,
+        last_checked=record.checked_at or record.created_at,
         listed_at=listed.timestamp() if listed else None,
         now=now.timestamp(),
         every=settings.recheck_every,
@@ -622,15 +617,15 @@ def _due(record: dict[str, Any], entry: Entry, now: datetime, settings: DedupeCo
     )
 
 
-def _material(record: dict[str, Any], doc: Document, facts: TextFacts) -> bool:
+def _material(record: StoryRecord, doc: Document, facts: TextFacts) -> bool:
     """Whether the re-fetched text differs from the emitted one by more than cosmetics.
 
     A record from before sentence prints were stored has nothing to compare: it learns the
     prints now and reports no change.
     """
-    if doc.content_hash == record.get("content_hash") or not record.get("units"):
+    if doc.content_hash == record.content_hash or not record.units:
         return False
-    old = unpack_units(base64.b64decode(record["units"]))
+    old = unpack_units(base64.b64decode(record.units))
     return is_material_units(old, unpack_units(facts.units))
 
 

@@ -8,19 +8,18 @@ import json
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-import redis.asyncio as aioredis
 import structlog
 from prometheus_client import make_wsgi_app
-from redis import exceptions as redis_errors
 from waitress import wasyncore
 from waitress.server import create_server
 
 from watcher import metrics
 from watcher.errors import StoreUnavailable, WatcherError
+from watcher.store import Client
 from watcher.store.keys import Keys
-from watcher.webhooks.delivery import Dispatcher
+from watcher.store.streaminfo import stream_gauges
 
 log = structlog.get_logger("watcher.server")
 
@@ -166,27 +165,28 @@ class HttpServer:
             wasyncore.close_all(self._map)
 
 
+class EndpointHealth(Protocol):
+    """What /metrics reads of notification endpoints (the Dispatcher is one): the server
+    knows this method, not the notify package."""
+
+    async def status(self) -> dict[str, dict[str, Any]]: ...
+
+
 async def refresh(
-    client: aioredis.Redis, keys: Keys, health: Health, dispatcher: Dispatcher | None = None
+    client: Client, keys: Keys, health: Health, dispatcher: EndpointHealth | None = None
 ) -> None:
     """Ping Redis and read stream and webhook gauges; /readyz turns false while Redis is away."""
     try:
-        await client.ping()
+        gauges = await stream_gauges(client, keys)
         if dispatcher is not None:
             metrics.record_endpoints(await dispatcher.status())
-        metrics.STREAM_LENGTH.set(await client.xlen(keys.stories))
-        for group in await _groups(client, keys):
-            name = str(group["name"])
-            metrics.CONSUMER_PENDING.labels(name).set(int(group.get("pending") or 0))
-            if group.get("lag") is not None:  # Redis 7 reports lag; 6.2 does not
-                metrics.CONSUMER_LAG.labels(name).set(int(group["lag"]))
+        metrics.STREAM_LENGTH.set(gauges.length)
+        for group in gauges.groups:
+            metrics.CONSUMER_PENDING.labels(group.name).set(group.pending)
+            if group.lag is not None:
+                metrics.CONSUMER_LAG.labels(group.name).set(group.lag)
         health.redis_ok = True
-    except (
-        StoreUnavailable,
-        redis_errors.ConnectionError,
-        redis_errors.TimeoutError,
-        OSError,
-    ) as exc:
+    except (StoreUnavailable, OSError) as exc:
         health.redis_ok = False
         health.detail["redis_error"] = str(exc)
     else:
@@ -194,20 +194,12 @@ async def refresh(
     metrics.UP.set(1 if health.ready else 0)
 
 
-async def _groups(client: aioredis.Redis, keys: Keys) -> list[dict[str, Any]]:
-    try:
-        groups: list[dict[str, Any]] = await client.xinfo_groups(keys.stories)
-    except redis_errors.ResponseError:  # no stream yet
-        return []
-    return groups
-
-
 async def keep_refreshed(
-    client: aioredis.Redis,
+    client: Client,
     keys: Keys,
     health: Health,
     stopping: asyncio.Event,
-    dispatcher: Dispatcher | None = None,
+    dispatcher: EndpointHealth | None = None,
 ) -> None:
     """Refresh every few seconds until ``stopping`` is set."""
     while not stopping.is_set():

@@ -31,15 +31,9 @@ from watcher import logs
 from watcher.config import Topic
 from watcher.dedupe import content_hash
 from watcher.model import excerpt_of
-from watcher.neardup import (
-    Shingles,
-    is_fuller_units,
-    pack_units,
-    shingles_of,
-    unit_prints,
-    unpack_units,
-)
+from watcher.neardup import Shingles, shingles_of
 from watcher.topics import CompiledTopic, compile_topics, match_topics
+from watcher.updates import is_fuller_units, pack_units, unit_prints, unpack_units
 
 
 @dataclass(frozen=True, slots=True)

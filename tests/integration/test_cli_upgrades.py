@@ -330,8 +330,8 @@ async def test_concurrent_upgrades_with_one_original_emit_once(redis_url: str, n
     stored = await stories.record(copy.id)
     await client.aclose()
     assert sorted(r.kind for r in results) == ["stale", "updated"]
-    assert stored["url"] == better.url
-    assert stored["also_at"] == [copy.url]
+    assert stored.url == better.url
+    assert stored.also_at == (copy.url,)
 
 
 # --- dedupe.settle: a copy naming another outlet waits for its original ---

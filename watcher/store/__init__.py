@@ -13,6 +13,8 @@ from redis import exceptions as redis_errors
 
 from watcher.errors import StoreUnavailable
 
+Client = aioredis.Redis  # the client type, for modules outside store/ (which never import redis)
+
 P = ParamSpec("P")
 T = TypeVar("T")
 

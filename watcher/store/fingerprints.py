@@ -60,6 +60,7 @@ from watcher.neardup import (
 )
 from watcher.store import translated
 from watcher.store.keys import Keys
+from watcher.store.scripts import ADD_FINGERPRINT, FIND_FINGERPRINTS
 
 log = structlog.get_logger("watcher.neardup")
 
@@ -72,107 +73,6 @@ CLAIM_ATTEMPTS = 8  # lookups a claim retries while other replicas keep adding s
 CLAIM_BACKOFF = 0.002  # s; doubled per attempt, jittered: 8 attempts span up to ~0.5 s
 _RECORD = struct.Struct(">12sIBI")  # story id, threshold >> 32, anchor count, unix time added
 _MAX_REF = 1 << 24
-
-# KEYS: none (names are built from ARGV[1]; single-node Redis only).
-# ARGV[1] prefix "<ns>:nd:"  ARGV[2] epoch  ARGV[3] unix expire-at of the epoch's keys
-# ARGV[4] the 21-byte story record  ARGV[5] anchors, 5 bytes each: 2-byte bucket, 3-byte tag
-# ARGV[6] the index generation the caller's lookup saw, or "" to add unconditionally
-# Returns the story's ref in the epoch; -1 when the epoch is full (2**24 stories); -2 when
-# another story was added since the caller's lookup (look up again, then retry).
-ADD_SCRIPT = """
-local prefix, epoch, exat = ARGV[1], ARGV[2], ARGV[3]
-local gen = prefix .. 'gen'
-if ARGV[6] ~= '' and (redis.call('GET', gen) or '0') ~= ARGV[6] then return -2 end
-redis.call('INCR', gen)
-redis.call('EXPIREAT', gen, exat)
-local base = prefix .. epoch
-local ord = redis.call('INCR', base .. ':n') - 1
-redis.call('EXPIREAT', base .. ':n', exat)
-if ord >= 16777216 then return -1 end
-local size = string.len(ARGV[4])
-local chunk = base .. ':m:' .. math.floor(ord / 4096)
-if redis.call('EXISTS', chunk) == 0 then
-  redis.call('SET', chunk, string.rep('\\0', 4096 * size), 'EXAT', exat)
-end
-redis.call('SETRANGE', chunk, (ord % 4096) * size, ARGV[4])
-local ref = string.char(math.floor(ord / 65536) % 256, math.floor(ord / 256) % 256, ord % 256)
-local anchors = ARGV[5]
-for i = 1, string.len(anchors), 5 do
-  local hi, lo = string.byte(anchors, i, i + 1)
-  local key = base .. ':a:' .. (hi * 256 + lo)
-  local blob = redis.call('GET', key) or ''
-  redis.call('SET', key, blob .. string.sub(anchors, i + 2, i + 4) .. ref, 'EXAT', exat)
-end
-return ord
-"""
-
-# KEYS: none (names are built from ARGV[1]; single-node Redis only).
-# ARGV[1] prefix  ARGV[2] number of epochs E  ARGV[3..2+E] epochs to probe
-# ARGV[3+E] earliest unix time still inside the horizon  ARGV[4+E] common-at
-# ARGV[5+E] min shared anchors  ARGV[6+E] max candidates  ARGV[7+E] anchors, 5 bytes each
-# Returns {index generation, common anchor indexes (0-based), {hex id, threshold >> 32,
-# count, hits, common hits}, ...} for the candidates sharing the most anchors.
-FIND_SCRIPT = """
-local prefix, ne = ARGV[1], tonumber(ARGV[2])
-local since, common_at = tonumber(ARGV[3 + ne]), tonumber(ARGV[4 + ne])
-local min_hits, max_cands = tonumber(ARGV[5 + ne]), tonumber(ARGV[6 + ne])
-local hits, chits, common = {}, {}, {}
-local function matches(blob, tag, epoch, out)
-  local pos = 1
-  while true do
-    local p = string.find(blob, tag, pos, true)
-    if not p then return end
-    if (p - 1) % 6 == 0 then
-      local b1, b2, b3 = string.byte(blob, p + 3, p + 5)
-      out[#out + 1] = epoch .. ':' .. (b1 * 65536 + b2 * 256 + b3)
-      pos = p + 6
-    else
-      pos = p + 1
-    end
-  end
-end
-local live = {}
-for e = 3, 2 + ne do
-  if redis.call('EXISTS', prefix .. ARGV[e] .. ':n') == 1 then live[#live + 1] = ARGV[e] end
-end
-local anchors, n = ARGV[7 + ne], 0
-for i = 1, string.len(anchors), 5 do
-  local hi, lo = string.byte(anchors, i, i + 1)
-  local bucket, tag, found = hi * 256 + lo, string.sub(anchors, i + 2, i + 4), {}
-  for _, epoch in ipairs(live) do
-    local blob = redis.call('GET', prefix .. epoch .. ':a:' .. bucket)
-    if blob then matches(blob, tag, epoch, found) end
-  end
-  local into = hits
-  if #found >= common_at then into = chits; common[#common + 1] = n end
-  for _, ref in ipairs(found) do into[ref] = (into[ref] or 0) + 1 end
-  n = n + 1
-end
-local ranked = {}
-for ref, count in pairs(hits) do
-  if count >= min_hits then ranked[#ranked + 1] = {ref, count} end
-end
-table.sort(ranked, function(a, b) return a[2] > b[2] end)
-local out = {redis.call('GET', prefix .. 'gen') or '0', common}
-for i = 1, math.min(#ranked, max_cands) do
-  local ref, count = ranked[i][1], ranked[i][2]
-  local sep = string.find(ref, ':', 1, true)
-  local epoch, ord = string.sub(ref, 1, sep - 1), tonumber(string.sub(ref, sep + 1))
-  local rec = redis.call('GETRANGE', prefix .. epoch .. ':m:' .. math.floor(ord / 4096),
-                         (ord % 4096) * 21, (ord % 4096) * 21 + 20)
-  if string.len(rec) == 21 then
-    local b = {string.byte(rec, 1, 21)}
-    local added = ((b[18] * 256 + b[19]) * 256 + b[20]) * 256 + b[21]
-    if added >= since then
-      local hex = {}
-      for j = 1, 12 do hex[j] = string.format('%02x', b[j]) end
-      local thr = ((b[13] * 256 + b[14]) * 256 + b[15]) * 256 + b[16]
-      out[#out + 1] = {table.concat(hex), thr, b[17], count, chits[ref] or 0}
-    end
-  end
-end
-return out
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,8 +121,8 @@ class NearDupIndex:
         self._horizon = horizon
         self._epoch_len = horizon / EPOCHS
         self._clock = clock
-        self._add = client.register_script(ADD_SCRIPT)
-        self._find = client.register_script(FIND_SCRIPT)
+        self._add = client.register_script(ADD_FINGERPRINT)
+        self._find = client.register_script(FIND_FINGERPRINTS)
         self._claiming = asyncio.Lock()
 
     async def find(self, text: str) -> NearMatch | None:

@@ -30,79 +30,10 @@ import redis.asyncio as aioredis
 from scrapers.errors import HostDeferred
 from watcher.store import translated
 from watcher.store.keys import Keys
+from watcher.store.scripts import DEFER_HOST, HELD_HOSTS, HOLD_HOST, TAKE_SLOT
 
 FULL_RETRY = 0.1  # s between asks while a host is full: a freed slot is taken within this
 HOLD_MARGIN = 10.0  # s a slot outlives the fetch timeout before it counts as abandoned
-
-# take_slot: start a request to a host now if its limits allow, else say how long to wait.
-# KEYS[1] slots ZSET  KEYS[2] next-start STRING  KEYS[3] held-until STRING
-# ARGV[1] token  ARGV[2] per_host  ARGV[3] delay ms  ARGV[4] hold ms  ARGV[5] full-wait cap ms
-# Returns 0 when the slot is taken (start now), a negative number -T while the host is held
-# until Redis-clock ms T (do not wait), else milliseconds to wait before asking again.
-TAKE_SLOT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local held = tonumber(redis.call('GET', KEYS[3]) or '0')
-if held > now then return -held end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local wait = 0
-local start = tonumber(redis.call('GET', KEYS[2]) or '0')
-if start > now then wait = start - now end
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
-  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  wait = math.max(wait, math.min(tonumber(first[2]) - now, tonumber(ARGV[5])))
-end
-if wait > 0 then return wait end
-local hold = tonumber(ARGV[4])
-redis.call('ZADD', KEYS[1], now + hold, ARGV[1])
-redis.call('PEXPIRE', KEYS[1], hold)
-local delay = tonumber(ARGV[3])
-if delay > 0 then redis.call('SET', KEYS[2], now + delay, 'PX', delay) end
-return 0
-"""
-
-# defer_host: no request to the host starts for ARGV[1] ms (never brings a start forward).
-# KEYS[1] next-start STRING  ARGV[1] ms
-# Returns the Redis-clock ms of the host's next start.
-DEFER_HOST = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local start = now + tonumber(ARGV[1])
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if start > current then
-  redis.call('SET', KEYS[1], start, 'PX', ARGV[1])
-  return start
-end
-return current
-"""
-
-
-# hold_host: the host is rate limited for ARGV[2] ms (never shortens a hold).
-# KEYS[1] held-until STRING  KEYS[2] held-hosts ZSET  ARGV[1] host  ARGV[2] ms
-# Returns the Redis-clock ms the hold ends.
-HOLD_HOST = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ends = now + tonumber(ARGV[2])
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-if ends <= current then return current end
-redis.call('SET', KEYS[1], ends, 'PX', ARGV[2])
-redis.call('ZADD', KEYS[2], ends, ARGV[1])
-if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then  -- the index ends with its last hold
-  redis.call('PEXPIRE', KEYS[2], ARGV[2])
-end
-return ends
-"""
-
-# held_hosts: every host held now, with the Redis-clock ms its hold ends (drops ended ones).
-# KEYS[1] held-hosts ZSET.  Returns a flat list host, ms, host, ms...
-HELD_HOSTS = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-"""
 
 
 def _utc(ms: int) -> datetime:

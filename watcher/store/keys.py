@@ -120,6 +120,14 @@ class Keys:
         """HASH of an endpoint's state: counters, last success/failure, failing_since, disabled."""
         return f"{self.namespace}:webhooks:endpoint:{endpoint}"
 
+    def digest_periods(self, endpoint: str) -> str:
+        """ZSET: end of a digest period (Unix ms, as text) → that end in Unix seconds."""
+        return f"{self.namespace}:webhooks:digests:{endpoint}"
+
+    def digest_stories(self, endpoint: str, period_end_ms: int) -> str:
+        """HASH: stream id → JSON data of a story collected for the digest ending then."""
+        return f"{self.namespace}:webhooks:digest:{endpoint}:{period_end_ms}"
+
     # --- near-duplicate index ---
     @property
     def neardup(self) -> str:

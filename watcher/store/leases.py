@@ -34,198 +34,15 @@ import redis.asyncio as aioredis
 
 from watcher.store import translated
 from watcher.store.keys import Keys
+from watcher.store.scripts import (
+    CLAIM_DUE_SOURCES,
+    CLAIM_LEASE,
+    RELEASE_LEASE,
+    RENEW_LEASES,
+    SCHEDULE_SOURCES,
+)
 
 RENEWALS_PER_LEASE = 3  # a lease is renewed at least twice more before it could expire
-
-# claim: renew or take the lease of one source, hand it back above the fair share, and say
-# whether it is due (then start its resting period: the caller polls now).
-# KEYS[1] lease  KEYS[2] resting marker  KEYS[3] replicas ZSET  KEYS[4] due ZSET
-# ARGV[1] replica id  ARGV[2] lease ms  ARGV[3] every ms  ARGV[4] leases this replica holds
-# ARGV[5] sources configured  ARGV[6] "1" when this replica is polling the source right now
-# ARGV[7] source name
-# Returns 0 not ours, 1 ours and not due, 2 ours and due.
-CLAIM = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-redis.call('PEXPIRE', KEYS[3], ARGV[2])
-local share = math.ceil(tonumber(ARGV[5]) / redis.call('ZCARD', KEYS[3]))
-local held = tonumber(ARGV[4])
-local busy = ARGV[6] == '1'
-local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] then
-  if held > share and not busy then
-    redis.call('DEL', KEYS[1])
-    return 0
-  end
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-elseif holder or held >= share then
-  return 0
-else
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-end
-if busy then return 1 end
-if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3], 'NX') then
-  redis.call('ZADD', KEYS[4], 'XX', now + tonumber(ARGV[3]), ARGV[7])
-  return 2
-end
-return 1
-"""
-
-# release: delete the leases this replica still holds (never another's) and leave the set.
-# KEYS[1] replicas ZSET  KEYS[2..] lease keys  ARGV[1] replica id
-# Returns how many leases were released.
-RELEASE = """
-local released = 0
-for i = 2, #KEYS do
-  if redis.call('GET', KEYS[i]) == ARGV[1] then
-    redis.call('DEL', KEYS[i])
-    released = released + 1
-  end
-end
-redis.call('ZREM', KEYS[1], ARGV[1])
-return released
-"""
-
-
-_CLOCK = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-"""
-
-# The replica's heartbeat, and its fair share of the sources. ARGV[1] replica id,
-# ARGV[2] lease ms, ARGV[3] sources configured; KEYS[1] the replicas ZSET. Sets ``share``.
-_HEARTBEAT = """
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-local share = math.ceil(tonumber(ARGV[3]) / redis.call('ZCARD', KEYS[1]))
-"""
-
-# schedule: put every configured source in the due queue (due now, or when the resting marker
-# a previous daemon left ends: a restart keeps the schedule), drop sources no longer
-# configured, and set each source's interval (kept when learned and still within bounds).
-# KEYS[1] due ZSET  KEYS[2] intervals HASH
-# ARGV[1] resting-key prefix, then per source: name, interval ms, min ms, max ms.
-SCHEDULE = (
-    _CLOCK
-    + """
-local configured = {}
-for i = 2, #ARGV, 4 do
-  local name = ARGV[i]
-  local lo, hi = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
-  configured[name] = true
-  local every = tonumber(redis.call('HGET', KEYS[2], name) or ARGV[i + 1])
-  if every < lo or every > hi then every = tonumber(ARGV[i + 1]) end
-  redis.call('HSET', KEYS[2], name, every)
-  local due = tonumber(redis.call('ZSCORE', KEYS[1], name) or '-1')
-  if due < 0 then
-    due = now + math.max(0, redis.call('PTTL', ARGV[1] .. name))
-  elseif due > now + every then
-    due = now + every  -- a shorter interval takes effect now, not after the old one
-  end
-  redis.call('ZADD', KEYS[1], due, name)
-end
-for _, name in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if not configured[name] then
-    redis.call('ZREM', KEYS[1], name)
-    redis.call('HDEL', KEYS[2], name)
-  end
-end
-"""
-)
-
-# claim_due: hand in the polls that ended (due again one interval after each started), then
-# claim up to ARGV[5] due sources that are ours or free (within our share): take or renew each
-# lease, start its resting period and park it in the queue until the poll ends (or, if this
-# replica dies, for at least a lease). Then say when the next source is due.
-# KEYS[1] replicas ZSET  KEYS[2] due ZSET  KEYS[3] intervals HASH
-# ARGV[1] replica id  ARGV[2] lease ms  ARGV[3] sources configured  ARGV[4] leases held
-# ARGV[5] most to claim  ARGV[6] lease-key prefix  ARGV[7] resting-key prefix
-# ARGV[8] polls ended F, then F pairs: source, Redis-clock ms its poll started.
-# Returns {now ms, ms until the next due source or -1, due sources left to others, claimed...}.
-CLAIM_DUE = (
-    _CLOCK
-    + _HEARTBEAT
-    + """
-local me, lease = ARGV[1], tonumber(ARGV[2])
-local held, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
-local lp, rp = ARGV[6], ARGV[7]
-for i = 9, 8 + 2 * tonumber(ARGV[8]), 2 do
-  local name = ARGV[i]
-  if redis.call('GET', lp .. name) == me then
-    local due = tonumber(ARGV[i + 1]) + tonumber(redis.call('HGET', KEYS[3], name) or ARGV[2])
-    if due > now then
-      redis.call('SET', rp .. name, me, 'PX', due - now)
-    else
-      due = now
-      redis.call('DEL', rp .. name)
-    end
-    redis.call('ZADD', KEYS[2], 'XX', due, name)
-  end
-end
-local out = {now, -1, 0}
-if limit > 0 then
-  local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit * 4 + 64)
-  for _, name in ipairs(due) do
-    if #out - 3 >= limit then break end
-    local holder = redis.call('GET', lp .. name)
-    if (holder and holder ~= me) or (not holder and held >= share) then
-      out[3] = out[3] + 1
-    else
-      local resting = redis.call('PTTL', rp .. name)
-      if resting > 0 then  -- not due after all (its marker was set elsewhere): catch up
-        redis.call('ZADD', KEYS[2], now + resting, name)
-      else
-        local every = tonumber(redis.call('HGET', KEYS[3], name) or ARGV[2])
-        redis.call('SET', lp .. name, me, 'PX', lease)
-        if not holder then held = held + 1 end
-        redis.call('SET', rp .. name, me, 'PX', every)
-        redis.call('ZADD', KEYS[2], now + math.max(every, lease), name)
-        out[#out + 1] = name
-      end
-    end
-  end
-end
-local nxt = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-if #nxt > 0 then out[2] = tonumber(nxt[2]) - now end
-return out
-"""
-)
-
-# renew: push back every lease this replica still holds, and hand back those above its share
-# (only the first ARGV[5] names: the ones not being polled here now).
-# KEYS[1] replicas ZSET  ARGV[1] replica id  ARGV[2] lease ms  ARGV[3] sources configured
-# ARGV[4] lease-key prefix  ARGV[5] idle names N, then the names, the idle N first.
-# Returns one number per name: 0 lost (another holds it, or it expired), 1 kept, 2 handed back.
-RENEW = (
-    _CLOCK
-    + _HEARTBEAT
-    + """
-local me, lp, idle = ARGV[1], ARGV[4], tonumber(ARGV[5])
-local result, kept = {}, 0
-for i = 6, #ARGV do
-  if redis.call('GET', lp .. ARGV[i]) == me then
-    redis.call('PEXPIRE', lp .. ARGV[i], ARGV[2])
-    result[i - 5] = 1
-    kept = kept + 1
-  else
-    result[i - 5] = 0
-  end
-end
-local excess = kept - share
-for i = 1, math.min(idle, #ARGV - 5) do
-  if excess <= 0 then break end
-  if result[i] == 1 then
-    redis.call('DEL', lp .. ARGV[i + 5])
-    result[i] = 2
-    excess = excess - 1
-  end
-end
-return result
-"""
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +74,7 @@ class Scheduled:
 
 
 class Claim(enum.IntEnum):
-    """What one tick found: the answers of CLAIM."""
+    """What one tick found: the answers of CLAIM_LEASE."""
 
     OTHERS = 0  # another replica holds it, or this one has its share already
     HELD = 1  # ours, not due yet (or being polled here now)
@@ -296,11 +113,11 @@ class Leases:
         self._client = client
         self._keys = keys
         self._sources = sources
-        self._claim = client.register_script(CLAIM)
-        self._release = client.register_script(RELEASE)
-        self._schedule = client.register_script(SCHEDULE)
-        self._claim_due = client.register_script(CLAIM_DUE)
-        self._renew = client.register_script(RENEW)
+        self._claim = client.register_script(CLAIM_LEASE)
+        self._release = client.register_script(RELEASE_LEASE)
+        self._schedule = client.register_script(SCHEDULE_SOURCES)
+        self._claim_due = client.register_script(CLAIM_DUE_SOURCES)
+        self._renew = client.register_script(RENEW_LEASES)
 
     @property
     def _prefixes(self) -> tuple[str, str]:

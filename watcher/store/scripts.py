@@ -290,3 +290,400 @@ end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return out
 """
+
+
+# --- fingerprints ---
+
+# KEYS: none (names are built from ARGV[1]; single-node Redis only).
+# ARGV[1] prefix "<ns>:nd:"  ARGV[2] epoch  ARGV[3] unix expire-at of the epoch's keys
+# ARGV[4] the 21-byte story record  ARGV[5] anchors, 5 bytes each: 2-byte bucket, 3-byte tag
+# ARGV[6] the index generation the caller's lookup saw, or "" to add unconditionally
+# Returns the story's ref in the epoch; -1 when the epoch is full (2**24 stories); -2 when
+# another story was added since the caller's lookup (look up again, then retry).
+ADD_FINGERPRINT = """
+local prefix, epoch, exat = ARGV[1], ARGV[2], ARGV[3]
+local gen = prefix .. 'gen'
+if ARGV[6] ~= '' and (redis.call('GET', gen) or '0') ~= ARGV[6] then return -2 end
+redis.call('INCR', gen)
+redis.call('EXPIREAT', gen, exat)
+local base = prefix .. epoch
+local ord = redis.call('INCR', base .. ':n') - 1
+redis.call('EXPIREAT', base .. ':n', exat)
+if ord >= 16777216 then return -1 end
+local size = string.len(ARGV[4])
+local chunk = base .. ':m:' .. math.floor(ord / 4096)
+if redis.call('EXISTS', chunk) == 0 then
+  redis.call('SET', chunk, string.rep('\\0', 4096 * size), 'EXAT', exat)
+end
+redis.call('SETRANGE', chunk, (ord % 4096) * size, ARGV[4])
+local ref = string.char(math.floor(ord / 65536) % 256, math.floor(ord / 256) % 256, ord % 256)
+local anchors = ARGV[5]
+for i = 1, string.len(anchors), 5 do
+  local hi, lo = string.byte(anchors, i, i + 1)
+  local key = base .. ':a:' .. (hi * 256 + lo)
+  local blob = redis.call('GET', key) or ''
+  redis.call('SET', key, blob .. string.sub(anchors, i + 2, i + 4) .. ref, 'EXAT', exat)
+end
+return ord
+"""
+
+# KEYS: none (names are built from ARGV[1]; single-node Redis only).
+# ARGV[1] prefix  ARGV[2] number of epochs E  ARGV[3..2+E] epochs to probe
+# ARGV[3+E] earliest unix time still inside the horizon  ARGV[4+E] common-at
+# ARGV[5+E] min shared anchors  ARGV[6+E] max candidates  ARGV[7+E] anchors, 5 bytes each
+# Returns {index generation, common anchor indexes (0-based), {hex id, threshold >> 32,
+# count, hits, common hits}, ...} for the candidates sharing the most anchors.
+FIND_FINGERPRINTS = """
+local prefix, ne = ARGV[1], tonumber(ARGV[2])
+local since, common_at = tonumber(ARGV[3 + ne]), tonumber(ARGV[4 + ne])
+local min_hits, max_cands = tonumber(ARGV[5 + ne]), tonumber(ARGV[6 + ne])
+local hits, chits, common = {}, {}, {}
+local function matches(blob, tag, epoch, out)
+  local pos = 1
+  while true do
+    local p = string.find(blob, tag, pos, true)
+    if not p then return end
+    if (p - 1) % 6 == 0 then
+      local b1, b2, b3 = string.byte(blob, p + 3, p + 5)
+      out[#out + 1] = epoch .. ':' .. (b1 * 65536 + b2 * 256 + b3)
+      pos = p + 6
+    else
+      pos = p + 1
+    end
+  end
+end
+local live = {}
+for e = 3, 2 + ne do
+  if redis.call('EXISTS', prefix .. ARGV[e] .. ':n') == 1 then live[#live + 1] = ARGV[e] end
+end
+local anchors, n = ARGV[7 + ne], 0
+for i = 1, string.len(anchors), 5 do
+  local hi, lo = string.byte(anchors, i, i + 1)
+  local bucket, tag, found = hi * 256 + lo, string.sub(anchors, i + 2, i + 4), {}
+  for _, epoch in ipairs(live) do
+    local blob = redis.call('GET', prefix .. epoch .. ':a:' .. bucket)
+    if blob then matches(blob, tag, epoch, found) end
+  end
+  local into = hits
+  if #found >= common_at then into = chits; common[#common + 1] = n end
+  for _, ref in ipairs(found) do into[ref] = (into[ref] or 0) + 1 end
+  n = n + 1
+end
+local ranked = {}
+for ref, count in pairs(hits) do
+  if count >= min_hits then ranked[#ranked + 1] = {ref, count} end
+end
+table.sort(ranked, function(a, b) return a[2] > b[2] end)
+local out = {redis.call('GET', prefix .. 'gen') or '0', common}
+for i = 1, math.min(#ranked, max_cands) do
+  local ref, count = ranked[i][1], ranked[i][2]
+  local sep = string.find(ref, ':', 1, true)
+  local epoch, ord = string.sub(ref, 1, sep - 1), tonumber(string.sub(ref, sep + 1))
+  local rec = redis.call('GETRANGE', prefix .. epoch .. ':m:' .. math.floor(ord / 4096),
+                         (ord % 4096) * 21, (ord % 4096) * 21 + 20)
+  if string.len(rec) == 21 then
+    local b = {string.byte(rec, 1, 21)}
+    local added = ((b[18] * 256 + b[19]) * 256 + b[20]) * 256 + b[21]
+    if added >= since then
+      local hex = {}
+      for j = 1, 12 do hex[j] = string.format('%02x', b[j]) end
+      local thr = ((b[13] * 256 + b[14]) * 256 + b[15]) * 256 + b[16]
+      out[#out + 1] = {table.concat(hex), thr, b[17], count, chits[ref] or 0}
+    end
+  end
+end
+return out
+"""
+
+
+# --- hostgate ---
+
+# take_slot: start a request to a host now if its limits allow, else say how long to wait.
+# KEYS[1] slots ZSET  KEYS[2] next-start STRING  KEYS[3] held-until STRING
+# ARGV[1] token  ARGV[2] per_host  ARGV[3] delay ms  ARGV[4] hold ms  ARGV[5] full-wait cap ms
+# Returns 0 when the slot is taken (start now), a negative number -T while the host is held
+# until Redis-clock ms T (do not wait), else milliseconds to wait before asking again.
+TAKE_SLOT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local held = tonumber(redis.call('GET', KEYS[3]) or '0')
+if held > now then return -held end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local wait = 0
+local start = tonumber(redis.call('GET', KEYS[2]) or '0')
+if start > now then wait = start - now end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  wait = math.max(wait, math.min(tonumber(first[2]) - now, tonumber(ARGV[5])))
+end
+if wait > 0 then return wait end
+local hold = tonumber(ARGV[4])
+redis.call('ZADD', KEYS[1], now + hold, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], hold)
+local delay = tonumber(ARGV[3])
+if delay > 0 then redis.call('SET', KEYS[2], now + delay, 'PX', delay) end
+return 0
+"""
+
+# defer_host: no request to the host starts for ARGV[1] ms (never brings a start forward).
+# KEYS[1] next-start STRING  ARGV[1] ms
+# Returns the Redis-clock ms of the host's next start.
+DEFER_HOST = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local start = now + tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if start > current then
+  redis.call('SET', KEYS[1], start, 'PX', ARGV[1])
+  return start
+end
+return current
+"""
+
+# hold_host: the host is rate limited for ARGV[2] ms (never shortens a hold).
+# KEYS[1] held-until STRING  KEYS[2] held-hosts ZSET  ARGV[1] host  ARGV[2] ms
+# Returns the Redis-clock ms the hold ends.
+HOLD_HOST = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ends = now + tonumber(ARGV[2])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if ends <= current then return current end
+redis.call('SET', KEYS[1], ends, 'PX', ARGV[2])
+redis.call('ZADD', KEYS[2], ends, ARGV[1])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then  -- the index ends with its last hold
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+return ends
+"""
+
+# held_hosts: every host held now, with the Redis-clock ms its hold ends (drops ended ones).
+# KEYS[1] held-hosts ZSET.  Returns a flat list host, ms, host, ms...
+HELD_HOSTS = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+"""
+
+
+# --- leases ---
+
+# claim: renew or take the lease of one source, hand it back above the fair share, and say
+# whether it is due (then start its resting period: the caller polls now).
+# KEYS[1] lease  KEYS[2] resting marker  KEYS[3] replicas ZSET  KEYS[4] due ZSET
+# ARGV[1] replica id  ARGV[2] lease ms  ARGV[3] every ms  ARGV[4] leases this replica holds
+# ARGV[5] sources configured  ARGV[6] "1" when this replica is polling the source right now
+# ARGV[7] source name
+# Returns 0 not ours, 1 ours and not due, 2 ours and due.
+CLAIM_LEASE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
+local share = math.ceil(tonumber(ARGV[5]) / redis.call('ZCARD', KEYS[3]))
+local held = tonumber(ARGV[4])
+local busy = ARGV[6] == '1'
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  if held > share and not busy then
+    redis.call('DEL', KEYS[1])
+    return 0
+  end
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+elseif holder or held >= share then
+  return 0
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+if busy then return 1 end
+if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3], 'NX') then
+  redis.call('ZADD', KEYS[4], 'XX', now + tonumber(ARGV[3]), ARGV[7])
+  return 2
+end
+return 1
+"""
+
+# release: delete the leases this replica still holds (never another's) and leave the set.
+# KEYS[1] replicas ZSET  KEYS[2..] lease keys  ARGV[1] replica id
+# Returns how many leases were released.
+RELEASE_LEASE = """
+local released = 0
+for i = 2, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then
+    redis.call('DEL', KEYS[i])
+    released = released + 1
+  end
+end
+redis.call('ZREM', KEYS[1], ARGV[1])
+return released
+"""
+
+_CLOCK = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
+# The replica's heartbeat, and its fair share of the sources. ARGV[1] replica id,
+# ARGV[2] lease ms, ARGV[3] sources configured; KEYS[1] the replicas ZSET. Sets ``share``.
+_HEARTBEAT = """
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local share = math.ceil(tonumber(ARGV[3]) / redis.call('ZCARD', KEYS[1]))
+"""
+
+# schedule_sources: put every configured source in the due queue (due now, or when the
+# resting marker a previous daemon left ends: a restart keeps the schedule), drop sources no
+# longer configured, and set each source's interval (kept when learned and within bounds).
+# KEYS[1] due ZSET  KEYS[2] intervals HASH
+# ARGV[1] resting-key prefix, then per source: name, interval ms, min ms, max ms.
+SCHEDULE_SOURCES = (
+    _CLOCK
+    + """
+local configured = {}
+for i = 2, #ARGV, 4 do
+  local name = ARGV[i]
+  local lo, hi = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+  configured[name] = true
+  local every = tonumber(redis.call('HGET', KEYS[2], name) or ARGV[i + 1])
+  if every < lo or every > hi then every = tonumber(ARGV[i + 1]) end
+  redis.call('HSET', KEYS[2], name, every)
+  local due = tonumber(redis.call('ZSCORE', KEYS[1], name) or '-1')
+  if due < 0 then
+    due = now + math.max(0, redis.call('PTTL', ARGV[1] .. name))
+  elseif due > now + every then
+    due = now + every  -- a shorter interval takes effect now, not after the old one
+  end
+  redis.call('ZADD', KEYS[1], due, name)
+end
+for _, name in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if not configured[name] then
+    redis.call('ZREM', KEYS[1], name)
+    redis.call('HDEL', KEYS[2], name)
+  end
+end
+"""
+)
+
+# claim_due_sources: hand in the polls that ended (due again one interval after each started), then
+# claim up to ARGV[5] due sources that are ours or free (within our share): take or renew each
+# lease, start its resting period and park it in the queue until the poll ends (or, if this
+# replica dies, for at least a lease). Then say when the next source is due.
+# KEYS[1] replicas ZSET  KEYS[2] due ZSET  KEYS[3] intervals HASH
+# ARGV[1] replica id  ARGV[2] lease ms  ARGV[3] sources configured  ARGV[4] leases held
+# ARGV[5] most to claim  ARGV[6] lease-key prefix  ARGV[7] resting-key prefix
+# ARGV[8] polls ended F, then F pairs: source, Redis-clock ms its poll started.
+# Returns {now ms, ms until the next due source or -1, due sources left to others, claimed...}.
+CLAIM_DUE_SOURCES = (
+    _CLOCK
+    + _HEARTBEAT
+    + """
+local me, lease = ARGV[1], tonumber(ARGV[2])
+local held, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
+local lp, rp = ARGV[6], ARGV[7]
+for i = 9, 8 + 2 * tonumber(ARGV[8]), 2 do
+  local name = ARGV[i]
+  if redis.call('GET', lp .. name) == me then
+    local due = tonumber(ARGV[i + 1]) + tonumber(redis.call('HGET', KEYS[3], name) or ARGV[2])
+    if due > now then
+      redis.call('SET', rp .. name, me, 'PX', due - now)
+    else
+      due = now
+      redis.call('DEL', rp .. name)
+    end
+    redis.call('ZADD', KEYS[2], 'XX', due, name)
+  end
+end
+local out = {now, -1, 0}
+if limit > 0 then
+  local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit * 4 + 64)
+  for _, name in ipairs(due) do
+    if #out - 3 >= limit then break end
+    local holder = redis.call('GET', lp .. name)
+    if (holder and holder ~= me) or (not holder and held >= share) then
+      out[3] = out[3] + 1
+    else
+      local resting = redis.call('PTTL', rp .. name)
+      if resting > 0 then  -- not due after all (its marker was set elsewhere): catch up
+        redis.call('ZADD', KEYS[2], now + resting, name)
+      else
+        local every = tonumber(redis.call('HGET', KEYS[3], name) or ARGV[2])
+        redis.call('SET', lp .. name, me, 'PX', lease)
+        if not holder then held = held + 1 end
+        redis.call('SET', rp .. name, me, 'PX', every)
+        redis.call('ZADD', KEYS[2], now + math.max(every, lease), name)
+        out[#out + 1] = name
+      end
+    end
+  end
+end
+local nxt = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+if #nxt > 0 then out[2] = tonumber(nxt[2]) - now end
+return out
+"""
+)
+
+# renew_leases: push back every lease this replica still holds, and hand back those above its share
+# (only the first ARGV[5] names: the ones not being polled here now).
+# KEYS[1] replicas ZSET  ARGV[1] replica id  ARGV[2] lease ms  ARGV[3] sources configured
+# ARGV[4] lease-key prefix  ARGV[5] idle names N, then the names, the idle N first.
+# Returns one number per name: 0 lost (another holds it, or it expired), 1 kept, 2 handed back.
+RENEW_LEASES = (
+    _CLOCK
+    + _HEARTBEAT
+    + """
+local me, lp, idle = ARGV[1], ARGV[4], tonumber(ARGV[5])
+local result, kept = {}, 0
+for i = 6, #ARGV do
+  if redis.call('GET', lp .. ARGV[i]) == me then
+    redis.call('PEXPIRE', lp .. ARGV[i], ARGV[2])
+    result[i - 5] = 1
+    kept = kept + 1
+  else
+    result[i - 5] = 0
+  end
+end
+local excess = kept - share
+for i = 1, math.min(idle, #ARGV - 5) do
+  if excess <= 0 then break end
+  if result[i] == 1 then
+    redis.call('DEL', lp .. ARGV[i + 5])
+    result[i] = 2
+    excess = excess - 1
+  end
+end
+return result
+"""
+)
+
+
+# --- outbox ---
+
+# claim_due: lease every retry that is due, so one replica (of several) attempts it. A crash
+# mid-attempt only delays it until the lease ends; the next claim picks it up again.
+# KEYS[1] retries ZSET   ARGV[1] now (Unix s)   ARGV[2] lease end (Unix s)   ARGV[3] max count
+# Returns the claimed stream ids.
+CLAIM_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], member) end
+return due
+"""
+
+# close_digest: turn one closed digest period into a scheduled event, once across replicas.
+# KEYS[1] the period's stories HASH   KEYS[2] periods ZSET   KEYS[3] events HASH
+# KEYS[4] retries ZSET   ARGV[1] period member   ARGV[2] digest id   ARGV[3] record JSON
+# ARGV[4] stories it was built from   ARGV[5] due (Unix s)
+# Returns 1 when scheduled (or nothing to send), 0 when the period changed meanwhile.
+CLOSE_DIGEST = """
+if redis.call('HLEN', KEYS[1]) ~= tonumber(ARGV[4]) then return 0 end
+if tonumber(ARGV[4]) > 0 and redis.call('HEXISTS', KEYS[3], ARGV[2]) == 0 then
+  redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+  redis.call('ZADD', KEYS[4], ARGV[5], ARGV[2])
+end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+"""

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast, get_args
 
 import redis.asyncio as aioredis
 
-from watcher.dedupe import OriginalMode, url_key
-from watcher.model import Document
+from watcher.dedupe import url_key
+from watcher.model import Document, StoryRecord
 from watcher.store import translated
 from watcher.store.keys import Keys
 from watcher.store.scripts import (
@@ -22,9 +22,13 @@ from watcher.store.scripts import (
     UPDATE_STORY,
     UPGRADE_STORY,
 )
+from watcher.updates import NO_ORIGINAL, Original
 
 DEFAULT_TTL = 30 * 86400  # how long a story's URLs and text hash are remembered (30 days)
 DEFAULT_MAXLEN = 100_000  # approximate cap of the stream, so Redis memory stays bounded
+
+
+RecordedKind = Literal["new", "duplicate", "updated", "stale", "held"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,13 +36,48 @@ class Recorded:
     """What record_story decided: ``new`` (emitted, with its stream id) or ``duplicate``.
 
     ``update_story`` answers ``updated`` (emitted) or ``stale`` (another replica updated the
-    story first: nothing emitted).
+    story first: nothing emitted); ``hold_story`` answers ``held`` (waiting for its original).
     """
 
-    kind: str
+    kind: RecordedKind
     story_id: str
     stream_id: str | None = None
     reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What a URL key holds: a ``story`` (its id), a story deliberately ``filtered`` out (its
+    id: the URL is not fetched again, but holds no story), or ``none``."""
+
+    kind: Literal["story", "filtered", "none"]
+    story_id: str | None = None
+
+    @property
+    def story(self) -> str | None:
+        """The story id when the key holds a story; None when filtered or unknown."""
+        return self.story_id if self.kind == "story" else None
+
+
+UNKNOWN = Known("none")
+_FILTERED = "filtered:"  # the URL key's value prefix for a filtered story (store-internal)
+
+
+def _known(value: object) -> Known:
+    if not value:
+        return UNKNOWN
+    text = str(value)
+    if text.startswith(_FILTERED):
+        return Known("filtered", text.removeprefix(_FILTERED))
+    return Known("story", text)
+
+
+def _kind(value: object) -> RecordedKind:
+    """A script's answer as a RecordedKind; anything else is a bug in a script."""
+    kind = str(value)
+    if kind not in get_args(RecordedKind):
+        raise ValueError(f"unexpected script answer {kind!r}")
+    return cast(RecordedKind, kind)
 
 
 class Stories:
@@ -63,10 +102,10 @@ class Stories:
         self._touch = client.register_script(TOUCH_STORY)
 
     @translated
-    async def known(self, *urls: str) -> str | None:
-        """The story id (or ``filtered:…``) already holding any of these canonical URLs."""
+    async def known(self, *urls: str) -> Known:
+        """What the first of these canonical URLs that is known holds (``UNKNOWN``: none)."""
         values = await self._client.mget([self._keys.url(url_key(u)) for u in urls])
-        return next((str(v) for v in values if v), None)
+        return next((_known(v) for v in values if v), UNKNOWN)
 
     @translated
     async def known_text(self, content_hash: str) -> str | None:
@@ -108,21 +147,22 @@ class Stories:
         urls: list[str],
         *,
         reason: str,
-        original: tuple[OriginalMode, str, str] = ("", "", ""),
+        original: Original = NO_ORIGINAL,
     ) -> Recorded:
         """Join a copy of story ``story_id`` to its record instead of emitting it.
 
         The copy's URLs join ``also_at`` and, like its text hash, point at the story from
-        now on. ``original`` is (mode, url, outlet): ``keep`` records the original the copy
+        now on. ``original.mode``: ``keep`` records the original the copy
         names unless the story names one already; ``replace`` records this copy as the
         original the story's first copy named.
         """
         ordered = list(dict.fromkeys([doc.canonical_url, *urls]))
         keys = [self._keys.story(story_id), self._keys.text(doc.content_hash)]
         keys += [self._keys.url(url_key(u)) for u in ordered]
-        args: list[Any] = [story_id, self._ttl, reason, *original, *ordered]
+        named = [original.mode, original.url, original.outlet]
+        args: list[Any] = [story_id, self._ttl, reason, *named, *ordered]
         kind, held_by, why = await self._attach(keys=keys, args=args)
-        return Recorded(kind, held_by, reason=why)
+        return Recorded(_kind(kind), held_by, reason=why)
 
     @translated
     async def update_story(
@@ -165,7 +205,7 @@ class Stories:
         args: list[Any] = [doc.id, *compared, _head(doc), self._ttl, self._maxlen, stored]
         kind, extra = await self._upgrade(keys=keys, args=[*args, *ordered])
         if kind in ("updated", "new"):  # new: the story was held, this is its first emission
-            return Recorded(kind, doc.id, stream_id=extra)
+            return Recorded(_kind(kind), doc.id, stream_id=extra)
         return Recorded("stale", doc.id, reason="stale")
 
     @translated
@@ -203,21 +243,14 @@ class Stories:
         """Remember that these URLs were deliberately filtered out, so they are not re-fetched."""
         async with self._client.pipeline(transaction=True) as pipe:
             for url in dict.fromkeys([doc.canonical_url, *urls]):
-                pipe.set(self._keys.url(url_key(url)), f"filtered:{doc.id}", ex=self._ttl, nx=True)
+                pipe.set(self._keys.url(url_key(url)), _FILTERED + doc.id, ex=self._ttl, nx=True)
             await pipe.execute()
 
     @translated
-    async def record(self, story_id: str) -> dict[str, Any]:
-        """The story's record with ``also_at`` decoded (empty dict when unknown)."""
-        raw = {
-            str(k): str(v)
-            for k, v in (await self._client.hgetall(self._keys.story(story_id))).items()
-        }
-        if not raw:
-            return {}
-        out: dict[str, Any] = dict(raw)
-        out["also_at"] = json.loads(raw.get("also_at") or "[]")
-        return out
+    async def record(self, story_id: str) -> StoryRecord:
+        """The story's record (``StoryRecord()`` when unknown or expired)."""
+        raw = await self._client.hgetall(self._keys.story(story_id))
+        return StoryRecord.from_fields({str(k): str(v) for k, v in raw.items()})
 
     async def tail(
         self, *, from_start: bool = False, block_ms: int = 5000

@@ -15,20 +15,21 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import redis.asyncio as aioredis
 import structlog
 
 from scrapers.netguard import Resolver
 from watcher.config import Webhook
 from watcher.errors import ConfigError, Problem, StoreCorrupt
-from watcher.store import translated
+from watcher.model import AttemptRecord
+from watcher.store import Client
+from watcher.store.deliveries import Delivery
 from watcher.store.keys import Keys
-from watcher.webhooks.endpoint import AttemptRecord, Endpoint, EndpointCounts, Options
-from watcher.webhooks.events import Delivery, delivery_from_entry
-from watcher.webhooks.outbox import REDIS_SLOTS, Outbox, read_dead
+from watcher.store.outbox import REDIS_SLOTS, Outbox, history, read_dead
+from watcher.webhooks import channels
+from watcher.webhooks.channels.base import ChannelContext
+from watcher.webhooks.endpoint import Endpoint, EndpointCounts, Options
+from watcher.webhooks.events import delivery_from_entry
 from watcher.webhooks.retry import UNHEALTHY_AFTER, is_healthy
-from watcher.webhooks.sender import Sender
-from watcher.webhooks.signing import parse_secrets
 from watcher.webhooks.stream import SharedStream
 
 log = structlog.get_logger("watcher.webhooks")
@@ -59,7 +60,7 @@ class DrainReport:
 class Dispatcher:
     def __init__(
         self,
-        client: aioredis.Redis,
+        client: Client,
         keys: Keys,
         webhooks: Sequence[Webhook],
         *,
@@ -80,27 +81,23 @@ class Dispatcher:
         self._start_from = start_from
         self._unhealthy_after = unhealthy_after
         self._summarized: dict[str, EndpointCounts] = {}
-        secrets = [_secrets(i, hook) for i, hook in enumerate(webhooks)]  # fail before any I/O
+        for i, hook in enumerate(webhooks):  # fail before any I/O
+            _check(i, hook)
         gate = asyncio.Semaphore(REDIS_SLOTS)  # shared: bounds our Redis connections
         self._stream = SharedStream(client, keys, gate)
         options = Options(keys.namespace, timeout, visibility, concurrency, on_attempt)
+        context = ChannelContext(timeout, concurrency, allow_private_networks, resolver)
         shared_rng = rng or random.Random()
         self._endpoints = [
             Endpoint(
                 hook,
-                secrets[i],
-                Outbox(client, keys, hook.name, consumer, gate),
+                channels.build(hook, context),
+                Outbox(client, keys, hook.name, consumer, gate, parse=delivery_from_entry),
                 self._stream,
-                Sender(
-                    timeout=timeout,
-                    connections=concurrency,
-                    allow_private_networks=allow_private_networks,
-                    resolver=resolver,
-                ),
                 shared_rng,
                 options,
             )
-            for i, hook in enumerate(webhooks)
+            for hook in webhooks
         ]
 
     async def ensure_groups(self) -> None:
@@ -251,15 +248,16 @@ class Dispatcher:
             now = datetime.now(UTC)
             for target in targets:
                 wanted = [d for d in deliveries if target.wants(d)]
-                await target.outbox.enqueue(wanted, now)
+                if target.webhook.digest:  # into the current period's digest, not one by one
+                    await target.collect(wanted)
+                else:
+                    await target.outbox.enqueue(wanted, now)
                 queued += sum((target.name, d.stream_id) not in already for d in wanted)
             start = "(" + batch[-1][0]
         return queued
 
-    @translated
     async def _history(self, start: str) -> list[tuple[str, dict[str, str]]]:
-        batch: Any = await self._client.xrange(self._keys.stories, min=start, count=REPLAY_BATCH)
-        return list(batch)
+        return await history(self._client, self._keys, start, REPLAY_BATCH)
 
     async def status(self) -> dict[str, dict[str, Any]]:
         """Per endpoint: pending (unsettled + retrying), counters, last success, health.
@@ -341,11 +339,13 @@ def _broken_row(endpoint: Endpoint, problem: str) -> dict[str, Any]:
     }
 
 
-def _secrets(index: int, hook: Webhook) -> tuple[bytes, ...]:
-    try:
-        return parse_secrets(hook.secret.get_secret_value())
-    except ValueError as exc:
-        raise ConfigError([Problem(f"webhooks[{index}].secret", str(exc))]) from None
+def _check(index: int, hook: Webhook) -> None:
+    """ConfigError for an entry its channel cannot serve (named, never showing a secret)."""
+    kind = channels.REGISTRY.get(hook.format)
+    if kind is None:
+        raise ConfigError([Problem(f"webhooks[{index}].format", f"unknown {hook.format!r}")])
+    if found := kind.check(hook):
+        raise ConfigError([Problem(f"webhooks[{index}].{f}", m) for f, m in found])
 
 
 def _id_tuple(stream_id: str) -> tuple[int, int]:

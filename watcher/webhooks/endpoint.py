@@ -14,24 +14,27 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import structlog
 
-from scrapers.fetch import retry_after_seconds
 from watcher.config import Webhook
 from watcher.errors import StoreCorrupt, StoreUnavailable
-from watcher.webhooks.events import Delivery
-from watcher.webhooks.outbox import Outbox
-from watcher.webhooks.payloads import is_wanted, render, stream_time
-from watcher.webhooks.retry import next_attempt, verdict_for
-from watcher.webhooks.sender import Attempt, Sender, origin
-from watcher.webhooks.signing import signed_headers, webhook_id
+from watcher.model import AttemptOutcome as Outcome
+from watcher.model import AttemptRecord
+from watcher.store.deliveries import Delivery
+from watcher.store.outbox import Outbox
+from watcher.webhooks.channels.base import Channel, Event
+from watcher.webhooks.digest import digest_delivery, period_ending, period_of
+from watcher.webhooks.outcome import Delivered, Gone, Retry
+from watcher.webhooks.outcome import Outcome as ChannelOutcome
+from watcher.webhooks.payloads import is_wanted
+from watcher.webhooks.retry import next_attempt
+from watcher.webhooks.signing import webhook_id
 from watcher.webhooks.stream import SharedStream
 
 log = structlog.get_logger("watcher.webhooks")
 
-Outcome = Literal["delivered", "retry", "dead", "disabled", "filtered", "parked"]
 
 IDLE_POLL = 1.0  # other replicas' retries, and entries if the stream watcher fails, within 1 s
 DISABLED_RECHECK = 5.0  # how often a disabled endpoint looks whether it was re-enabled
@@ -40,23 +43,13 @@ STORE_BACKOFF = 1.0  # after a Redis outage, try again this often (the work is s
 LEASE_MARGIN = 5.0  # a claimed retry's lease outlives the attempt's timeout by this much
 
 
-@dataclass(frozen=True, slots=True)
-class AttemptRecord:
-    """One attempt, for metrics: which endpoint, what came of it, and how long it took."""
-
-    endpoint: str
-    outcome: Outcome
-    reason: str
-    status: int | None
-    seconds: float
-
-
 @dataclass(slots=True)
 class EndpointCounts:
     """What this process did for one endpoint (``watcher once`` prints these)."""
 
     delivered: int = 0
     filtered: int = 0
+    collected: int = 0  # stories added to a digest (the digest itself counts as delivered)
     failed: int = 0
     dead: int = 0
 
@@ -72,19 +65,25 @@ class Options:
     on_attempt: Callable[[AttemptRecord], None] | None = None
 
 
+def _reason(result: ChannelOutcome) -> str:
+    return "ok" if isinstance(result, Delivered) else result.reason
+
+
 def url_digest(url: str) -> str:
     """Names a URL in Redis without storing it (Slack/Discord URLs carry their token)."""
     return hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
 class Endpoint:
+    """One channel's delivery: reads its events, calls ``channel.deliver`` and settles the
+    outcome durably (the same retries, dead letters, health and counts for every channel)."""
+
     def __init__(
         self,
         webhook: Webhook,
-        hmac_keys: tuple[bytes, ...],
+        channel: Channel,
         outbox: Outbox,
         stream: SharedStream,
-        sender: Sender,
         rng: random.Random,
         options: Options,
     ) -> None:
@@ -93,10 +92,9 @@ class Endpoint:
         self.outbox = outbox
         self.counts = EndpointCounts()
         self.url_digest = url_digest(webhook.url)
-        self.target = origin(webhook.url)  # what logs and status may show of the URL
-        self._hmac_keys = hmac_keys
+        self.target = channel.target()  # what logs and status may show of the target
+        self._channel = channel
         self._stream = stream
-        self._sender = sender
         self._rng = rng
         self._options = options
         self._inflight: set[asyncio.Task[None]] = set()
@@ -126,12 +124,15 @@ class Endpoint:
                 await self._stream.filtered(self.outbox, delivery.stream_id)
                 self.counts.filtered += 1
                 return self._report("filtered", "filtered", None, started)
+            if not scheduled and self.webhook.digest:
+                await self.collect([delivery])
+                return self._report("collected", "digest", None, started)
             if self.disabled:  # read before the 410 was seen: keep it for a re-enabled URL
                 await self.outbox.park(delivery, datetime.now(UTC))
                 return self._report("parked", "disabled", None, started)
-            result = await self._attempt(delivery)
+            result = await self._channel.deliver(self._event(delivery))
             outcome = await self._settle(delivery, result)
-            self._report(outcome, result.reason, result.status, started)
+            self._report(outcome, _reason(result), result.status, started)
         except asyncio.CancelledError:
             if scheduled:  # stopping mid-attempt: hand the lease back instead of waiting it out
                 await asyncio.shield(self._release(delivery))
@@ -146,36 +147,59 @@ class Endpoint:
             )
             await self._internal_failure(delivery)
 
-    async def _attempt(self, delivery: Delivery) -> Attempt:
-        msg_id = webhook_id(self._options.namespace, self.name, delivery.stream_id)
-        body = render(
-            self.webhook.format, delivery.event, delivery.data, stream_time(delivery.stream_id)
-        )
-        stamp = int(time.time())
-        headers = signed_headers(msg_id, stamp, body, self._hmac_keys)
-        return await self._sender.post(self.webhook.url, body, headers)
+    async def collect(self, deliveries: list[Delivery]) -> None:
+        """Add stories to the current digest period (``digest:``), instead of sending each."""
+        assert self.webhook.digest is not None
+        period = period_of(datetime.now(UTC), self.webhook.digest)
+        await self.outbox.collect(deliveries, period.end)
+        self.counts.collected += len(deliveries)
 
-    async def _settle(self, delivery: Delivery, result: Attempt) -> Outcome:
+    async def close_digests(self) -> int:
+        """Schedule the digest of every period that is over; returns how many were closed.
+        Once across replicas and restarts: the outbox closes a period in one Lua call."""
+        if not self.webhook.digest:
+            return 0
+        now = datetime.now(UTC)
+        closed = 0
+        for end_ms in await self.outbox.closed_periods(now):
+            collected = await self.outbox.collected(end_ms)
+            digest = digest_delivery(period_ending(end_ms, self.webhook.digest), collected)
+            if await self.outbox.schedule_digest(end_ms, digest, len(collected), now):
+                closed += 1
+        if closed:
+            self._wake.set()
+        return closed
+
+    def _event(self, delivery: Delivery) -> Event:
+        """What the channel sees: the stable id (``webhook-id``), type, time and data."""
+        return Event(
+            id=webhook_id(self._options.namespace, self.name, delivery.event_id),
+            type=delivery.event,
+            occurred_at=delivery.occurred_at,
+            data=delivery.data,
+            attempt=delivery.attempts + 1,
+        )
+
+    async def _settle(self, delivery: Delivery, result: ChannelOutcome) -> Outcome:
         """Record the attempt's fate in Redis: delivered, retry later, dead letter, or disable."""
         now = datetime.now(UTC)
-        verdict = "retry" if result.status is None else verdict_for(result.status)
-        if verdict == "delivered":
+        if isinstance(result, Delivered):
             await self._stream.delivered(self.outbox, delivery.stream_id)
             self.counts.delivered += 1
             return "delivered"
         failed = delivery.failed(f"{now.isoformat()} {result.reason}: {result.detail}")
         self.counts.failed += 1
-        msg_id = webhook_id(self._options.namespace, self.name, delivery.stream_id)
-        if verdict == "gone":
+        msg_id = webhook_id(self._options.namespace, self.name, delivery.event_id)
+        if isinstance(result, Gone):
             await self.outbox.disable(self.url_digest, result.reason, now)
             self.disabled = True
             await self.outbox.bury(failed, msg_id, now)
             self.counts.dead += 1
             return "disabled"
-        retry_after = retry_after_seconds(result.retry_after, now)
-        due = next_attempt(
-            self.webhook.retry, failed.attempts, now, self._rng, retry_after=retry_after
-        )
+        due = None  # Failed: no retry can mend it
+        if isinstance(result, Retry):
+            schedule = self.webhook.retry
+            due = next_attempt(schedule, failed.attempts, now, self._rng, retry_after=result.delay)
         if due is None:
             await self.outbox.bury(failed, msg_id, now)
             self.counts.dead += 1
@@ -187,7 +211,7 @@ class Endpoint:
     async def _internal_failure(self, delivery: Delivery) -> None:
         """Our own bug: count it as a failed attempt, so a poison event ends in the dead letters."""
         try:
-            await self._settle(delivery, Attempt(None, "internal", "internal error (see logs)"))
+            await self._settle(delivery, Retry("internal", "internal error (see logs)"))
         except Exception:  # isolation boundary: still pending or leased in Redis; it comes back
             log.exception("webhook_settle_failed", endpoint=self.name, stream_id=delivery.stream_id)
 
@@ -200,7 +224,7 @@ class Endpoint:
         INFO line cost as much CPU as the POST. Successes are counted instead (``status``,
         ``/metrics`` via ``on_attempt``, and the Dispatcher's periodic ``webhooks`` line)."""
         seconds = time.perf_counter() - started
-        level = log.debug if outcome in ("delivered", "filtered") else log.warning
+        level = log.debug if outcome in ("delivered", "filtered", "collected") else log.warning
         level(
             "webhook",
             endpoint=self.name,
@@ -282,7 +306,7 @@ class Endpoint:
             log.warning("webhook_abandoned", endpoint=self.name, attempts=len(late))
 
     async def aclose(self) -> None:
-        await self._sender.aclose()
+        await self._channel.aclose()
 
     # --- loops ---------------------------------------------------------------------------------
 
@@ -361,6 +385,7 @@ class Endpoint:
             return
         self._wake.clear()
         await self._room()
+        await self.close_digests()
         due = await self.run_due()
         reclaimed = await self.outbox.reclaim(
             int(self._options.visibility * 1000), self.free() or 1
@@ -395,6 +420,8 @@ class Endpoint:
             if not batch:
                 break
             await self.spawn_all(batch, scheduled=False)
+        await self.settle_inflight()
+        await self.close_digests()
         await self.run_retries_until(deadline)
 
     async def run_retries_until(self, deadline: float) -> None:

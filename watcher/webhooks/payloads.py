@@ -14,6 +14,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from watcher.config import MessageTemplate
+from watcher.webhooks.message import DIGEST, digest_message
+
 Format = Literal["standard", "slack", "discord"]
 
 # SPEC's webhook ``data`` keys, in SPEC's order.
@@ -60,12 +63,6 @@ def event_data(doc: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-def stream_time(stream_id: str) -> datetime:
-    """When an entry was added: a stream id starts with its Unix time in milliseconds."""
-    millis = int(stream_id.split("-", 1)[0])
-    return datetime.fromtimestamp(millis / 1000, tz=UTC)
-
-
 def is_wanted(
     event_type: str, topics: Sequence[str], *, events: Sequence[str], wanted: Sequence[str]
 ) -> bool:
@@ -77,8 +74,15 @@ def is_wanted(
 
 def render(fmt: Format, event_type: str, data: Mapping[str, Any], occurred_at: datetime) -> bytes:
     """The request body for one endpoint format, as UTF-8 JSON bytes (the exact signed bytes)."""
-    if fmt == "slack":
-        body: dict[str, Any] = slack_message(event_type, data)
+    if event_type == DIGEST and fmt in ("slack", "discord"):
+        text = digest_message(MessageTemplate(), data)
+        plain = f"{text.title}\n\n{text.body}"
+        key, limit = ("text", SLACK_TEXT) if fmt == "slack" else ("content", DISCORD_CONTENT)
+        body: dict[str, Any] = {key: _cut(plain, limit)}
+        if fmt == "discord":
+            body["allowed_mentions"] = {"parse": []}
+    elif fmt == "slack":
+        body = slack_message(event_type, data)
     elif fmt == "discord":
         body = discord_message(event_type, data)
     else:

@@ -14,17 +14,15 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-import redis.asyncio as aioredis
 import structlog
 
 from watcher.errors import StoreUnavailable
-from watcher.store import translated
+from watcher.store import Client
+from watcher.store.deliveries import Delivery
 from watcher.store.keys import Keys
+from watcher.store.outbox import Outbox, any_after, last_id, read_all, settle_all
 from watcher.webhooks.batch import GroupCommit
-from watcher.webhooks.events import Delivery
-from watcher.webhooks.outbox import Outbox
 
 log = structlog.get_logger("watcher.webhooks")
 
@@ -49,7 +47,7 @@ class _Settled:
 class SharedStream:
     """The round trips that the endpoints of one Dispatcher share (see the module docstring)."""
 
-    def __init__(self, client: aioredis.Redis, keys: Keys, gate: asyncio.Semaphore) -> None:
+    def __init__(self, client: Client, keys: Keys, gate: asyncio.Semaphore) -> None:
         self._client = client
         self._keys = keys
         self._gate = gate
@@ -72,23 +70,10 @@ class SharedStream:
         """Wait for settlements already submitted (their callers may have been cancelled)."""
         await self._settlements.idle()
 
-    @translated
     async def _read_all(self, reads: list[_Read]) -> list[list[Delivery] | Exception]:
         """One pipeline of XREADGROUPs; an error (say, a deleted group) is that endpoint's."""
-        async with self._gate, self._client.pipeline(transaction=False) as pipe:
-            for read in reads:
-                read.outbox.queue_read_new(pipe, read.count)
-            replies = await pipe.execute(raise_on_error=False)
-        parsed: dict[str, Delivery | None] = {}
-        results: list[list[Delivery] | Exception] = []
-        for read, reply in zip(reads, replies, strict=True):
-            if isinstance(reply, Exception):
-                results.append(await read.outbox.explain(reply))
-            else:
-                results.append(await read.outbox.readable(reply, parsed))
-        return results
+        return await read_all(self._client, self._gate, [(r.outbox, r.count) for r in reads])
 
-    @translated
     async def _settle_all(self, settlements: list[_Settled]) -> list[Exception | None]:
         """One MULTI for all: per endpoint, XACK + ZREM + HDEL of its ids and its counters.
 
@@ -99,18 +84,7 @@ class SharedStream:
         for s in settlements:
             delivered, filtered = mine.setdefault(s.outbox, ([], []))
             (delivered if s.delivered else filtered).append(s.stream_id)
-        now = datetime.now(UTC)
-        spans: dict[Outbox, slice] = {}
-        async with self._gate, self._client.pipeline(transaction=True) as pipe:
-            for outbox, (delivered, filtered) in mine.items():
-                start = len(pipe)
-                outbox.queue_settled(pipe, delivered, filtered, now)
-                spans[outbox] = slice(start, len(pipe))
-            replies = await pipe.execute(raise_on_error=False)
-        failed: dict[Outbox, Exception] = {}
-        for outbox, span in spans.items():
-            if errors := [r for r in replies[span] if isinstance(r, Exception)]:
-                failed[outbox] = await outbox.explain(errors[0])
+        failed = await settle_all(self._client, self._gate, mine, datetime.now(UTC))
         return [failed.get(s.outbox) for s in settlements]
 
     async def watch(self, arrived: Sequence[asyncio.Event]) -> None:
@@ -139,10 +113,8 @@ class SharedStream:
                     event.set()
             last = newer
 
-    @translated
     async def _last_id(self) -> str:
-        newest: Any = await self._client.xrevrange(self._keys.stories, count=1)
-        return str(newest[0][0]) if newest else "0-0"
+        return await last_id(self._client, self._keys)
 
     async def _next_id(self, last: str) -> str:
         """Block (up to BLOCK_MS) for an entry after ``last``; then the newest id, or ``last``.
@@ -150,11 +122,6 @@ class SharedStream:
         Jumping to the newest id (rather than stepping one entry at a time) wakes the
         endpoints once for a burst, and moves two documents over the wire, not the burst.
         """
-        if await self._any_after(last):
+        if await any_after(self._client, self._keys, last, BLOCK_MS):
             return await self._last_id()
         return last
-
-    @translated
-    async def _any_after(self, last: str) -> bool:
-        reply: Any = await self._client.xread({self._keys.stories: last}, count=1, block=BLOCK_MS)
-        return bool(reply)

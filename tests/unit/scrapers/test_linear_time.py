@@ -24,8 +24,9 @@ from scrapers.errors import ScrapeError
 from scrapers.extract import _TITLE_SUFFIX
 from tests.support.growth import LINEAR, growth, repeated
 from watcher.config import Topic
-from watcher.neardup import line_shingles, unit_prints
+from watcher.neardup import line_shingles
 from watcher.topics import compile_topics, match_topics
+from watcher.updates import unit_prints
 
 BASE = "https://example.com/news"
 _NOW = datetime(2026, 12, 1, tzinfo=UTC)

@@ -20,7 +20,8 @@ from scrapers.clean.rules import RuleSet
 from scrapers.clean.steps import _BYLINE_TAIL, is_dateline
 from scrapers.discover.feeds import _strip_tags, looks_like_html
 from scrapers.extract import _TITLE_SUFFIX
-from watcher.neardup import _LINES, _SENTENCES
+from watcher.neardup import _LINES
+from watcher.updates import _SENTENCES
 
 OLD_DATELINE = re.compile(
     r"\b\d{1,2}:\d{2}\b.*\b(19|20)\d{2}\b|\b(19|20)\d{2}\b.*\b\d{1,2}:\d{2}\b"

@@ -12,7 +12,6 @@ from watcher.neardup import (
     Sketch,
     boilerplate_lines,
     compare,
-    is_material_change,
     judge,
     overlap,
     rank,
@@ -20,6 +19,7 @@ from watcher.neardup import (
     sketch,
     wilson_lower,
 )
+from watcher.updates import is_material_change
 
 STORY = "\n\n".join(paragraphs("original-story", 8))
 OTHER = "\n\n".join(paragraphs("another-story", 8))

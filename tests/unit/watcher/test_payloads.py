@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from watcher.store.deliveries import Delivery, stream_time
 from watcher.webhooks.payloads import (
     DATA_FIELDS,
     DISCORD_TITLE,
@@ -15,7 +16,6 @@ from watcher.webhooks.payloads import (
     event_data,
     is_wanted,
     render,
-    stream_time,
 )
 
 DOC = {
@@ -171,3 +171,4 @@ def test_is_wanted(
 def test_stream_time_reads_the_id(stream_id: str, moment: datetime) -> None:
     """An entry's time is the millisecond timestamp in its stream id."""
     assert stream_time(stream_id) == moment
+    assert Delivery(stream_id, "story.created", {}).occurred_at == moment

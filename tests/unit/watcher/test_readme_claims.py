@@ -11,7 +11,8 @@ from prometheus_client import Counter, Gauge, Histogram, Info
 
 from tests.support.cli import REPO
 from watcher import metrics
-from watcher.webhooks.payloads import render, stream_time
+from watcher.store.deliveries import stream_time
+from watcher.webhooks.payloads import render
 
 ROW = re.compile(r"^\| (?P<names>`watcher_[^|]+) \|\s*(?P<labels>[^|]*?)\s*\|")
 

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 import standardwebhooks
 
-from watcher.webhooks.signing import parse_secrets, sign, signed_headers, webhook_id
+from watcher.webhooks.signing import sign, signed_headers, webhook_id
+from watcher.whsec import parse_secrets
 
 KEY_A = bytes(range(32))
 KEY_B = b"\xff" * 24

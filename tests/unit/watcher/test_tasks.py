@@ -13,7 +13,8 @@ from watcher import tasks
 from watcher.config import Topic
 from watcher.dedupe import content_hash
 from watcher.model import excerpt_of
-from watcher.neardup import pack_units, shingles_of, unit_prints
+from watcher.neardup import shingles_of
+from watcher.updates import pack_units, unit_prints
 
 TEMPLATE = (
     "The Daily Example is funded by readers like you, and every contribution, however big or"

@@ -7,16 +7,18 @@ from typing import Any
 
 import pytest
 
-from watcher.dedupe import Copy, original_of, outlet_named, recheck_due
-from watcher.neardup import (
-    QUERY_SIZE,
-    boilerplate_lines,
+from watcher.model import StoryRecord
+from watcher.neardup import QUERY_SIZE, boilerplate_lines, line_shingles, shingle_hashes, sketch
+from watcher.updates import (
+    Copy,
+    Original,
+    OriginalMode,
     is_material_change,
     is_material_units,
-    line_shingles,
+    original_of,
+    outlet_named,
     pack_units,
-    shingle_hashes,
-    sketch,
+    recheck_due,
     unit_prints,
     unpack_units,
 )
@@ -115,10 +117,10 @@ COPY_FIRST = {
     ],
 )
 def test_original_of_table(
-    record: dict[str, str], copy: Copy, expected: tuple[str, str, str]
+    record: dict[str, str], copy: Copy, expected: tuple[OriginalMode, str, str]
 ) -> None:
     """The record keeps the original a copy names, and learns it when the original arrives."""
-    assert original_of(record, copy) == expected
+    assert original_of(StoryRecord.from_fields(record), copy) == Original(*expected)
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,8 @@ import pytest
 
 from tests.support.builders import paragraphs
 from watcher import metrics
-from watcher.dedupe import Copy, upgrade_reason
-from watcher.model import Outcome, PollReport
-from watcher.neardup import is_fuller_units, unit_prints
+from watcher.model import Outcome, PollReport, StoryRecord
+from watcher.updates import Copy, is_fuller_units, unit_prints, upgrade_reason
 
 EMITTED_COPY = {
     "url": "https://agg.test/a",
@@ -54,7 +53,7 @@ ORIGINAL = Copy("https://ledger.test/a?x=1", "Loopback Ledger", canonical="https
 def test_upgrade_reason_table(
     record: dict[str, Any], copy: Copy, fuller: bool, reason: str | None
 ) -> None:
-    assert upgrade_reason(record, copy, fuller=fuller) == reason
+    assert upgrade_reason(StoryRecord.from_fields(record), copy, fuller=fuller) == reason
 
 
 def test_fuller_means_half_again_and_keeping_most_of_it() -> None:

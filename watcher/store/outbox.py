@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
@@ -23,8 +23,16 @@ from redis import exceptions as redis_errors
 
 from watcher.errors import StoreCorrupt
 from watcher.store import translated
+from watcher.store.deliveries import (
+    DeadLetter,
+    Delivery,
+    Entry,
+    EntryParser,
+    entries_of,
+    parse_entries,
+)
 from watcher.store.keys import Keys
-from watcher.webhooks.events import DeadLetter, Delivery, Entry, entries_of, parse_entries
+from watcher.store.scripts import CLAIM_DUE, CLOSE_DIGEST
 
 log = structlog.get_logger("watcher.webhooks")
 
@@ -35,16 +43,6 @@ REDIS_SLOTS = 32  # Redis calls in flight for all endpoints together; the app ke
 LAG_COUNT_CAP = 10_000  # on Redis 6.2 unread entries are counted one by one: stop here
 DEAD_MAXLEN = 100_000  # approximate cap of the dead-letter stream, like the stories stream
 MAX_RECORD = 64 * 1024  # an unreadable retry record is kept this far for the operator to read
-
-# claim_due: lease every retry that is due, so one replica (of several) attempts it. A crash
-# mid-attempt only delays it until the lease ends; the next claim picks it up again.
-# KEYS[1] retries ZSET   ARGV[1] now (Unix s)   ARGV[2] lease end (Unix s)   ARGV[3] max count
-# Returns the claimed stream ids.
-CLAIM_DUE = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], member) end
-return due
-"""
 
 
 def _gated(
@@ -88,7 +86,11 @@ class Outbox:
         endpoint: str,
         consumer: str,
         gate: asyncio.Semaphore | None = None,
+        *,
+        parse: EntryParser,
     ) -> None:
+        """``parse`` turns a stream entry into a Delivery (None: unreadable, skipped)."""
+        self._parse = parse
         self._client = client
         self._gate = gate or asyncio.Semaphore(REDIS_SLOTS)
         self._keys = keys
@@ -99,12 +101,15 @@ class Outbox:
         self._events = keys.webhook_events(endpoint)
         self._state = keys.webhook_endpoint(endpoint)
         self._claim = client.register_script(CLAIM_DUE)
+        self._close_digest = client.register_script(CLOSE_DIGEST)
+        self._periods = keys.digest_periods(endpoint)
         self._cursor = "0-0"
         # What each key must hold; anything else there was not written by us.
         self._kinds = {
             self._retries: "zset",
             self._events: "hash",
             self._state: "hash",
+            self._periods: "zset",
             keys.stories: "stream",
             keys.dead: "stream",
         }
@@ -211,7 +216,7 @@ class Outbox:
         self, entries: list[Entry], cache: dict[str, Delivery | None] | None = None
     ) -> list[Delivery]:
         """Parse entries; an unreadable or trimmed one is acknowledged, logged, and skipped."""
-        out, bad = parse_entries(entries, cache)
+        out, bad = parse_entries(entries, self._parse, cache)
         if bad:
             log.warning(
                 "webhook_skipped", endpoint=self.endpoint, reason="malformed_entry", ids=bad
@@ -354,6 +359,56 @@ class Outbox:
     @translated
     @_checked
     @_gated
+    async def collect(self, deliveries: Sequence[Delivery], period_end: datetime) -> None:
+        """Add stories to the digest period ending at ``period_end`` and acknowledge their
+        entries, in one MULTI (a crash redelivers them: the HASH field is the stream id, so
+        each is kept once)."""
+        if not deliveries:
+            return
+        end_ms = round(period_end.timestamp() * 1000)
+        bucket = self._keys.digest_stories(self.endpoint, end_ms)
+        async with self._client.pipeline(transaction=True) as pipe:
+            for d in deliveries:
+                pipe.hset(bucket, d.stream_id, json.dumps(d.data, ensure_ascii=False))
+            pipe.zadd(self._periods, {str(end_ms): period_end.timestamp()})
+            pipe.xack(self._keys.stories, self._group, *[d.stream_id for d in deliveries])
+            pipe.hincrby(self._state, "collected", len(deliveries))
+            await pipe.execute()
+
+    @translated
+    @_checked
+    @_gated
+    async def closed_periods(self, now: datetime) -> list[int]:
+        """Ends (Unix ms) of digest periods that are over and not yet scheduled."""
+        members: Any = await self._client.zrangebyscore(self._periods, "-inf", now.timestamp())
+        return [int(m) for m in members if str(m).isdigit()]
+
+    @translated
+    @_checked
+    @_gated
+    async def collected(self, end_ms: int) -> dict[str, str]:
+        """The stories of the digest period ending at ``end_ms``: stream id → data JSON."""
+        stories: Any = await self._client.hgetall(self._keys.digest_stories(self.endpoint, end_ms))
+        return dict(stories)
+
+    @translated
+    @_checked
+    @_gated
+    async def schedule_digest(
+        self, end_ms: int, digest: Delivery, stories: int, now: datetime
+    ) -> bool:
+        """Turn a period that is over into its scheduled ``digest`` (due now), built from
+        ``stories`` collected stories; False when one was added meanwhile (the caller reads
+        the period again on its next turn). Once across replicas: one Lua call."""
+        bucket = self._keys.digest_stories(self.endpoint, end_ms)
+        keys = [bucket, self._periods, self._events, self._retries]
+        args: list[str | int | float] = [end_ms, digest.stream_id, digest.to_json()]
+        args += [stories, now.timestamp()]
+        return bool(await self._close_digest(keys=keys, args=args))
+
+    @translated
+    @_checked
+    @_gated
     async def disable(self, url_digest: str, reason: str, now: datetime) -> None:
         """Stop delivering to this URL (410 Gone); a new URL in the config re-enables the name."""
         await self._client.hset(
@@ -461,3 +516,69 @@ def _dead_letter(dead_id: str, fields: dict[str, str]) -> DeadLetter | None:
         return None
     delivery = Delivery(stream_id, event, data, attempts, tuple(str(r) for r in reasons))
     return DeadLetter(dead_id, endpoint, delivery)
+
+
+@translated
+async def read_all(
+    client: aioredis.Redis, gate: asyncio.Semaphore, reads: Sequence[tuple[Outbox, int]]
+) -> list[list[Delivery] | Exception]:
+    """Each (outbox, count)'s new entries, in one pipeline of XREADGROUPs; an error (say, a
+    deleted group) is that outbox's alone. Each entry's document is parsed once for all."""
+    async with gate, client.pipeline(transaction=False) as pipe:
+        for outbox, count in reads:
+            outbox.queue_read_new(pipe, count)
+        replies = await pipe.execute(raise_on_error=False)
+    parsed: dict[str, Delivery | None] = {}
+    results: list[list[Delivery] | Exception] = []
+    for (outbox, _count), reply in zip(reads, replies, strict=True):
+        if isinstance(reply, Exception):
+            results.append(await outbox.explain(reply))
+        else:
+            results.append(await outbox.readable(reply, parsed))
+    return results
+
+
+@translated
+async def settle_all(
+    client: aioredis.Redis,
+    gate: asyncio.Semaphore,
+    settlements: Mapping[Outbox, tuple[list[str], list[str]]],
+    now: datetime,
+) -> dict[Outbox, Exception]:
+    """Settle (delivered ids, filtered ids) per outbox in one MULTI; returns the outboxes
+    whose commands Redis refused, with why (the others' commands ran all the same)."""
+    spans: dict[Outbox, slice] = {}
+    async with gate, client.pipeline(transaction=True) as pipe:
+        for outbox, (delivered, filtered) in settlements.items():
+            start = len(pipe)
+            outbox.queue_settled(pipe, delivered, filtered, now)
+            spans[outbox] = slice(start, len(pipe))
+        replies = await pipe.execute(raise_on_error=False)
+    failed: dict[Outbox, Exception] = {}
+    for outbox, span in spans.items():
+        if errors := [r for r in replies[span] if isinstance(r, Exception)]:
+            failed[outbox] = await outbox.explain(errors[0])
+    return failed
+
+
+@translated
+async def last_id(client: aioredis.Redis, keys: Keys) -> str:
+    """The newest entry id of the stories stream ("0-0" when empty)."""
+    newest: Any = await client.xrevrange(keys.stories, count=1)
+    return str(newest[0][0]) if newest else "0-0"
+
+
+@translated
+async def any_after(client: aioredis.Redis, keys: Keys, last: str, block_ms: int) -> bool:
+    """Whether the stream has an entry after ``last``, waiting up to ``block_ms`` for one."""
+    reply: Any = await client.xread({keys.stories: last}, count=1, block=block_ms)
+    return bool(reply)
+
+
+@translated
+async def history(
+    client: aioredis.Redis, keys: Keys, start: str, count: int
+) -> list[tuple[str, dict[str, str]]]:
+    """Up to ``count`` stream entries from ``start`` (inclusive, or ``(id`` exclusive)."""
+    batch: Any = await client.xrange(keys.stories, min=start, count=count)
+    return list(batch)
