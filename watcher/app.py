@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import redis.asyncio as aioredis
 
 from scrapers.clean import Rules, load_rules
-from scrapers.fetch import Fetcher, FetchSettings
+from scrapers.fetch import Fetcher, FetchSettings, TextDecoder, body_text
 from watcher import metrics
 from watcher.config import Config, FetchConfig, Source
 from watcher.model import PollReport
@@ -67,6 +67,16 @@ def workers_of(config: Config) -> Workers:
     )
 
 
+def pooled_decoder(workers: Workers) -> TextDecoder:
+    """Big and gzipped bodies are inflated and decoded in the worker pool, under its deadline:
+    the daemon runs no CPU work on untrusted bytes on a thread (nor on the event loop)."""
+
+    async def decode(body: bytes, content_type: str | None, url: str, cap: int) -> str:
+        return await workers.run(url, body_text, body, content_type, url, cap)
+
+    return decode
+
+
 def fetch_settings(fetch: FetchConfig) -> FetchSettings:
     """The scrapers' own settings value: scrapers never import the service's config."""
     return FetchSettings(
@@ -113,14 +123,16 @@ class App:
             await client.aclose()
             raise
         stories = Stories(client, keys)
+        workers = workers_of(config)
         deps = Deps(
             fetcher=Fetcher(
                 fetch_settings(config.fetch),
                 politeness=shared_politeness(config.fetch, client, keys),
+                decode_text=pooled_decoder(workers),
             ),
             stories=stories,
             http_cache=HttpCache(client, keys),
-            workers=workers_of(config),
+            workers=workers,
             counter=RedisParagraphCounter(client, keys, clock=time.time),
             neardup=NearDupIndex(client, keys, horizon=config.dedupe.horizon),
             dedupe=config.dedupe,
