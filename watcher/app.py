@@ -26,6 +26,7 @@ from watcher.store.fingerprints import NearDupIndex
 from watcher.store.hostgate import HOLD_MARGIN, RedisPoliteness
 from watcher.store.http_cache import HttpCache
 from watcher.store.keys import Keys
+from watcher.store.retention import StreamPolicy, own_groups
 from watcher.store.status import SourceStatus
 from watcher.store.stories import Stories
 from watcher.tasks import WorkerSetup, load
@@ -65,6 +66,12 @@ def workers_of(config: Config) -> Workers:
         initializer=load,
         initargs=(setup,),
     )
+
+
+def stream_policy(config: Config, keys: Keys) -> StreamPolicy:
+    """``stream.maxlen`` and ``stream.retention``, waiting for every configured endpoint."""
+    own = own_groups(keys, [hook.name for hook in config.webhooks])
+    return StreamPolicy(config.stream.maxlen, config.stream.retention, own)
 
 
 def pooled_decoder(workers: Workers) -> TextDecoder:
@@ -122,7 +129,7 @@ class App:
         except BaseException:
             await client.aclose()
             raise
-        stories = Stories(client, keys)
+        stories = Stories(client, keys, stream=stream_policy(config, keys))
         workers = workers_of(config)
         deps = Deps(
             fetcher=Fetcher(

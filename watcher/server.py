@@ -20,6 +20,7 @@ from waitress.server import create_server
 from watcher import metrics
 from watcher.errors import StoreUnavailable, WatcherError
 from watcher.store.keys import Keys
+from watcher.store.retention import StreamPolicy, own_groups, stream_view
 from watcher.webhooks.delivery import Dispatcher
 
 log = structlog.get_logger("watcher.server")
@@ -172,9 +173,17 @@ async def refresh(
     """Ping Redis and read stream and webhook gauges; /readyz turns false while Redis is away."""
     try:
         await client.ping()
-        if dispatcher is not None:
-            metrics.record_endpoints(await dispatcher.status())
-        metrics.STREAM_LENGTH.set(await client.xlen(keys.stories))
+        endpoints = await dispatcher.status() if dispatcher is not None else {}
+        metrics.record_endpoints(endpoints)
+        view = await stream_view(
+            client, keys, StreamPolicy(own_groups=own_groups(keys, list(endpoints)))
+        )
+        metrics.STREAM_LENGTH.set(view.length)
+        for seen in view.groups:
+            if not seen.own:
+                metrics.STREAM_GROUP_LAGGING.labels(seen.name).set(
+                    1 if seen.lagging_past_cap else 0
+                )
         for group in await _groups(client, keys):
             name = str(group["name"])
             metrics.CONSUMER_PENDING.labels(name).set(int(group.get("pending") or 0))

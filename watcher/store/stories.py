@@ -1,4 +1,6 @@
-"""[emit] Seen-state and the output stream: record_story() marks seen and XADDs atomically."""
+"""[emit] Seen-state and the output stream: record_story() marks seen and XADDs atomically.
+
+Every emitting script trims the stream in the same step, by ``stream`` (``retention.py``)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from watcher.dedupe import OriginalMode, url_key
 from watcher.model import Document
 from watcher.store import translated
 from watcher.store.keys import Keys
+from watcher.store.retention import StreamPolicy
 from watcher.store.scripts import (
     ATTACH_COPY,
     HOLD_STORY,
@@ -24,7 +27,6 @@ from watcher.store.scripts import (
 )
 
 DEFAULT_TTL = 30 * 86400  # how long a story's URLs and text hash are remembered (30 days)
-DEFAULT_MAXLEN = 100_000  # approximate cap of the stream, so Redis memory stays bounded
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +50,13 @@ class Stories:
         keys: Keys,
         *,
         ttl: int = DEFAULT_TTL,
-        maxlen: int = DEFAULT_MAXLEN,
+        stream: StreamPolicy | None = None,
     ) -> None:
         self._client = client
         self._keys = keys
         self._ttl = ttl
-        self._maxlen = maxlen
+        self.stream = stream or StreamPolicy()
+        self._policy = self.stream.to_json()  # what each emitting script trims the stream by
         self._record = client.register_script(RECORD_STORY)
         self._attach = client.register_script(ATTACH_COPY)
         self._update = client.register_script(UPDATE_STORY)
@@ -93,7 +96,7 @@ class Stories:
         keys = [self._keys.stories, self._keys.text(doc.content_hash), self._keys.story(doc.id)]
         keys += [self._keys.url(url_key(u)) for u in ordered]
         record = _identity(doc, fields or {})
-        args: list[Any] = [doc.id, event, _head(doc), self._ttl, self._maxlen]
+        args: list[Any] = [doc.id, event, _head(doc), self._ttl, self._policy]
         args += [self._keys.story(""), json.dumps(record), json.dumps(doc.also_at), *ordered]
         kind, story_id, extra = await self._record(keys=keys, args=args)
         if kind == "new":
@@ -136,7 +139,7 @@ class Stories:
         """
         keys = [self._keys.stories, self._keys.story(doc.id), self._keys.text(doc.content_hash)]
         stored = {"content_hash": doc.content_hash, "title": doc.title or "", **fields}
-        args: list[Any] = [doc.id, compared, doc.to_json(), self._ttl, self._maxlen]
+        args: list[Any] = [doc.id, compared, doc.to_json(), self._ttl, self._policy]
         kind, extra = await self._update(keys=keys, args=[*args, json.dumps(stored), version])
         if kind == "updated":
             return Recorded("updated", doc.id, stream_id=extra)
@@ -162,7 +165,7 @@ class Stories:
         keys = [self._keys.stories, self._keys.story(doc.id), self._keys.text(doc.content_hash)]
         keys += [self._keys.pending, *(self._keys.url(url_key(u)) for u in ordered)]
         stored = json.dumps(_identity(doc, fields))
-        args: list[Any] = [doc.id, *compared, _head(doc), self._ttl, self._maxlen, stored]
+        args: list[Any] = [doc.id, *compared, _head(doc), self._ttl, self._policy, stored]
         kind, extra = await self._upgrade(keys=keys, args=[*args, *ordered])
         if kind in ("updated", "new"):  # new: the story was held, this is its first emission
             return Recorded(kind, doc.id, stream_id=extra)
@@ -189,7 +192,7 @@ class Stories:
         """Emit the held stories due by ``now`` as ``story.created``: their (id, source);
         each is released once, whichever replica asks."""
         keys = [self._keys.pending, self._keys.stories]
-        args: list[Any] = [f"{now:.3f}", self._keys.story(""), self._maxlen, limit]
+        args: list[Any] = [f"{now:.3f}", self._keys.story(""), self._policy, limit]
         flat = [str(v) for v in await self._release(keys=keys, args=args)]
         return list(zip(flat[::2], flat[1::2], strict=True))
 
