@@ -5,7 +5,7 @@ Every emitting script trims the stream in the same step, by ``stream`` (``retent
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,16 @@ class Recorded:
     reason: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Matches:
+    """The story ids (or ``filtered:…``) that an arrival's original URL, first known URL and
+    text hash already point at; None where nothing does."""
+
+    original: str | None
+    url: str | None
+    text: str | None
+
+
 class Stories:
     def __init__(
         self,
@@ -72,10 +82,30 @@ class Stories:
         return next((str(v) for v in values if v), None)
 
     @translated
+    async def known_each(self, urls: Sequence[str]) -> dict[str, str | None]:
+        """``known`` of each canonical URL, all in one MGET: a poll's seen checks at once."""
+        if not urls:
+            return {}
+        values = await self._client.mget([self._keys.url(url_key(u)) for u in urls])
+        return {u: (str(v) if v else None) for u, v in zip(urls, values, strict=True)}
+
+    @translated
     async def known_text(self, content_hash: str) -> str | None:
         """The story id already holding this normalized text, if any."""
         value = await self._client.get(self._keys.text(content_hash))
         return str(value) if value else None
+
+    @translated
+    async def matches(self, doc: Document, urls: Sequence[str]) -> Matches:
+        """What already holds the story's original URL, one of ``urls``, or its text: the
+        three exact checks of an arrival in one MGET."""
+        keys = [self._keys.text(doc.content_hash), *(self._keys.url(url_key(u)) for u in urls)]
+        if doc.original_url:
+            keys.append(self._keys.url(url_key(doc.original_url)))
+        values = [str(v) if v else None for v in await self._client.mget(keys)]
+        text, by_url = values[0], values[1 : 1 + len(urls)]
+        original = values[-1] if doc.original_url else None
+        return Matches(original, next((v for v in by_url if v), None), text)
 
     @translated
     async def record_story(
