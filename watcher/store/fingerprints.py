@@ -100,8 +100,10 @@ local anchors = ARGV[5]
 for i = 1, string.len(anchors), 5 do
   local hi, lo = string.byte(anchors, i, i + 1)
   local key = base .. ':a:' .. (hi * 256 + lo)
-  local blob = redis.call('GET', key) or ''
-  redis.call('SET', key, blob .. string.sub(anchors, i + 2, i + 4) .. ref, 'EXAT', exat)
+  -- APPEND, not GET + SET: a bucket (3.6 KB at a million stories) is not copied twice
+  if redis.call('APPEND', key, string.sub(anchors, i + 2, i + 4) .. ref) == 6 then
+    redis.call('EXPIREAT', key, exat)  -- just created: it expires with its epoch
+  end
 end
 return ord
 """
