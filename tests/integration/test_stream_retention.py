@@ -103,6 +103,24 @@ async def test_a_foreign_group_is_not_waited_for_and_is_reported(
 
 
 @pytest.mark.anyio
+async def test_one_emit_trims_at_most_a_batch(client: aioredis.Redis, ns: str) -> None:
+    """A long backlog (retention set on an old stream, a reader that caught up after days)
+    goes a batch per emit, so no one Lua step runs long; by the cap or by age alike."""
+    keys = Keys(ns)
+    old = int(time.time() * 1000) - 3_600_000
+    for i in range(10):
+        await client.xadd(keys.stories, {"event": "e", "data": "{}"}, id=f"{old + i}-0")
+    by_age = Stories(client, keys, stream=StreamPolicy(retention=60, batch=3))
+    await _emit(by_age, 1)
+    assert await client.xlen(keys.stories) == 10 - 3 + 1
+    await _emit(by_age, 3, start=1)
+    assert await client.xlen(keys.stories) == 4  # the 10 old ones gone, 3 at a time
+    by_cap = Stories(client, keys, stream=StreamPolicy(maxlen=1, batch=2))
+    await _emit(by_cap, 1, start=4)
+    assert await client.xlen(keys.stories) == 5 - 2
+
+
+@pytest.mark.anyio
 async def test_retention_trims_old_entries_but_not_pending_ones(
     client: aioredis.Redis, ns: str
 ) -> None:

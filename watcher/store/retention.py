@@ -32,6 +32,7 @@ class StreamPolicy:
     maxlen: int = DEFAULT_MAXLEN
     retention: float = 0.0
     own_groups: tuple[str, ...] = ()
+    batch: int = TRIM_BATCH
 
     @property
     def slack(self) -> int:
@@ -45,7 +46,7 @@ class StreamPolicy:
                 "maxlen": self.maxlen,
                 "slack": self.slack,
                 "retention_ms": round(self.retention * 1000),
-                "batch": TRIM_BATCH,
+                "batch": self.batch,
                 "groups": list(self.own_groups),
             }
         )

@@ -84,7 +84,11 @@ local function trim(stream, policy)
     local now = redis.call('TIME')
     local cutoff = string.format('%d-0', tonumber(now[1]) * 1000
                                  + math.floor(tonumber(now[2]) / 1000) - policy['retention_ms'])
-    if keep == nil or older(keep, cutoff) then keep = cutoff end
+    if older(first, cutoff) and (keep == nil or older(keep, cutoff)) then
+      local old = redis.call('XRANGE', stream, '-', '(' .. cutoff, 'COUNT', policy['batch'])
+      if #old == policy['batch'] then cutoff = after(old[#old][1]) end  -- the rest next time
+      keep = cutoff
+    end
   end
   if keep == nil then return end
   if floor and older(floor, keep) then keep = floor end
