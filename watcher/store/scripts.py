@@ -68,27 +68,30 @@ local function trim(stream, policy)
   local first = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
   if not first then return end
   first = first[1]
+  local excess = redis.call('XLEN', stream) - policy['maxlen']
+  local cutoff = nil
+  if policy['retention_ms'] > 0 then
+    local now = redis.call('TIME')
+    cutoff = string.format('%d-0', tonumber(now[1]) * 1000
+                           + math.floor(tonumber(now[2]) / 1000) - policy['retention_ms'])
+    if not older(first, cutoff) then cutoff = nil end
+  end
+  if excess <= policy['slack'] and cutoff == nil then return end  -- the usual emit
   local own = {}
   for _, name in ipairs(policy['groups']) do own[name] = true end
   local floor = still_needed(stream, own)
   if floor and not older(first, floor) then return end
   local keep = nil
-  local excess = redis.call('XLEN', stream) - policy['maxlen']
   if excess > policy['slack'] then
     local upto = floor and ('(' .. floor) or '+'
     local gone = redis.call('XRANGE', stream, '-', upto, 'COUNT',
                             math.min(excess, policy['batch']))
     if #gone > 0 then keep = after(gone[#gone][1]) end
   end
-  if policy['retention_ms'] > 0 then
-    local now = redis.call('TIME')
-    local cutoff = string.format('%d-0', tonumber(now[1]) * 1000
-                                 + math.floor(tonumber(now[2]) / 1000) - policy['retention_ms'])
-    if older(first, cutoff) and (keep == nil or older(keep, cutoff)) then
-      local old = redis.call('XRANGE', stream, '-', '(' .. cutoff, 'COUNT', policy['batch'])
-      if #old == policy['batch'] then cutoff = after(old[#old][1]) end  -- the rest next time
-      keep = cutoff
-    end
+  if cutoff and (keep == nil or older(keep, cutoff)) then
+    local old = redis.call('XRANGE', stream, '-', '(' .. cutoff, 'COUNT', policy['batch'])
+    if #old == policy['batch'] then cutoff = after(old[#old][1]) end  -- the rest next time
+    keep = cutoff
   end
   if keep == nil then return end
   if floor and older(floor, keep) then keep = floor end
