@@ -141,7 +141,14 @@ def _is_mostly_utf8(body: bytes) -> bool:
     """
     if body.isascii():
         return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return True  # valid throughout, and not ASCII: some multibyte character is there
     text = body.decode("utf-8", errors="replace")
     bad = text.count("\ufffd") - body.count("\ufffd".encode())
-    good = sum(1 for char in text if char > "\x7f") - bad
+    # characters past ASCII, counted in C: the text less its ASCII characters
+    good = len(text) - len(text.encode("ascii", errors="ignore")) - bad
     return good > 0 and bad * MOSTLY_UTF8 <= good

@@ -204,7 +204,10 @@ class Fetcher:
 
     ``resolver`` (DNS), ``rng`` (backoff jitter), ``politeness`` (per-host limits) and
     ``network_backend`` (the sockets behind the guard) are injectable for tests and for a
-    multi-replica politeness; the defaults are the real ones.
+    multi-replica politeness; the defaults are the real ones. ``decode_text`` turns a big or
+    gzipped body into text off the event loop: the daemon passes its worker pool (so no CPU
+    work on untrusted bytes runs on a thread of its own), one-shot commands keep the default,
+    a thread.
     """
 
     def __init__(
@@ -215,8 +218,10 @@ class Fetcher:
         rng: random.Random | None = None,
         politeness: Politeness | None = None,
         network_backend: httpcore.AsyncNetworkBackend | None = None,
+        decode_text: TextDecoder | None = None,
     ) -> None:
         self._settings = settings
+        self._decode_text = decode_text or _in_thread
         self._rng = rng or random.Random()
         self._politeness = politeness or LocalPoliteness(settings.per_host, settings.delay)
         self._resolver = resolver or SystemResolver()
@@ -317,7 +322,7 @@ class Fetcher:
             self._settings.max_bytes,
         )
         if len(answer.body) > OFF_LOOP_DECODE or answer.body.startswith(GZIP_MAGIC):
-            text = await asyncio.to_thread(body_text, *args)  # a small gzip may inflate to 5 MB
+            text = await self._decode_text(*args)  # a small gzip may inflate to 5 MB
         else:
             text = body_text(*args)
         return _page(answer, text)
@@ -756,6 +761,14 @@ class _Body:
 
 
 GZIP_MAGIC = b"\x1f\x8b"  # RFC 1952 ID1 ID2: no text body starts with these control bytes
+
+
+TextDecoder = Callable[[bytes, str | None, str, int], Awaitable[str]]
+"""``body_text``'s arguments → its answer, computed off the event loop."""
+
+
+async def _in_thread(body: bytes, content_type: str | None, url: str, cap: int) -> str:
+    return await asyncio.to_thread(body_text, body, content_type, url, cap)
 
 
 def body_text(body: bytes, content_type: str | None, url: str, cap: int) -> str:

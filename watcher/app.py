@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from scrapers.clean import Rules, load_rules
-from scrapers.fetch import Fetcher, FetchSettings
+from scrapers.fetch import Fetcher, FetchSettings, TextDecoder, body_text
 from watcher import metrics
 from watcher.adaptive import Bounds, next_interval, seen_in
 from watcher.config import Config, FetchConfig, Source
@@ -25,6 +25,7 @@ from watcher.store.hostgate import HOLD_MARGIN, RedisPoliteness
 from watcher.store.http_cache import HttpCache
 from watcher.store.keys import Keys
 from watcher.store.leases import Intervals
+from watcher.store.retention import StreamPolicy, own_groups
 from watcher.store.sites import SiteStore
 from watcher.store.status import SourceStatus
 from watcher.store.stories import Stories
@@ -65,6 +66,29 @@ def workers_of(config: Config) -> Workers:
         initializer=load,
         initargs=(setup,),
     )
+
+
+def stream_policy(config: Config, keys: Keys) -> StreamPolicy:
+    """``stream.maxlen`` and ``stream.retention``, waiting for every configured endpoint."""
+    own = own_groups(keys, [hook.name for hook in config.webhooks])
+    return StreamPolicy(config.stream.maxlen, config.stream.retention, own)
+
+
+DECODE_SECONDS = 30.0  # inflating and decoding one body (5 MB at most) in a worker
+
+
+def pooled_decoder(workers: Workers) -> TextDecoder:
+    """Big and gzipped bodies are inflated and decoded in the worker pool: the daemon runs no
+    CPU work on untrusted bytes on a thread (nor on the event loop). Decoding is bounded by
+    ``max_bytes``, not by the page's structure, so it has a deadline of its own, not
+    ``fetch.parse_timeout`` (which a short setting would make it fail, and the next poll
+    again, where the parse it feeds is quarantined)."""
+
+    async def decode(body: bytes, content_type: str | None, url: str, cap: int) -> str:
+        seconds = max(DECODE_SECONDS, workers.deadline)
+        return await workers.run_within(seconds, url, body_text, body, content_type, url, cap)
+
+    return decode
 
 
 def fetch_settings(fetch: FetchConfig) -> FetchSettings:
@@ -117,15 +141,17 @@ class App:
         except BaseException:
             await client.aclose()
             raise
-        stories = Stories(client, keys)
+        stories = Stories(client, keys, stream=stream_policy(config, keys))
+        workers = workers_of(config)
         deps = Deps(
             fetcher=Fetcher(
                 fetch_settings(config.fetch),
                 politeness=shared_politeness(config.fetch, client, keys),
+                decode_text=pooled_decoder(workers),
             ),
             stories=stories,
             http_cache=HttpCache(client, keys),
-            workers=workers_of(config),
+            workers=workers,
             counter=RedisParagraphCounter(client, keys, clock=time.time),
             sites=SiteStore(client, keys),
             neardup=NearDupIndex(client, keys, horizon=config.dedupe.horizon),

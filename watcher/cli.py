@@ -44,6 +44,7 @@ from watcher.store import connect, embedded_socket_path, safe_url
 from watcher.store.hostgate import held_hosts
 from watcher.store.keys import Keys
 from watcher.store.leases import LeaseView, holders
+from watcher.store.retention import GroupView, stream_view
 from watcher.store.sites import SiteStore
 from watcher.store.status import SourceRow
 from watcher.store.stories import Stories
@@ -430,7 +431,7 @@ async def _status(config: Config, args: argparse.Namespace) -> int:
     app = await App.open(config)
     try:
         rows = await app.status.all()
-        length = await app.client.xlen(app.keys.stories)
+        stream = await stream_view(app.client, app.keys, app.stories.stream)
         indexed = await app.deps.neardup.count() if app.deps.neardup is not None else 0
         hooks = await app.dispatcher.status() if app.dispatcher is not None else {}
         names = [s.name for s in config.sources]
@@ -464,7 +465,10 @@ async def _status(config: Config, args: argparse.Namespace) -> int:
     if args.json:
         body = {
             "stream": app.keys.stories,
-            "stream_length": length,
+            "stream_length": stream.length,
+            "stream_maxlen": app.stories.stream.maxlen,
+            "stream_retention": app.stories.stream.retention,
+            "stream_groups": {g.name: group_json(g) for g in stream.groups},
             "near_duplicate_index": indexed,
             "redis_socket": socket,
             "sources": {v.row.name: source_json(v) for v in views},
@@ -474,7 +478,12 @@ async def _status(config: Config, args: argparse.Namespace) -> int:
         }
         print(logs.redact_text(json.dumps(body, indent=2)))  # a receiver's reply may echo a token
         return EXIT_OK
-    print(f"stream {app.keys.stories}: {length} stories; near-duplicate index: {indexed} stories")
+    print(
+        f"stream {app.keys.stories}: {stream.length} stories;"
+        f" near-duplicate index: {indexed} stories"
+    )
+    for group in stream.lagging:
+        print(format_lagging(group, app.stories.stream.maxlen))
     if socket:
         print(f"embedded Redis: {socket} (redis-cli -s {socket})")
     for host, until in held.items():
@@ -567,6 +576,34 @@ def format_site(found: SiteFound) -> list[str]:
     if found.feeds_truncated:
         lines.append(f"    more feeds announced than the {MAX_FEEDS_PROBED} probed: left out")
     return lines
+
+
+def group_json(group: GroupView) -> dict[str, Any]:
+    """One consumer group on the stream, as ``status --json`` shows it."""
+    return {
+        "own": group.own,
+        "pending": group.pending,
+        "last_delivered": group.last_delivered,
+        "oldest_needed": group.oldest_needed,
+        "lagging_past_cap": group.lagging_past_cap,
+    }
+
+
+def format_lagging(group: GroupView, maxlen: int) -> str:
+    """A consumer group behind the stream's cap: a foreign one lost entries, an own endpoint's
+    keeps the stream past it (the same facts as ``group_json``)."""
+    if group.own:
+        return (
+            f"consumer group {group.name} (a webhook of this config) is lagging past the cap:"
+            f" the stream keeps more than stream.maxlen {maxlen} stories until it acknowledges"
+            f" them (oldest needed {group.oldest_needed}, pending {group.pending})"
+        )
+    return (
+        f"consumer group {group.name} (not a webhook of this config) is lagging past the cap:"
+        f" entries it had not read or acknowledged were trimmed (oldest needed"
+        f" {group.oldest_needed}, pending {group.pending}); raise stream.maxlen or"
+        " stream.retention for it"
+    )
 
 
 def format_hold(host: str, until: datetime) -> str:

@@ -253,6 +253,14 @@ class DedupeConfig(Frozen):
     #                                            for its original before story.created (0: off)
 
 
+class StreamConfig(Frozen):
+    """How long ``<namespace>:stories`` keeps entries (issue 14). Trimming never removes an
+    entry that one of the configured webhooks has not acknowledged."""
+
+    maxlen: PositiveInt = 100_000  # entries kept (1 % more pile up between trims)
+    retention: Seconds = 0.0  # entries older than this go too (0: no age limit)
+
+
 DEFAULT_RETRY = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 
 
@@ -334,6 +342,7 @@ class Config(Frozen):
     http: HttpConfig = HttpConfig()
     fetch: FetchConfig = FetchConfig()
     dedupe: DedupeConfig = DedupeConfig()
+    stream: StreamConfig = StreamConfig()
     # Worker processes for CPU work on untrusted bytes; 0 means one per core.
     workers: int = Field(default=0, ge=0, le=64)
     # Polls in flight at once per process (``run`` and ``once``); the Redis pool is sized for it.

@@ -115,6 +115,13 @@ CONSUMER_PENDING = Gauge(
     ["group"],
     registry=REGISTRY,
 )
+STREAM_GROUP_LAGGING = Gauge(
+    "watcher_stream_group_lagging_past_cap",
+    "1 when a consumer group that is not one of this watcher's webhooks had entries it had not"
+    " read or acknowledged trimmed from the stream (stream.maxlen, stream.retention).",
+    ["group"],
+    registry=REGISTRY,
+)
 WEBHOOK_DELIVERIES = Counter(
     "watcher_webhook_deliveries",
     "Successful webhook deliveries.",

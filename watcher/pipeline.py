@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -37,7 +37,7 @@ from watcher.store.boilerplate import RedisParagraphCounter
 from watcher.store.fingerprints import NearDupIndex
 from watcher.store.http_cache import HttpCache
 from watcher.store.sites import SiteStore
-from watcher.store.stories import Recorded, Stories
+from watcher.store.stories import Known, Recorded, Stories
 from watcher.tasks import Parsed, TextFacts
 from watcher.updates import (
     Copy,
@@ -352,11 +352,12 @@ async def _process_all(
 ) -> None:
     gate = asyncio.Semaphore(ENTRY_CONCURRENCY)
     done = 0
+    seen = await deps.stories.known_each([canonicalize(e.url) for e in entries])
 
     async def one(entry: Entry) -> None:
         nonlocal done
         async with gate:
-            outcome = await process_entry(entry, source, deps, report)
+            outcome = await process_entry(entry, source, deps, report, seen)
         report.count(outcome)
         done += 1
         if deps.progress:
@@ -365,16 +366,23 @@ async def _process_all(
     await asyncio.gather(*(one(e) for e in entries))
 
 
-async def process_entry(entry: Entry, source: Source, deps: Deps, report: PollReport) -> Outcome:
+async def process_entry(
+    entry: Entry,
+    source: Source,
+    deps: Deps,
+    report: PollReport,
+    seen: Mapping[str, Known] | None = None,
+) -> Outcome:
     """One article: 1 skip if known, 2 fetch, 3 extract + clean, 4 topics, 5 dedupe + emit.
 
-    A ScrapeError fails this URL only. Nothing is marked seen unless step 5 emitted it or
-    topics filtered it on purpose.
+    ``seen`` is what the poll's one MGET found for each canonical entry URL (else asked
+    here). A ScrapeError fails this URL only. Nothing is marked seen unless step 5 emitted
+    it or topics filtered it on purpose.
     """
     started = time.perf_counter()
     with structlog.contextvars.bound_contextvars(url=entry.url):
         try:
-            outcome = await _process(entry, source, deps, report)
+            outcome = await _process(entry, source, deps, report, seen or {})
         except ScrapeError as exc:
             outcome = Outcome("failed", entry.url, reason=exc.slug)
             log.warning("article", outcome="failed", reason=exc.slug, error=str(exc))
@@ -392,9 +400,11 @@ async def process_entry(entry: Entry, source: Source, deps: Deps, report: PollRe
         return outcome
 
 
-async def _process(entry: Entry, source: Source, deps: Deps, report: PollReport) -> Outcome:
+async def _process(
+    entry: Entry, source: Source, deps: Deps, report: PollReport, seen: Mapping[str, Known]
+) -> Outcome:
     entry_url = canonicalize(entry.url)
-    known = await deps.stories.known(entry_url)
+    known = seen[entry_url] if entry_url in seen else await deps.stories.known(entry_url)
     if known.kind == "filtered":
         return Outcome("filtered", entry.url, reason="known_url", story_id=known.story_id)
     if known.story is not None:
@@ -449,12 +459,11 @@ async def _dedupe_and_emit(arrival: Arrival, deps: Deps, facts: TextFacts) -> Re
         canonical=doc.canonical_url,
     )
     arrival = replace(arrival, copy=copy)
-    held = (await deps.stories.known(doc.original_url)).story if doc.original_url else None
+    matches = await deps.stories.matches(doc, arrival.urls)
+    held = matches.original.story
     if held and held != doc.id:
         return await _join(held, arrival, "same_url", deps)
-    exact = (await deps.stories.known(*arrival.urls)).story or await deps.stories.known_text(
-        doc.content_hash
-    )
+    exact = matches.url.story or matches.text
     if deps.neardup is not None and not exact:
         match = await deps.neardup.claim_shingles(doc.id, facts.shingles)
         if match is not None:

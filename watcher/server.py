@@ -19,6 +19,7 @@ from watcher import metrics
 from watcher.errors import StoreUnavailable, WatcherError
 from watcher.store import Client
 from watcher.store.keys import Keys
+from watcher.store.retention import StreamPolicy, own_groups, stream_view
 from watcher.store.streaminfo import stream_gauges
 
 log = structlog.get_logger("watcher.server")
@@ -178,13 +179,21 @@ async def refresh(
     """Ping Redis and read stream and webhook gauges; /readyz turns false while Redis is away."""
     try:
         gauges = await stream_gauges(client, keys)
-        if dispatcher is not None:
-            metrics.record_endpoints(await dispatcher.status())
+        endpoints = await dispatcher.status() if dispatcher is not None else {}
+        metrics.record_endpoints(endpoints)
         metrics.STREAM_LENGTH.set(gauges.length)
         for group in gauges.groups:
             metrics.CONSUMER_PENDING.labels(group.name).set(group.pending)
             if group.lag is not None:
                 metrics.CONSUMER_LAG.labels(group.name).set(group.lag)
+        view = await stream_view(
+            client, keys, StreamPolicy(own_groups=own_groups(keys, list(endpoints)))
+        )
+        for seen in view.groups:
+            if not seen.own:
+                metrics.STREAM_GROUP_LAGGING.labels(seen.name).set(
+                    1 if seen.lagging_past_cap else 0
+                )
         health.redis_ok = True
     except (StoreUnavailable, OSError) as exc:
         health.redis_ok = False

@@ -211,6 +211,12 @@ class Workers:
         )
 
     async def run(self, about: str, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """``fn(*args, **kwargs)`` in a worker under ``deadline``: ``run_within`` it."""
+        return await self.run_within(self.deadline, about, fn, *args, **kwargs)
+
+    async def run_within(
+        self, seconds: float, about: str, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         """``fn(*args, **kwargs)`` in a worker; ``about`` is the URL the work is for.
 
         Raises what ``fn`` raised when that is a ScrapeError; ParseTimeout past the deadline
@@ -227,26 +233,26 @@ class Workers:
         if worker is None:  # closing: wake the next waiter too
             self._idle.put_nowait(None)
             raise WorkerCrashed(f"{about}: the worker pool is shut down", url=about)
-        answer = pickle.loads(await self._call(worker, about, payload))
+        answer = pickle.loads(await self._call(worker, about, payload, seconds))
         if isinstance(answer, _Returned):
             return answer.value
         if isinstance(answer, _Raised):
             raise answer.rebuild()
         raise WorkerFailed(f"{about}: {answer.summary}\n{answer.traceback}")
 
-    async def _call(self, worker: _Worker, about: str, payload: bytes) -> bytes:
+    async def _call(self, worker: _Worker, about: str, payload: bytes, seconds: float) -> bytes:
         """One round trip; anything but a whole answer costs the worker its life."""
         self._busy[worker.pid] = about
         healthy = False
         try:
-            async with asyncio.timeout(self.deadline):
+            async with asyncio.timeout(seconds):
                 answer = await worker.call(payload)
             healthy = True
             return answer
         except TimeoutError:
             self._note_death(worker, about, "parse_timeout")
             raise ParseTimeout(
-                f"{about}: parsing took longer than {self.deadline:g}s"
+                f"{about}: parsing took longer than {seconds:g}s"
                 f" (worker {worker.pid} killed and replaced)",
                 url=about,
             ) from None

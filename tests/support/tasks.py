@@ -35,3 +35,11 @@ def bug() -> None:
 def failing_setup() -> None:
     """An initializer that cannot load what it needs."""
     raise OSError("rules file vanished")
+
+
+def threads() -> tuple[bool, list[str]]:
+    """Whether the task runs on the worker's main thread, and the names of the others."""
+    import threading
+
+    others = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
+    return threading.current_thread() is threading.main_thread(), sorted(others)

@@ -15,6 +15,11 @@ class Keys:
         return f"{self.namespace}:stories"
 
     @property
+    def stories_trimmed(self) -> str:
+        """STRING: the stream id before which ``stories`` entries were trimmed (retention)."""
+        return f"{self.stories}:trimmed"
+
+    @property
     def dead(self) -> str:
         """Webhook dead letters (SPEC)."""
         return f"{self.namespace}:webhooks:dead"

@@ -26,6 +26,86 @@ local function attach(record, existing, ttl, from_argv, from_keys)
 end
 """
 
+# Shared by every script that emits: emit(stream, policy JSON, field, value, ...) XADDs, then
+# trims the stream to its policy ({"maxlen", "slack", "retention_ms", "batch", "groups"}):
+# entries past ``maxlen`` (once ``slack`` more have piled up) or older than ``retention_ms``
+# go, but never one that a consumer group named in ``groups`` (the watcher's own endpoints)
+# has not read, or read and not acknowledged: the trim stops at the oldest such entry
+# (XTRIM MINID). At most ``batch`` entries go per emit. Other groups are not waited for;
+# ``<stream>:trimmed`` keeps the id before which entries are gone, to tell who lost some.
+_EMIT = """
+local function id_parts(id)
+  local dash = string.find(id, '-', 1, true)
+  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+end
+local function older(a, b)
+  local am, as = id_parts(a)
+  local bm, bs = id_parts(b)
+  return am < bm or (am == bm and as < bs)
+end
+local function after(id)
+  local ms, seq = id_parts(id)
+  return string.format('%d-%d', ms, seq + 1)
+end
+-- the oldest entry one of ``own`` (a set of group names) still needs; nil: none
+local function still_needed(stream, own)
+  local floor = nil
+  for _, group in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+    local info = {}
+    for i = 1, #group, 2 do info[group[i]] = group[i + 1] end
+    if own[info['name']] then
+      local need = after(info['last-delivered-id'])
+      if tonumber(info['pending']) > 0 then
+        local oldest = redis.call('XPENDING', stream, info['name'])[2]
+        if older(oldest, need) then need = oldest end
+      end
+      if floor == nil or older(need, floor) then floor = need end
+    end
+  end
+  return floor
+end
+local function trim(stream, policy)
+  local first = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
+  if not first then return end
+  first = first[1]
+  local excess = redis.call('XLEN', stream) - policy['maxlen']
+  local cutoff = nil
+  if policy['retention_ms'] > 0 then
+    local now = redis.call('TIME')
+    cutoff = string.format('%d-0', tonumber(now[1]) * 1000
+                           + math.floor(tonumber(now[2]) / 1000) - policy['retention_ms'])
+    if not older(first, cutoff) then cutoff = nil end
+  end
+  if excess <= policy['slack'] and cutoff == nil then return end  -- the usual emit
+  local own = {}
+  for _, name in ipairs(policy['groups']) do own[name] = true end
+  local floor = still_needed(stream, own)
+  if floor and not older(first, floor) then return end
+  local keep = nil
+  if excess > policy['slack'] then
+    local upto = floor and ('(' .. floor) or '+'
+    local gone = redis.call('XRANGE', stream, '-', upto, 'COUNT',
+                            math.min(excess, policy['batch']))
+    if #gone > 0 then keep = after(gone[#gone][1]) end
+  end
+  if cutoff and (keep == nil or older(keep, cutoff)) then
+    local old = redis.call('XRANGE', stream, '-', '(' .. cutoff, 'COUNT', policy['batch'])
+    if #old == policy['batch'] then cutoff = after(old[#old][1]) end  -- the rest next time
+    keep = cutoff
+  end
+  if keep == nil then return end
+  if floor and older(floor, keep) then keep = floor end
+  if older(first, keep) and redis.call('XTRIM', stream, 'MINID', keep) > 0 then
+    redis.call('SET', stream .. ':trimmed', keep)  -- every entry before it is gone
+  end
+end
+local function emit(stream, policy_json, ...)
+  local sid = redis.call('XADD', stream, '*', ...)
+  trim(stream, cjson.decode(policy_json))
+  return sid
+end
+"""
+
 # Shared by record_story and hold_story (KEYS[2] the text key, KEYS[4..] the url keys): the
 # story one of the URLs or the text already belongs to, with the URLs (from ARGV[from_argv])
 # attached to it, as {"duplicate", id, reason}; nil when the story is new.
@@ -56,13 +136,14 @@ end
 # ARGV[1] story id  ARGV[2] event  ARGV[3] the document's JSON without also_at and its closing
 # brace (the script appends both: re-encoding the document with cjson would turn its empty
 # lists, topics among them, into objects)  ARGV[4] ttl seconds
-# ARGV[5] stream maxlen (approximate)  ARGV[6] key prefix of story records ("<ns>:story:")
+# ARGV[5] stream policy (JSON, see _EMIT)  ARGV[6] key prefix of story records ("<ns>:story:")
 # ARGV[7] JSON object of the record's string fields (url, canonical_url, title, source, site,
 # content_hash, and what a later re-check needs); empty values are not stored
 # ARGV[8] the document's own also_at (JSON list)  ARGV[9..] the URLs matching KEYS[4..]
 # Returns {"new", id, stream_id} or {"duplicate", id, reason}.
 RECORD_STORY = (
-    _EXACT_DUPLICATE
+    _EMIT
+    + _EXACT_DUPLICATE
     + """
 local ttl = tonumber(ARGV[4])
 local duplicate = exact_duplicate(ARGV[6], ttl, 9)
@@ -80,8 +161,7 @@ if early and early ~= '[]' then  -- copies claimed while this story was on its w
 end
 early = listed
 local doc = ARGV[3] .. ',"also_at":' .. listed .. '}'
-local sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*',
-                       'event', ARGV[2], 'data', doc)
+local sid = emit(KEYS[1], ARGV[5], 'event', ARGV[2], 'data', doc)
 for field, value in pairs(cjson.decode(ARGV[7])) do
   if value ~= '' then redis.call('HSET', KEYS[3], field, value) end
 end
@@ -122,19 +202,20 @@ return {'duplicate', ARGV[1], ARGV[3]}
 # another replica updated the story since the caller read it (compare-and-set on the hash).
 # KEYS[1] stream  KEYS[2] story key  KEYS[3] the new text key
 # ARGV[1] story id  ARGV[2] content_hash the caller compared against  ARGV[3] document JSON
-# ARGV[4] ttl seconds  ARGV[5] stream maxlen  ARGV[6] JSON object of fields to store
+# ARGV[4] ttl seconds  ARGV[5] stream policy  ARGV[6] JSON object of fields to store
 # ARGV[7] the record's version the caller read ("" skips that check; every update bumps it,
 # so an upgrade that kept the text still makes a concurrent re-check stale)
 # Returns {"updated", stream_id} or {"stale", current content_hash}.
-UPDATE_STORY = """
+UPDATE_STORY = (
+    _EMIT
+    + """
 local current = redis.call('HGET', KEYS[2], 'content_hash')
 if current ~= ARGV[2] then return {'stale', current or ''} end
 if redis.call('HGET', KEYS[2], 'pending') == '1' then return {'stale', current} end
 local version = redis.call('HGET', KEYS[2], 'version') or '0'
 if ARGV[7] and ARGV[7] ~= '' and version ~= ARGV[7] then return {'stale', current} end
 redis.call('HINCRBY', KEYS[2], 'version', 1)
-local sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*',
-                       'event', 'story.updated', 'data', ARGV[3])
+local sid = emit(KEYS[1], ARGV[5], 'event', 'story.updated', 'data', ARGV[3])
 for field, value in pairs(cjson.decode(ARGV[6])) do
   if value ~= '' then redis.call('HSET', KEYS[2], field, value) end
 end
@@ -142,6 +223,7 @@ redis.call('HSET', KEYS[2], 'updated_stream_id', sid, 'updated_at', redis.call('
 redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[4])
 return {'updated', sid}
 """
+)
 
 # upgrade_story: a better version of an emitted story arrived (its original, or a fuller
 # copy): emit story.updated with it and make it the record's version, in one step, unless
@@ -155,10 +237,12 @@ return {'updated', sid}
 # ARGV[1] story id  ARGV[2] content_hash read  ARGV[3] version read  ARGV[4] the document's
 # JSON without also_at and its closing brace (the script appends both: re-encoding the whole
 # document with cjson would turn its empty lists into objects)
-# ARGV[5] ttl seconds  ARGV[6] stream maxlen  ARGV[7] JSON object of fields to store (url and
+# ARGV[5] ttl seconds  ARGV[6] stream policy  ARGV[7] JSON object of fields to store (url and
 # canonical_url among them)  ARGV[8..] the new version's URLs matching KEYS[5..]
 # Returns {"updated" or "new", stream_id} or {"stale", current content_hash}.
-UPGRADE_STORY = """
+UPGRADE_STORY = (
+    _EMIT
+    + """
 local current = redis.call('HGET', KEYS[2], 'content_hash')
 local version = redis.call('HGET', KEYS[2], 'version') or '0'
 if not current or current ~= ARGV[2] or version ~= ARGV[3] then
@@ -181,8 +265,8 @@ for i = 8, #ARGV do add(ARGV[i]) end
 local listed = #also > 0 and cjson.encode(also) or '[]'
 local held = redis.call('HGET', KEYS[2], 'pending') == '1'
 local event = held and 'story.created' or 'story.updated'
-local sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[6], '*',
-                       'event', event, 'data', ARGV[4] .. ',"also_at":' .. listed .. '}')
+local sid = emit(KEYS[1], ARGV[6], 'event', event, 'data',
+                 ARGV[4] .. ',"also_at":' .. listed .. '}')
 if held then
   redis.call('HDEL', KEYS[2], 'pending', 'pending_doc')
   redis.call('HSET', KEYS[2], 'stream_id', sid, 'created_at', redis.call('TIME')[1])
@@ -200,6 +284,7 @@ redis.call('SET', KEYS[3], ARGV[1], 'EX', ttl)
 for i = 5, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'EX', ttl) end
 return {held and 'new' or 'updated', sid}
 """
+)
 
 # hold_story: record_story for a copy that waits for its original (``dedupe.settle``): the
 # same exact-duplicate checks, the same record and URL keys, but instead of XADD the
@@ -234,9 +319,11 @@ return {'held', ARGV[1], ''}
 # as grown meanwhile), once: the ZREM and the XADD are one step, so replicas releasing at
 # once emit each story once. A record gone (expired) only leaves the ZSET.
 # KEYS[1] pending ZSET  KEYS[2] stream  ARGV[1] now (Unix seconds)  ARGV[2] key prefix of
-# story records  ARGV[3] stream maxlen  ARGV[4] at most this many per call
+# story records  ARGV[3] stream policy  ARGV[4] at most this many per call
 # Returns the released stories as a flat list: id, source, id, source...
-RELEASE_DUE = """
+RELEASE_DUE = (
+    _EMIT
+    + """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[4]))
 local out = {}
 for _, id in ipairs(due) do
@@ -244,8 +331,8 @@ for _, id in ipairs(due) do
   local head = redis.call('HGET', record, 'pending_doc')
   if head and redis.call('HGET', record, 'pending') == '1' then
     local also = redis.call('HGET', record, 'also_at') or '[]'
-    local sid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'event',
-                           'story.created', 'data', head .. ',"also_at":' .. also .. '}')
+    local sid = emit(KEYS[2], ARGV[3], 'event', 'story.created', 'data',
+                     head .. ',"also_at":' .. also .. '}')
     redis.call('HDEL', record, 'pending', 'pending_doc')
     redis.call('HSET', record, 'stream_id', sid)
     redis.call('HINCRBY', record, 'version', 1)
@@ -256,6 +343,7 @@ for _, id in ipairs(due) do
 end
 return out
 """
+)
 
 # touch_story: note a re-check that found nothing to emit (fields such as checked_at and the
 # page's validators), without re-creating a record that expired meanwhile.
@@ -321,8 +409,10 @@ local anchors = ARGV[5]
 for i = 1, string.len(anchors), 5 do
   local hi, lo = string.byte(anchors, i, i + 1)
   local key = base .. ':a:' .. (hi * 256 + lo)
-  local blob = redis.call('GET', key) or ''
-  redis.call('SET', key, blob .. string.sub(anchors, i + 2, i + 4) .. ref, 'EXAT', exat)
+  -- APPEND, not GET + SET: a bucket (3.6 KB at a million stories) is not copied twice
+  if redis.call('APPEND', key, string.sub(anchors, i + 2, i + 4) .. ref) == 6 then
+    redis.call('EXPIREAT', key, exat)  -- just created: it expires with its epoch
+  end
 end
 return ord
 """

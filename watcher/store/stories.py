@@ -1,9 +1,11 @@
-"""[emit] Seen-state and the output stream: record_story() marks seen and XADDs atomically."""
+"""[emit] Seen-state and the output stream: record_story() marks seen and XADDs atomically.
+
+Every emitting script trims the stream in the same step, by ``stream`` (``retention.py``)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args
 
@@ -13,6 +15,7 @@ from watcher.dedupe import url_key
 from watcher.model import Document, StoryRecord
 from watcher.store import translated
 from watcher.store.keys import Keys
+from watcher.store.retention import StreamPolicy
 from watcher.store.scripts import (
     ATTACH_COPY,
     HOLD_STORY,
@@ -25,7 +28,6 @@ from watcher.store.scripts import (
 from watcher.updates import NO_ORIGINAL, Original
 
 DEFAULT_TTL = 30 * 86400  # how long a story's URLs and text hash are remembered (30 days)
-DEFAULT_MAXLEN = 100_000  # approximate cap of the stream, so Redis memory stays bounded
 
 
 RecordedKind = Literal["new", "duplicate", "updated", "stale", "held"]
@@ -80,6 +82,16 @@ def _kind(value: object) -> RecordedKind:
     return cast(RecordedKind, kind)
 
 
+@dataclass(frozen=True, slots=True)
+class Matches:
+    """What an arrival's original URL, first known URL and text hash already hold: the
+    three exact checks of ``_dedupe_and_emit`` in one MGET."""
+
+    original: Known
+    url: Known
+    text: str | None  # the story id holding the same normalized text
+
+
 class Stories:
     def __init__(
         self,
@@ -87,12 +99,13 @@ class Stories:
         keys: Keys,
         *,
         ttl: int = DEFAULT_TTL,
-        maxlen: int = DEFAULT_MAXLEN,
+        stream: StreamPolicy | None = None,
     ) -> None:
         self._client = client
         self._keys = keys
         self._ttl = ttl
-        self._maxlen = maxlen
+        self.stream = stream or StreamPolicy()
+        self._policy = self.stream.to_json()  # what each emitting script trims the stream by
         self._record = client.register_script(RECORD_STORY)
         self._attach = client.register_script(ATTACH_COPY)
         self._update = client.register_script(UPDATE_STORY)
@@ -108,10 +121,31 @@ class Stories:
         return next((_known(v) for v in values if v), UNKNOWN)
 
     @translated
+    async def known_each(self, urls: Sequence[str]) -> dict[str, Known]:
+        """``known`` of each canonical URL, all in one MGET: a poll's seen checks at once."""
+        if not urls:
+            return {}
+        values = await self._client.mget([self._keys.url(url_key(u)) for u in urls])
+        return {u: _known(v) for u, v in zip(urls, values, strict=True)}
+
+    @translated
     async def known_text(self, content_hash: str) -> str | None:
         """The story id already holding this normalized text, if any."""
         value = await self._client.get(self._keys.text(content_hash))
         return str(value) if value else None
+
+    @translated
+    async def matches(self, doc: Document, urls: Sequence[str]) -> Matches:
+        """What already holds the story's original URL, one of ``urls``, or its text: the
+        three exact checks of an arrival in one MGET."""
+        keys = [self._keys.text(doc.content_hash), *(self._keys.url(url_key(u)) for u in urls)]
+        if doc.original_url:
+            keys.append(self._keys.url(url_key(doc.original_url)))
+        values = await self._client.mget(keys)
+        text, by_url = values[0], values[1 : 1 + len(urls)]
+        original = _known(values[-1]) if doc.original_url else UNKNOWN
+        url = next((_known(v) for v in by_url if v), UNKNOWN)
+        return Matches(original, url, str(text) if text else None)
 
     @translated
     async def record_story(
@@ -132,7 +166,7 @@ class Stories:
         keys = [self._keys.stories, self._keys.text(doc.content_hash), self._keys.story(doc.id)]
         keys += [self._keys.url(url_key(u)) for u in ordered]
         record = _identity(doc, fields or {})
-        args: list[Any] = [doc.id, event, _head(doc), self._ttl, self._maxlen]
+        args: list[Any] = [doc.id, event, _head(doc), self._ttl, self._policy]
         args += [self._keys.story(""), json.dumps(record), json.dumps(doc.also_at), *ordered]
         kind, story_id, extra = await self._record(keys=keys, args=args)
         if kind == "new":
@@ -176,7 +210,7 @@ class Stories:
         """
         keys = [self._keys.stories, self._keys.story(doc.id), self._keys.text(doc.content_hash)]
         stored = {"content_hash": doc.content_hash, "title": doc.title or "", **fields}
-        args: list[Any] = [doc.id, compared, doc.to_json(), self._ttl, self._maxlen]
+        args: list[Any] = [doc.id, compared, doc.to_json(), self._ttl, self._policy]
         kind, extra = await self._update(keys=keys, args=[*args, json.dumps(stored), version])
         if kind == "updated":
             return Recorded("updated", doc.id, stream_id=extra)
@@ -202,7 +236,7 @@ class Stories:
         keys = [self._keys.stories, self._keys.story(doc.id), self._keys.text(doc.content_hash)]
         keys += [self._keys.pending, *(self._keys.url(url_key(u)) for u in ordered)]
         stored = json.dumps(_identity(doc, fields))
-        args: list[Any] = [doc.id, *compared, _head(doc), self._ttl, self._maxlen, stored]
+        args: list[Any] = [doc.id, *compared, _head(doc), self._ttl, self._policy, stored]
         kind, extra = await self._upgrade(keys=keys, args=[*args, *ordered])
         if kind in ("updated", "new"):  # new: the story was held, this is its first emission
             return Recorded(_kind(kind), doc.id, stream_id=extra)
@@ -229,7 +263,7 @@ class Stories:
         """Emit the held stories due by ``now`` as ``story.created``: their (id, source);
         each is released once, whichever replica asks."""
         keys = [self._keys.pending, self._keys.stories]
-        args: list[Any] = [f"{now:.3f}", self._keys.story(""), self._maxlen, limit]
+        args: list[Any] = [f"{now:.3f}", self._keys.story(""), self._policy, limit]
         flat = [str(v) for v in await self._release(keys=keys, args=args)]
         return list(zip(flat[::2], flat[1::2], strict=True))
 

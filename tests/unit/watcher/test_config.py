@@ -163,3 +163,17 @@ def test_dedupe_settle_is_off_by_default_and_a_duration() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config({**MINIMAL, "dedupe": {"settle": "soon"}}, {})
     assert {p.path for p in info.value.problems} == {"dedupe.settle"}
+
+
+def test_stream_retention_keys_default_and_name_their_problems() -> None:
+    """stream.maxlen (100,000) and stream.retention (a duration, 0: no age limit); a bad value
+    names its key."""
+    config = parse_config(MINIMAL, {})
+    assert (config.stream.maxlen, config.stream.retention) == (100_000, 0.0)
+    tree = {**MINIMAL, "stream": {"maxlen": 500, "retention": "2d"}}
+    assert parse_config(tree, {}).stream.model_dump() == {"maxlen": 500, "retention": 172800.0}
+    bad = {**MINIMAL, "stream": {"maxlen": 0, "retention": "a week", "max_len": 1}}
+    with pytest.raises(ConfigError) as info:
+        parse_config(bad, {})
+    paths = {p.path for p in info.value.problems}
+    assert paths == {"stream.maxlen", "stream.retention", "stream.max_len"}
