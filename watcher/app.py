@@ -9,15 +9,18 @@ import secrets
 import socket
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
+import structlog
 
 from scrapers.clean import Rules, load_rules
+from scrapers.errors import ScrapeError
 from scrapers.fetch import Fetcher, FetchSettings
-from watcher import metrics
+from watcher import metrics, tasks
 from watcher.config import Config, FetchConfig, Source
+from watcher.errors import WorkerFailed
 from watcher.model import PollReport
 from watcher.pipeline import Deps, Progress, poll_source
 from watcher.store import connect, ping
@@ -26,11 +29,15 @@ from watcher.store.fingerprints import NearDupIndex
 from watcher.store.hostgate import HOLD_MARGIN, RedisPoliteness
 from watcher.store.http_cache import HttpCache
 from watcher.store.keys import Keys
+from watcher.store.search import StoryIndex
 from watcher.store.status import SourceStatus
 from watcher.store.stories import Stories
 from watcher.tasks import WorkerSetup, load
 from watcher.webhooks.delivery import Dispatcher
+from watcher.words import Indexed
 from watcher.workers import Workers
+
+log = structlog.get_logger("watcher.app")
 
 
 def replica_id() -> str:
@@ -90,6 +97,11 @@ class App:
     deps: Deps
     replica: str
     dispatcher: Dispatcher | None = None
+    index: StoryIndex = field(init=False)
+    _indexing: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        self.index = StoryIndex(self.client, self.keys)
 
     @property
     def workers(self) -> Workers:
@@ -139,7 +151,22 @@ class App:
         metrics.record_drift(source.name, drift.alarm())
         now = datetime.now(UTC)
         await self.status.save(report, now, drift)
+        await self.index_new()
         return report
+
+    async def index_new(self) -> int:
+        """Index what the stream gained (this poll's stories, and any other replica's) for the
+        API and the dashboard; one catch-up at a time in this process. A failure to tokenize
+        is logged and retried after the next poll: the poll itself went fine."""
+        async with self._indexing:
+            try:
+                return await self.index.catch_up(self._tokenize)
+            except (ScrapeError, WorkerFailed) as exc:
+                log.warning("index_behind", reason=getattr(exc, "slug", "internal"), error=str(exc))
+                return 0
+
+    async def _tokenize(self, batch: list[tuple[str, str, str]]) -> list[Indexed | None]:
+        return await self.workers.run("the stories stream", tasks.index_entries, batch)
 
     async def poll_all(self, names: Sequence[str] = ()) -> list[PollReport]:
         """One cycle over the chosen sources (all when none named), concurrently."""

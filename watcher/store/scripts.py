@@ -290,3 +290,31 @@ end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return out
 """
+
+# index_brief: keep the listing's brief of a story at its latest version: replicas indexing
+# the same entries at once, or one catching up behind another, never write an older one over it.
+# KEYS[1] the story's index doc HASH  ARGV[1] stream id of this version  ARGV[2] ttl seconds
+# ARGV[3..] field, value, field, value...
+# Returns 1 when written, 0 when the hash holds a later version (or this one).
+INDEX_BRIEF = """
+local function parts(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms or '0'), tonumber(seq or '0')
+end
+local held = redis.call('HGET', KEYS[1], 'stream_id')
+local created = ARGV[1]
+if held then
+  local hm, hs = parts(held)
+  local m, s = parts(ARGV[1])
+  if hm > m or (hm == m and hs >= s) then
+    redis.call('EXPIRE', KEYS[1], ARGV[2])
+    return 0
+  end
+  created = redis.call('HGET', KEYS[1], 'created_id') or held
+  redis.call('DEL', KEYS[1])
+end
+redis.call('HSET', KEYS[1], 'stream_id', ARGV[1], 'created_id', created)
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""

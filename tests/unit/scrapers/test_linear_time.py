@@ -25,6 +25,7 @@ from tests.support.growth import LINEAR, growth, repeated
 from watcher.config import Topic
 from watcher.neardup import line_shingles, unit_prints
 from watcher.topics import compile_topics, match_topics
+from watcher.words import _scan as _scan_words
 
 BASE = "https://example.com/news"
 _NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -108,6 +109,9 @@ CASES: dict[str, tuple[Callable[[int], str], Callable[[str], object]]] = {
     # watcher/topics.py (audited, already linear): phrase words joined by \s+
     "topics-spaces": (repeated(" ", prefix="mark"), lambda text: match_topics(None, text, _TOPICS)),
     "topics-words": (repeated("mark "), lambda text: match_topics(None, text, _TOPICS)),
+    # watcher/words.py: the index's word scan (the scan itself: words_of caps its input)
+    "words-one-long-run": (repeated("é"), _scan_words),
+    "words-many-short": (repeated("ab, "), _scan_words),
 }
 
 
