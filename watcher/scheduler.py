@@ -19,7 +19,7 @@ from watcher import metrics
 from watcher.app import App
 from watcher.config import Source
 from watcher.errors import StoreUnavailable
-from watcher.server import Health, HttpServer, keep_refreshed
+from watcher.server import WEB_SLOTS, Health, HttpServer, WsgiApp, keep_refreshed
 from watcher.store.leases import Claim, Leases, holders, tick_seconds
 
 log = structlog.get_logger("watcher.scheduler")
@@ -28,6 +28,17 @@ GRACE_SECONDS = 7.0  # in-flight polls get this long to finish; 10 s is the prom
 CLAIM_GRACE_SECONDS = 0.5  # a claim is one Redis round trip; longer means Redis is in trouble
 MAX_ANNOUNCED = 50  # sources named one by one in the start-up schedule lines; then a count
 MAX_JITTER = 30.0  # spread sources that share an interval so they don't all fire at once
+
+
+def web_app(app: App) -> WsgiApp:
+    """The dashboard and API, reading through this event loop (call it on the loop)."""
+    from watcher.web.bridge import Bridge
+    from watcher.web.reads import Reader
+    from watcher.web.routes import make_web_app
+
+    bridge = Bridge(asyncio.get_running_loop(), Reader(app), slots=WEB_SLOTS)
+    token = app.config.http.token
+    return make_web_app(bridge, token.get_secret_value() if token else None)
 
 
 def jitter_for(every: float) -> float:
@@ -181,7 +192,7 @@ class Runner:
         if not self._serve_http:
             return None
         http = self.app.config.http
-        server = HttpServer(http.host, http.port, self.health)
+        server = HttpServer(http.host, http.port, self.health, web_app(self.app))
         server.start()
         return server
 
