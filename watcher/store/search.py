@@ -31,11 +31,11 @@ import redis.asyncio as aioredis
 
 from watcher.store import translated
 from watcher.store.keys import Keys
-from watcher.store.scripts import INDEX_BRIEF
+from watcher.store.scripts import INDEX_STORY
 from watcher.store.stories import DEFAULT_TTL
 from watcher.words import Indexed
 
-BATCH = 200  # stream entries read and tokenized per round: one worker call, one pipeline
+BATCH = 100  # stream entries read and tokenized per round: one worker call, one pipeline
 MAX_CATCH_UP = 5000  # entries per catch-up; a backlog (a first start) continues next poll
 SEQ_SLOTS = 1000  # events within one ms keep their order (the stream's sequence number)
 MAX_VERSIONS = 20  # versions a story page shows, newest first; more are edits of edits
@@ -132,7 +132,7 @@ class StoryIndex:
         self._client = client
         self._keys = keys
         self._ttl = ttl
-        self._brief = client.register_script(INDEX_BRIEF)
+        self._index = client.register_script(INDEX_STORY)
 
     # --- writing ---
     @translated
@@ -158,42 +158,30 @@ class StoryIndex:
         return done
 
     async def _write(self, batch: Sequence[Indexed]) -> None:
+        """One script call per entry, all in one pipeline."""
         if not batch:
             return
-        newest = max(_score(e.stream_id) for e in batch)
-        floor = newest - self._ttl * 1000 * SEQ_SLOTS  # older than the records they point at
         async with self._client.pipeline(transaction=False) as pipe:
             for entry in batch:
                 await self._write_one(pipe, entry)
-            for key in {self._keys.index_stories, *self._sets_of(batch)}:
-                pipe.zremrangebyscore(key, "-inf", f"({floor}")
-                pipe.expire(key, self._ttl)
             await pipe.execute()
 
     async def _write_one(self, pipe: Any, entry: Indexed) -> None:
-        ms = _score(entry.stream_id)
-        member = {entry.story_id: ms}
-        pipe.zadd(self._keys.index_stories, member, gt=True)
-        for key in self._sets_of([entry]):
-            pipe.zadd(key, member, gt=True)
-        versions = self._keys.index_versions(entry.story_id)
-        pipe.zadd(versions, {entry.stream_id: ms})
-        pipe.expire(versions, self._ttl)
-        fields = [*(x for pair in entry.brief for x in pair), "event", entry.event]
-        await self._brief(
-            keys=[self._keys.index_doc(entry.story_id)],
-            args=[entry.stream_id, self._ttl, *fields],
+        keys = self._keys
+        score = _score(entry.stream_id)
+        floor = score - self._ttl * 1000 * SEQ_SLOTS  # older than the records they point at
+        sets = [keys.index_stories]
+        if entry.source:
+            sets.append(keys.index_source(entry.source))
+        args: list[Any] = [entry.story_id, entry.stream_id, score, floor, self._ttl]
+        args += [keys.index_word(""), " ".join(entry.words)]
+        args += [keys.index_topic(""), "\n".join(entry.topics)]
+        args += [*(x for pair in entry.brief for x in pair), "event", entry.event]
+        await self._index(
+            keys=[keys.index_doc(entry.story_id), keys.index_versions(entry.story_id), *sets],
+            args=args,
             client=pipe,
         )
-
-    def _sets_of(self, batch: Sequence[Indexed]) -> set[str]:
-        keys = self._keys
-        out: set[str] = set()
-        for e in batch:
-            out |= {keys.index_topic(t) for t in e.topics} | {keys.index_word(w) for w in e.words}
-            if e.source:
-                out.add(keys.index_source(e.source))
-        return out
 
     # --- reading ---
     @translated

@@ -110,8 +110,9 @@ CASES: dict[str, tuple[Callable[[int], str], Callable[[str], object]]] = {
     "topics-spaces": (repeated(" ", prefix="mark"), lambda text: match_topics(None, text, _TOPICS)),
     "topics-words": (repeated("mark "), lambda text: match_topics(None, text, _TOPICS)),
     # watcher/words.py: the index's word scan (the scan itself: words_of caps its input)
-    "words-one-long-run": (repeated("é"), _scan_words),
-    "words-many-short": (repeated("ab, "), _scan_words),
+    "words-one-long-run": (repeated("é"), lambda text: list(_scan_words(text))),
+    "words-many-short": (repeated("ab, "), lambda text: list(_scan_words(text))),
+    "words-underscores": (repeated("a_"), lambda text: list(_scan_words(text))),
 }
 
 
