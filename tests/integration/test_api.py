@@ -112,7 +112,7 @@ def test_api_and_status_json_say_the_same_of_a_source(
         wait_until(
             lambda: get(served.port, "/api/endpoints").json()["endpoints"][0]["delivered"] == 2,
             what="both deliveries counted",
-        )
+        )  # the API answers already: two stories were listed through it
         result = run_cli("status", "--json", "--config", str(served.config))
         assert result.returncode == 0, result.stderr
         status = json.loads(result.stdout)
@@ -148,3 +148,33 @@ def test_token_is_enforced_and_probes_stay_open(
         basic = base64.b64encode(f"me:{TOKEN}".encode()).decode()
         assert get(port, "/", {"Authorization": f"Basic {basic}"}).status == 200
         assert TOKEN not in served.run.stderr
+
+
+def test_endpoints_show_dead_letters_in_api_and_dashboard(
+    site: Any, tmp_path: Path, redis_url: str, ns: str, receiver: Any
+) -> None:
+    """An endpoint that fails every attempt is unhealthy, and its given-up events are listed
+    with their reasons, in /api/endpoints and on /webhooks alike."""
+    failing = receiver(default=500)
+    hook = {"name": "broken", "url": failing.url, "secret": SECRET, "retry": ["50ms"]}
+    with served_daemon(site, tmp_path, redis_url, ns, webhooks=[hook]) as served:
+
+        def dead_letters() -> int:
+            answer = get(served.port, "/api/endpoints")
+            return len(answer.json()["dead_letters"]) if answer.status == 200 else 0
+
+        wait_until(lambda: dead_letters() >= 2, within=60, what="two dead letters")
+        shown = get(served.port, "/api/endpoints").json()
+        (row,) = shown["endpoints"]
+        assert (row["name"], row["healthy"]) == ("broken", False)
+        letter = shown["dead_letters"][0]
+        assert letter["endpoint"] == "broken"
+        assert letter["attempts"] == 2
+        assert any("500" in reason for reason in letter["reasons"])
+        assert letter["story"]["title"] in (FIRST.title, SECOND.title)
+        page = get(served.port, "/webhooks")
+        assert page.status == 200
+        html = page.body.decode()
+        assert 'data-endpoint="broken"' in html
+        assert "unhealthy" in html
+        assert html.count(f'href="/stories/{letter["story"]["id"]}"') >= 1
