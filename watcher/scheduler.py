@@ -33,10 +33,11 @@ MAX_JITTER = 30.0  # spread sources that share an interval so they don't all fir
 def web_app(app: App) -> WsgiApp:
     """The dashboard and API, reading through this event loop (call it on the loop)."""
     from watcher.web.bridge import Bridge
-    from watcher.web.reads import Reader
+    from watcher.web.reads import REMOVED_SECONDS, Reader
     from watcher.web.routes import make_web_app
 
-    bridge = Bridge(asyncio.get_running_loop(), Reader(app), slots=WEB_SLOTS)
+    reader = Reader(app, removed_for=REMOVED_SECONDS)
+    bridge = Bridge(asyncio.get_running_loop(), reader, slots=WEB_SLOTS)
     token = app.config.http.token
     return make_web_app(bridge, token.get_secret_value() if token else None)
 

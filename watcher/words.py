@@ -13,7 +13,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-MAX_WORDS = 200  # distinct words indexed per story: the title and the start of the text
+# Distinct words indexed per story: the title and the lead. Each costs ~100 bytes of Redis
+# (a sorted-set member), so 100 keep a story's index near 11 KiB (bench/dashboard.py).
+MAX_WORDS = 100
 MAX_QUERY_WORDS = 8  # words of one q (all must match); more is not a search, it is a paste
 MIN_CHARS = 2  # "AI" is a word worth finding; one letter is not
 MAX_CHARS = 40  # longer runs are URLs, hashes or glued text, not words anyone types

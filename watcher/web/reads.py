@@ -5,6 +5,7 @@ with their dead letters. Shared with ``watcher status``, so all of them show the
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,17 +37,36 @@ class EndpointsView:
     dead: tuple[DeadLetter, ...]
 
 
-class Reader:
-    """The reads, on one ``App`` (its client, index and dispatcher)."""
+REMOVED_SECONDS = 30.0  # how stale the list of sources removed from the config may be
 
-    def __init__(self, app: App) -> None:
+
+class Reader:
+    """The reads, on one ``App`` (its client, index and dispatcher).
+
+    ``removed_for`` (seconds) keeps the names of sources removed from the config that long:
+    finding them reads every name with a status (SMEMBERS of 10k names is most of a page's
+    time, bench/dashboard.py), and that list only changes when a source is added or removed.
+    """
+
+    def __init__(self, app: App, *, removed_for: float = 0.0) -> None:
         self.app = app
+        self._configured = [s.name for s in app.config.sources]
+        self._sources = {s.name: s for s in app.config.sources}
+        self._removed: tuple[float, list[str]] | None = None
+        self._removed_for = removed_for
 
     async def source_names(self) -> list[str]:
         """The config's sources in config order, then any with a status since removed."""
-        names = [s.name for s in self.app.config.sources]
-        configured = set(names)
-        return names + [n for n in await self.app.status.names() if n not in configured]
+        return self._configured + await self._removed_names()
+
+    async def _removed_names(self) -> list[str]:
+        now = time.monotonic()
+        if self._removed is not None and now - self._removed[0] < self._removed_for:
+            return self._removed[1]
+        configured = set(self._configured)
+        removed = [n for n in await self.app.status.names() if n not in configured]
+        self._removed = (now, removed)
+        return removed
 
     async def source_views(self, names: Sequence[str]) -> list[SourceView]:
         """These sources as ``watcher status`` shows them: three round trips in all."""
@@ -54,10 +74,9 @@ class Reader:
         rows = await app.status.rows(names)
         leases = await holders(app.client, app.keys, names)
         held = await held_hosts(app.client, app.keys)
-        config = {s.name: s for s in app.config.sources}
         views = []
         for name, lease in zip(names, leases, strict=True):
-            source = config.get(name)
+            source = self._sources.get(name)
             host = host_key(source.url) if source else None
             views.append(
                 SourceView(
