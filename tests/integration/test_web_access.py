@@ -3,12 +3,19 @@ traffic leaves loopback): without a token only loopback peers, with one only its
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 
+from scrapers.clean.drift import Drift
 from tests.support.web import call, web_app_of
+from watcher.model import PollReport
+from watcher.store.keys import Keys
+from watcher.store.status import SourceStatus
 
 OUTSIDE = "203.0.113.9"  # TEST-NET-3: an address that is never dialled, only named
 TOKEN = "a-token-of-thirty-two-characters"
@@ -86,3 +93,27 @@ def test_dashboard_pages_forbid_scripts_and_writes(make_config: Callable[..., Pa
             assert b"<script" not in body
         got, headers, _b = call(app, "/api/sources", REMOTE_ADDR="127.0.0.1", REQUEST_METHOD="POST")
         assert (got, headers["Allow"]) == ("405 Method Not Allowed", "GET")
+
+
+def test_sources_page_shows_a_failing_source_with_its_reason(
+    make_config: Callable[..., Path], redis_url: str, ns: str
+) -> None:
+    """A source whose last poll failed reads "failing" with the error's reason and message,
+    its drift alarm and interval, escaped (the message quotes a stranger's server)."""
+
+    async def failed_poll() -> None:
+        client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        report = PollReport(source="quiet", error="GET http://x/<b>feed</b>: timeout")
+        report.reason = "timeout"
+        await SourceStatus(client, Keys(ns)).save(report, datetime.now(UTC), Drift())
+        await client.aclose()
+
+    asyncio.run(failed_poll())
+    with web_app_of(make_config(SOURCES)) as app:
+        got, _headers, body = call(app, "/", REMOTE_ADDR="127.0.0.1")
+    html = body.decode()
+    assert got == "200 OK"
+    assert "failing" in html
+    assert "timeout" in html
+    assert "GET http://x/&lt;b&gt;feed&lt;/b&gt;: timeout" in html
+    assert "every 1h" in html
