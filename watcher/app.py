@@ -8,14 +8,19 @@ import os
 import secrets
 import socket
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import structlog
+
 from scrapers.clean import Rules, load_rules
+from scrapers.errors import ScrapeError
 from scrapers.fetch import Fetcher, FetchSettings, TextDecoder, body_text
-from watcher import metrics
+from watcher import metrics, tasks
 from watcher.adaptive import Bounds, next_interval, seen_in
 from watcher.config import Config, FetchConfig, Source
+from watcher.errors import WorkerFailed
 from watcher.model import PollReport
 from watcher.pipeline import Deps, Progress, poll_source
 from watcher.store import Client, connect, ping, pool_size
@@ -26,12 +31,16 @@ from watcher.store.http_cache import HttpCache
 from watcher.store.keys import Keys
 from watcher.store.leases import Intervals
 from watcher.store.retention import StreamPolicy, own_groups
+from watcher.store.search import StoryIndex
 from watcher.store.sites import SiteStore
 from watcher.store.status import SourceStatus
 from watcher.store.stories import Stories
 from watcher.tasks import WorkerSetup, load
 from watcher.webhooks.delivery import Dispatcher
+from watcher.words import Indexed
 from watcher.workers import Workers
+
+log = structlog.get_logger("watcher.app")
 
 
 def replica_id() -> str:
@@ -117,6 +126,11 @@ class App:
     replica: str
     intervals: Intervals
     dispatcher: Dispatcher | None = None
+    index: StoryIndex = field(init=False)
+    _indexing: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        self.index = StoryIndex(self.client, self.keys)
 
     @property
     def workers(self) -> Workers:
@@ -179,6 +193,7 @@ class App:
         await self.status.save(report, now, drift)
         if source.adaptive:
             await self._learn(source, report)
+        await self.index_new()
         return report
 
     async def _learn(self, source: Source, report: PollReport) -> None:
@@ -192,6 +207,26 @@ class App:
     def poll_gate(self) -> asyncio.Semaphore:
         """At most ``concurrency`` polls of this process at once (``once``'s cycle)."""
         return asyncio.Semaphore(self.config.concurrency)
+
+    async def poll_all(self, names: Sequence[str] = ()) -> list[PollReport]:
+        """One cycle over the chosen sources (all when none named), ``concurrency`` at once."""
+        sources = [s for s in self.config.sources if not names or s.name in names]
+        gate = self.poll_gate()
+        return list(await asyncio.gather(*(self.poll(s, gate) for s in sources)))
+
+    async def index_new(self) -> int:
+        """Index what the stream gained (this poll's stories, and any other replica's) for the
+        API and the dashboard; one catch-up at a time in this process. A failure to tokenize
+        is logged and retried after the next poll: the poll itself went fine."""
+        async with self._indexing:
+            try:
+                return await self.index.catch_up(self._tokenize)
+            except (ScrapeError, WorkerFailed) as exc:
+                log.warning("index_behind", reason=getattr(exc, "slug", "internal"), error=str(exc))
+                return 0
+
+    async def _tokenize(self, batch: list[tuple[str, str, str]]) -> list[Indexed | None]:
+        return await self.workers.run("the stories stream", tasks.index_entries, batch)
 
     async def aclose(self) -> None:
         await self.workers.close()  # first: a busy worker is killed, never waited for

@@ -11,7 +11,6 @@ import shutil
 import signal
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,6 @@ from scrapers.charset import decode
 from scrapers.clean import RulesError
 from scrapers.errors import ScrapeError
 from scrapers.fetch import Fetcher
-from scrapers.politeness import host_key
 from scrapers.urls import canonicalize, is_web_url
 from watcher import logs, metrics
 from watcher.app import App, fetch_settings, rules_of
@@ -43,11 +41,10 @@ from watcher.site import MAX_FEEDS_PROBED, SiteFound
 from watcher.store import connect, embedded_socket_path, safe_url
 from watcher.store.hostgate import held_hosts
 from watcher.store.keys import Keys
-from watcher.store.leases import LeaseView, holders
+from watcher.store.leases import LeaseView
 from watcher.store.retention import GroupView, stream_view
-from watcher.store.sites import SiteStore
-from watcher.store.status import SourceRow
 from watcher.store.stories import Stories
+from watcher.views import SourceView, iso, lease_json, source_json
 from watcher.webhooks import channels
 from watcher.webhooks.delivery import DrainReport
 
@@ -166,11 +163,14 @@ PLAIN_HEADERS = frozenset({"accept", "accept-language", "cache-control", "dnt", 
 
 
 def secrets_of(config: Config) -> list[tuple[str, str]]:
-    """What the logs must never show: each channel's secrets (webhook secrets, tokens in
-    Slack/Discord paths, passwords and keys in Apprise URLs), and the values of configured
-    request headers (``fetch.headers``, a source's ``headers``) but for PLAIN_HEADERS. A
+    """What the logs must never show: the HTTP token, each channel's secrets (webhook
+    secrets, tokens in Slack/Discord paths, passwords and keys in Apprise URLs), the values
+    of configured request headers (``fetch.headers``, a source's ``headers``) but for
+    PLAIN_HEADERS. A
     proxy's password is in its URL's userinfo, which ``logs.redact_text`` always hides."""
     out = []
+    if config.http.token is not None:
+        out.append((config.http.token.get_secret_value(), "***"))
     for headers in [config.fetch.headers, *(s.headers for s in config.sources)]:
         out += [(v, "***") for k, v in headers.items() if k.lower() not in PLAIN_HEADERS]
     return out + channels.secrets_of(config)
@@ -408,59 +408,19 @@ async def _tail(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-@dataclass(frozen=True, slots=True)
-class SourceView:
-    """One source as ``watcher status`` shows it: its stored status, its lease, and its host's
-    hold. ``next_poll`` is the lease's resting marker: the one time the daemons obey (None:
-    due now, at a running daemon's next claim)."""
-
-    row: SourceRow
-    lease: LeaseView
-    host: str | None = None  # the source's host, when it is in the config
-    deferred_until: datetime | None = None  # until when that host holds our requests off
-    site: SiteFound | None = None  # a ``type: site`` source's stored discovery
-    every: float | None = None  # seconds between polls: the learned one for ``every: auto``
-    auto: Source | None = None  # the source, when its ``every`` is ``auto`` (its bounds)
-
-    @property
-    def next_poll(self) -> datetime | None:
-        return self.lease.due_at
-
-
 async def _status(config: Config, args: argparse.Namespace) -> int:
+    from watcher.web.reads import Reader
+
     app = await App.open(config)
     try:
-        rows = await app.status.all()
+        reader = Reader(app)
+        views = await reader.source_views(await reader.source_names())
         stream = await stream_view(app.client, app.keys, app.stories.stream)
         indexed = await app.deps.neardup.count() if app.deps.neardup is not None else 0
         hooks = await app.dispatcher.status() if app.dispatcher is not None else {}
-        names = [s.name for s in config.sources]
-        names += [n for n in rows if n not in names]  # a source since removed from the config
-        leases = {v.source: v for v in await holders(app.client, app.keys, names)}
-        learned = await app.intervals.all(names)
         held = await held_hosts(app.client, app.keys)
-        found = await SiteStore(app.client, app.keys).many(names)
     finally:
         await app.aclose()
-    hosts = {s.name: host_key(s.url) for s in config.sources}
-    configured = {s.name: s for s in config.sources}
-    views = []
-    for name in names:
-        source = configured.get(name)
-        every = learned.get(name) if source is None or source.adaptive else None
-        if every is None and source is not None:
-            every = source.interval
-        auto = source if source is not None and source.adaptive else None
-        view = SourceView(
-            rows.get(name) or SourceRow(name),
-            leases[name],
-            hosts.get(name),
-            held.get(hosts.get(name) or ""),
-            found.get(name),
-            every=round(every, 3) if every is not None else None,
-            auto=auto,
-        )
-        views.append(view)
     socket = embedded_socket(config)
     if args.json:
         body = {
@@ -472,8 +432,8 @@ async def _status(config: Config, args: argparse.Namespace) -> int:
             "near_duplicate_index": indexed,
             "redis_socket": socket,
             "sources": {v.row.name: source_json(v) for v in views},
-            "leases": {v.row.name: _lease_json(v.lease) for v in views},
-            "rate_limited": {host: _iso(until) for host, until in held.items()},
+            "leases": {v.row.name: lease_json(v.lease) for v in views},
+            "rate_limited": {host: iso(until) for host, until in held.items()},
             "webhooks": hooks,
         }
         print(logs.redact_text(json.dumps(body, indent=2)))  # a receiver's reply may echo a token
@@ -503,71 +463,11 @@ def embedded_socket(config: Config) -> str | None:
     return embedded_socket_path(config.data_dir)
 
 
-def _iso(moment: datetime | None) -> str | None:
-    """Every time ``status`` shows, text and JSON alike: UTC, to the second."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
-
-
-def source_json(view: SourceView) -> dict[str, Any]:
-    """The typed JSON of one source: counts as ints, drift figures as floats, times as ISO."""
-    row = view.row
-    return {
-        "polls": row.polls,
-        "polls_failed": row.polls_failed,
-        "items": row.items,
-        "new": row.new,
-        "updated": row.updated,
-        "upgraded": row.upgraded,
-        "duplicate": row.duplicate,
-        "filtered": row.filtered,
-        "articles_failed": row.articles_failed,
-        "last_poll": _iso(row.last_poll),
-        "last_success": _iso(row.last_success),
-        "last_deferred": _iso(row.last_deferred),
-        "last_error_at": _iso(row.last_error_at),
-        "last_reason": row.last_reason,
-        "last_error": row.last_error,
-        "next_poll": _iso(view.next_poll),
-        "every": view.every,
-        "every_auto": view.auto is not None,
-        "deferred_until": _iso(view.deferred_until),
-        "site": site_json(view.site) if view.site is not None else None,
-        "drift": {
-            "pages": row.drift_pages,
-            "normal_chars": row.drift_normal_chars,
-            "recent_chars": row.drift_recent_chars,
-            "alarm": row.drift_alarm,
-        },
-    }
-
-
-def site_json(found: SiteFound) -> dict[str, Any]:
-    """A site source's discovery: when and why, what it polls, what was probed."""
-    return {
-        "url": found.url,
-        "discovered_at": _iso(found.discovered_at),
-        "reason": found.reason,
-        "next_discovery": _iso(found.next_discovery),
-        "polls": [{"kind": sub.kind, "url": sub.url} for sub in found.polls],
-        "probes": [
-            {
-                "kind": p.kind,
-                "url": p.url,
-                "verdict": p.verdict,
-                "entries": p.entries,
-                "detail": p.detail or None,
-            }
-            for p in found.probes
-        ],
-        "feeds_truncated": found.feeds_truncated,
-    }
-
-
 def format_site(found: SiteFound) -> list[str]:
     """The same facts as ``site_json``, as ``status`` and ``preview`` print them."""
     lines = [
-        f"  site {found.url}: discovered {_iso(found.discovered_at)} ({found.reason}), "
-        f"next discovery {_iso(found.next_discovery)}"
+        f"  site {found.url}: discovered {iso(found.discovered_at)} ({found.reason}), "
+        f"next discovery {iso(found.next_discovery)}"
     ]
     lines += [f"    polls {sub.kind} {sub.url}" for sub in found.polls]
     for probe in found.probes:
@@ -624,11 +524,7 @@ def format_lease(view: LeaseView) -> str:
     """Which ``watcher run`` replica polls the source (when it is due is on the first line)."""
     if view.holder is None:
         return "  lease: free (no daemon holds it)"
-    return f"  lease: held by {view.holder} until {_iso(view.expires_at) or '-'}"
-
-
-def _lease_json(view: LeaseView) -> dict[str, str | None]:
-    return {"holder": view.holder, "expires_at": _iso(view.expires_at)}
+    return f"  lease: held by {view.holder} until {iso(view.expires_at) or '-'}"
 
 
 def format_endpoint(name: str, row: dict[str, Any]) -> str:
@@ -655,13 +551,13 @@ def format_status(view: SourceView) -> str:
     """One source: its times (one next poll), its counts (failed polls apart from failed
     articles), its lease, then its alarms and last error; the same facts as ``source_json``."""
     row = view.row
-    due = _iso(view.next_poll) or "now"
+    due = iso(view.next_poll) or "now"
     if not row.polls:
         head = f"{row.name}: never polled, next poll {due}"
     else:
         head = (
-            f"{row.name}: last poll {_iso(row.last_poll) or '-'}, "
-            f"last success {_iso(row.last_success) or '-'}, next poll {due}"
+            f"{row.name}: last poll {iso(row.last_poll) or '-'}, "
+            f"last success {iso(row.last_success) or '-'}, next poll {due}"
         )
     lines = [head]
     if row.polls:
@@ -681,7 +577,7 @@ def format_status(view: SourceView) -> str:
         lines.append(f"  DRIFT: {row.drift_alarm}: extraction changed sharply; check the rules")
     if row.last_error:
         lines.append(
-            f"  last error {_iso(row.last_error_at) or '-'}: {row.last_reason}: {row.last_error}"
+            f"  last error {iso(row.last_error_at) or '-'}: {row.last_reason}: {row.last_error}"
         )
     return "\n".join(lines)
 

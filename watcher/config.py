@@ -39,6 +39,7 @@ _VAR = re2.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 MAX_DURATION = 3650 * 86400.0  # ten years: longer is a typo, and overflows timers and TTLs
 MIN_EVERY = 1.0  # a source polled faster than once a second is a loop, not a schedule
 MIN_RETRY = 0.05  # a webhook retry sooner than 50 ms is a storm, not a back-off
+MIN_TOKEN_CHARS = 16  # http.token: e.g. `openssl rand -hex 16` gives 32
 MAX_RETRIES = 30  # attempts per event; the SPEC default has 7
 
 
@@ -153,6 +154,18 @@ class RedisConfig(Frozen):
 class HttpConfig(Frozen):
     host: str = "0.0.0.0"
     port: int = Field(default=8080, ge=0, le=65535)
+    # Bearer token of the dashboard and /api (probes stay open); None: loopback peers only.
+    token: SecretStr | None = None
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        """Empty (``${WATCHER_HTTP_TOKEN:-}`` unset) means none; a short one is guessable."""
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if len(value.get_secret_value()) < MIN_TOKEN_CHARS:
+            raise ValueError(f"is shorter than {MIN_TOKEN_CHARS} characters (use a random one)")
+        return value
 
 
 class FetchConfig(Frozen):

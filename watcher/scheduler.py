@@ -20,7 +20,7 @@ from watcher import metrics
 from watcher.app import App
 from watcher.config import Source
 from watcher.errors import StoreUnavailable
-from watcher.server import Health, HttpServer, keep_refreshed
+from watcher.server import WEB_SLOTS, Health, HttpServer, WsgiApp, keep_refreshed
 from watcher.store.leases import RENEWALS_PER_LEASE, Batch, Ended, Leases, Scheduled, holders
 
 log = structlog.get_logger("watcher.scheduler")
@@ -38,6 +38,18 @@ def scheduled(source: Source) -> Scheduled:
     if source.adaptive:
         return Scheduled(source.name, source.interval, source.min_every, source.max_every)
     return Scheduled(source.name, source.interval, source.interval, source.interval)
+
+
+def web_app(app: App) -> WsgiApp:
+    """The dashboard and API, reading through this event loop (call it on the loop)."""
+    from watcher.web.bridge import Bridge
+    from watcher.web.reads import REMOVED_SECONDS, Reader
+    from watcher.web.routes import make_web_app
+
+    reader = Reader(app, removed_for=REMOVED_SECONDS)
+    bridge = Bridge(asyncio.get_running_loop(), reader, slots=WEB_SLOTS)
+    token = app.config.http.token
+    return make_web_app(bridge, token.get_secret_value() if token else None)
 
 
 class Runner:
@@ -236,7 +248,7 @@ class Runner:
         if not self._serve_http:
             return None
         http = self.app.config.http
-        server = HttpServer(http.host, http.port, self.health)
+        server = HttpServer(http.host, http.port, self.health, web_app(self.app))
         server.start()
         return server
 

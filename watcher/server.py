@@ -1,4 +1,4 @@
-"""/healthz /readyz /metrics: a small WSGI app (prometheus-client's) served by waitress."""
+"""/healthz /readyz /metrics, and the dashboard and API (``watcher.web``), served by waitress."""
 
 from __future__ import annotations
 
@@ -54,8 +54,12 @@ class Health:
 Start = Callable[[str, list[tuple[str, str]]], Any]
 
 
-def make_app(health: Health) -> Callable[[dict[str, Any], Start], Iterable[bytes]]:
-    """WSGI dispatch: our two probes, everything else to prometheus-client's /metrics app."""
+WsgiApp = Callable[[dict[str, Any], Start], Iterable[bytes]]
+
+
+def make_app(health: Health, web: WsgiApp | None = None) -> WsgiApp:
+    """WSGI dispatch: our two probes and prometheus-client's /metrics, always answered without
+    Redis; every other path to the dashboard and API (``web``) when it is served."""
     prometheus = make_wsgi_app(metrics.REGISTRY)
 
     def app(environ: dict[str, Any], start: Start) -> Iterable[bytes]:
@@ -69,6 +73,8 @@ def make_app(health: Health) -> Callable[[dict[str, Any], Start], Iterable[bytes
             return [health.as_json()]
         if path == "/metrics":
             return prometheus(environ, start)
+        if web is not None:
+            return web(environ, start)
         start("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found: try /healthz, /readyz or /metrics\n"]
 
@@ -82,7 +88,10 @@ IDLE_SECONDS = 5.0  # a connection silent this long is closed (a probe takes mil
 CLEANUP_SECONDS = 1.0  # how often idle connections are looked for
 CONNECTION_LIMIT = 1000  # past this, new connections wait in the backlog until idle ones go
 HEADER_BYTES = 8192  # a probe's request is ~100 bytes; bounds memory per connection
-THREADS = 2  # the app answers in microseconds; two threads cover a slow /metrics reader
+# Probes answer in microseconds; dashboard and API reads wait on Redis, at most THREADS - 1 at
+# once (``web.bridge``), so one thread is always left for a probe or /metrics.
+THREADS = 4
+WEB_SLOTS = THREADS - 1
 
 
 class ListenFailed(WatcherError):
@@ -111,19 +120,19 @@ class HttpServer:
     timeout, so one idle client held every probe (and SIGTERM) for as long as it liked.
     """
 
-    def __init__(self, host: str, port: int, health: Health) -> None:
+    def __init__(self, host: str, port: int, health: Health, web: WsgiApp | None = None) -> None:
         self._map: dict[int, Any] = {}
         try:
-            self._server = self._create(host, port, health)
+            self._server = self._create(host, port, make_app(health, web))
         except OSError as exc:
             wasyncore.close_all(self._map)
             raise _listen_failed(host, port, exc) from None
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="http", daemon=True)
 
-    def _create(self, host: str, port: int, health: Health) -> Any:
+    def _create(self, host: str, port: int, app: WsgiApp) -> Any:
         return create_server(
-            make_app(health),
+            app,
             map=self._map,
             host=host,
             port=port,

@@ -34,6 +34,7 @@ from watcher.model import excerpt_of
 from watcher.neardup import Shingles, shingles_of
 from watcher.topics import CompiledTopic, compile_topics, match_topics
 from watcher.updates import is_fuller_units, pack_units, unit_prints, unpack_units
+from watcher.words import Indexed, indexed_entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,3 +206,9 @@ def is_fuller(old_units: str, new_units: bytes) -> bool:
     """``is_fuller_units`` of a record's stored prints (base64) and a new text's: in a worker,
     since a hostile page may carry tens of thousands of sentences."""
     return is_fuller_units(unpack_units(base64.b64decode(old_units)), unpack_units(new_units))
+
+
+def index_entries(entries: Sequence[tuple[str, str, str]]) -> list[Indexed | None]:
+    """``indexed_entry`` of each (stream id, event, data JSON): in a worker, since a story's
+    text is a stranger's and may be megabytes."""
+    return [indexed_entry(*entry) for entry in entries]

@@ -44,7 +44,7 @@ class Daemon:
     """One `watcher run` process. Its log goes to a file, not a pipe: a pipe nobody reads
     fills up and blocks the daemon mid-test."""
 
-    def __init__(self, config: Path, log: Path) -> None:
+    def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None) -> None:
         self.log_path = log
         self._log = log.open("wb")
         self.proc = subprocess.Popen(
@@ -52,6 +52,7 @@ class Daemon:
             cwd=REPO,
             stdout=subprocess.DEVNULL,
             stderr=self._log,
+            env={**os.environ, **(env or {})},
         )
 
     @property
@@ -79,10 +80,12 @@ class Daemon:
 
 
 @contextmanager
-def daemons(config: Path, count: int = 1) -> Iterator[list[Daemon]]:
+def daemons(
+    config: Path, count: int = 1, env: dict[str, str] | None = None
+) -> Iterator[list[Daemon]]:
     """``count`` `watcher run` processes on one config; any still running are killed after."""
     with tempfile.TemporaryDirectory(prefix="watcher-logs-") as logs:
-        started = [Daemon(config, Path(logs) / f"replica-{i}.log") for i in range(count)]
+        started = [Daemon(config, Path(logs) / f"replica-{i}.log", env) for i in range(count)]
         try:
             yield started
         finally:
@@ -91,8 +94,8 @@ def daemons(config: Path, count: int = 1) -> Iterator[list[Daemon]]:
 
 
 @contextmanager
-def daemon(config: Path) -> Iterator[Daemon]:
-    with daemons(config, 1) as (only,):
+def daemon(config: Path, env: dict[str, str] | None = None) -> Iterator[Daemon]:
+    with daemons(config, 1, env) as (only,):
         yield only
 
 

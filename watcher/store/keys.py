@@ -133,6 +133,41 @@ class Keys:
         """HASH: stream id → JSON data of a story collected for the digest ending then."""
         return f"{self.namespace}:webhooks:digest:{endpoint}:{period_end_ms}"
 
+    # --- the story index (``/api/stories``, the dashboard): store/search.py ---
+    @property
+    def index_cursor(self) -> str:
+        """STRING: the last ``stories`` stream id the index has read."""
+        return f"{self.namespace}:ix:cursor"
+
+    @property
+    def index_stories(self) -> str:
+        """ZSET story id → its latest event's time (ms·1000 + sequence): newest first."""
+        return f"{self.namespace}:ix:stories"
+
+    def index_topic(self, topic: str) -> str:
+        """ZSET like ``index_stories``, of the stories matching ``topic``."""
+        return f"{self.namespace}:ix:topic:{topic}"
+
+    def index_source(self, source: str) -> str:
+        """ZSET like ``index_stories``, of the stories found by ``source``."""
+        return f"{self.namespace}:ix:source:{source}"
+
+    def index_word(self, word: str) -> str:
+        """ZSET like ``index_stories``, of the stories whose title or text has ``word``."""
+        return f"{self.namespace}:ix:word:{word}"
+
+    def index_doc(self, story_id: str) -> str:
+        """HASH: the story's latest version in brief (title, site, topics...) for listings."""
+        return f"{self.namespace}:ix:doc:{story_id}"
+
+    def index_versions(self, story_id: str) -> str:
+        """ZSET stream id → its time (as ``index_stories``): every event the story was in."""
+        return f"{self.namespace}:ix:versions:{story_id}"
+
+    def index_scratch(self, token: str) -> str:
+        """ZSET made and deleted within one query: the intersection of its filters."""
+        return f"{self.namespace}:ix:tmp:{token}"
+
     # --- near-duplicate index ---
     @property
     def neardup(self) -> str:

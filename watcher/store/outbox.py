@@ -502,6 +502,14 @@ async def read_dead(client: aioredis.Redis, keys: Keys, count: int = 1000) -> li
         start = "(" + batch[-1][0]
 
 
+async def recent_dead(client: aioredis.Redis, keys: Keys, count: int) -> list[DeadLetter]:
+    """The newest ``count`` dead letters, newest first (one round trip; for the dashboard)."""
+    if count <= 0:  # XREVRANGE COUNT 0 would mean no limit
+        return []
+    batch: Any = await client.xrevrange(keys.dead, max="+", min="-", count=count)
+    return [letter for dead_id, fields in batch if (letter := _dead_letter(dead_id, fields))]
+
+
 def _dead_letter(dead_id: str, fields: dict[str, str]) -> DeadLetter | None:
     """A dead-letter entry → DeadLetter; None for one that cannot be replayed (an unreadable
     retry record kept as it was, or an entry someone else wrote)."""

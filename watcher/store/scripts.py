@@ -777,3 +777,51 @@ redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return 1
 """
+
+# index_story: index one stream entry of a story, in one step: its sorted sets (all stories,
+# its topics, source and words) get it at its time (never lowered: GT) and drop members past
+# the TTL; its versions get the entry; its brief is kept at its latest version (replicas
+# indexing the same entries at once, or one catching up behind another, never write an older
+# version over a newer one). Every key's TTL is renewed. The word and topic keys are built
+# here from their prefixes (a single Redis node, as for the near-duplicate index): 200 words
+# as 200 arguments cost the client more to pack than Redis to run.
+# KEYS[1] the story's brief HASH  KEYS[2] its versions ZSET  KEYS[3..] more sorted sets (all
+# stories, its source)
+# ARGV[1] story id  ARGV[2] stream id  ARGV[3] score  ARGV[4] lowest score kept
+# ARGV[5] ttl seconds  ARGV[6] word key prefix  ARGV[7] the words, space-separated
+# ARGV[8] topic key prefix  ARGV[9] the topics, newline-separated
+# ARGV[10..] the brief's field, value, field, value...
+# Returns 1 when the brief was written, 0 when it holds a later version already.
+INDEX_STORY = """
+local function parts(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms or '0'), tonumber(seq or '0')
+end
+local score, floor, ttl = ARGV[3], '(' .. ARGV[4], ARGV[5]
+local function add(key)
+  redis.call('ZADD', key, 'GT', score, ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', floor)
+  redis.call('EXPIRE', key, ttl)
+end
+for i = 3, #KEYS do add(KEYS[i]) end
+for word in string.gmatch(ARGV[7], '%S+') do add(ARGV[6] .. word) end
+for topic in string.gmatch(ARGV[9], '[^\\n]+') do add(ARGV[8] .. topic) end
+redis.call('ZADD', KEYS[2], score, ARGV[2])
+redis.call('EXPIRE', KEYS[2], ttl)
+local held = redis.call('HGET', KEYS[1], 'stream_id')
+local created = ARGV[2]
+if held then
+  local hm, hs = parts(held)
+  local m, s = parts(ARGV[2])
+  if hm > m or (hm == m and hs >= s) then
+    redis.call('EXPIRE', KEYS[1], ttl)
+    return 0
+  end
+  created = redis.call('HGET', KEYS[1], 'created_id') or held
+  redis.call('DEL', KEYS[1])
+end
+redis.call('HSET', KEYS[1], 'stream_id', ARGV[2], 'created_id', created)
+for i = 10, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIRE', KEYS[1], ttl)
+return 1
+"""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -153,7 +154,16 @@ class SourceStatus:
     @translated
     async def all(self) -> dict[str, SourceRow]:
         """Every polled source's status, by source name, in one round trip after the names."""
-        names = sorted(str(n) for n in await self._client.smembers(self._keys.sources))
+        return await self.rows(await self.names())
+
+    @translated
+    async def names(self) -> list[str]:
+        """The sources that have a status, sorted (a source removed from the config too)."""
+        return sorted(str(n) for n in await self._client.smembers(self._keys.sources))
+
+    @translated
+    async def rows(self, names: Sequence[str]) -> dict[str, SourceRow]:
+        """These sources' status (a never-polled one reads as zeros), in one round trip."""
         async with self._client.pipeline(transaction=False) as pipe:
             for name in names:
                 pipe.hgetall(self._keys.source(name))

@@ -27,6 +27,7 @@ from watcher.config import Topic
 from watcher.neardup import line_shingles
 from watcher.topics import compile_topics, match_topics
 from watcher.updates import unit_prints
+from watcher.words import _scan as _scan_words
 
 BASE = "https://example.com/news"
 _NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -123,6 +124,10 @@ CASES: dict[str, tuple[Callable[[int], str], Callable[[str], object]]] = {
     # watcher/topics.py (audited, already linear): phrase words joined by \s+
     "topics-spaces": (repeated(" ", prefix="mark"), lambda text: match_topics(None, text, _TOPICS)),
     "topics-words": (repeated("mark "), lambda text: match_topics(None, text, _TOPICS)),
+    # watcher/words.py: the index's word scan (the scan itself: words_of caps its input)
+    "words-one-long-run": (repeated("é"), lambda text: list(_scan_words(text))),
+    "words-many-short": (repeated("ab, "), lambda text: list(_scan_words(text))),
+    "words-underscores": (repeated("a_"), lambda text: list(_scan_words(text))),
 }
 
 
