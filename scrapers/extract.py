@@ -15,7 +15,7 @@ import functools
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -81,6 +81,7 @@ class Candidates:
     rules: Rules
     page_chars: int
     precise: str
+    precise_cleaned: Cleaned
     default: str | None = None
     first_engine: str = "precision"  # "boilerpy3" when trafilatura found (nearly) nothing
 
@@ -118,41 +119,54 @@ def candidates(
         raise ExtractionError(f"{url or 'page'}: not parseable as HTML", url=url)
     meta = read_metadata(tree, url)
     host = host_key(url)
+    meta = replace(meta, credit=find_credit(tree, rules.for_host(host).attribution, url))
     drop_before_headline(tree, meta.title)
     drop_blocks(tree, rules.for_host(host).dom_drop)
     page_chars = _body_like_chars(tree)
     precise = _trafilatura(tree, url, precision=True)
-    found = Candidates(url, meta, rules, page_chars, precise)
+    cleaned = clean(precise, url, rules=rules, title=meta.title)
+    found = Candidates(url, meta, rules, page_chars, precise, cleaned)
     if always_both or _needs_default(found, tuning):
         found = replace(found, default=_trafilatura(tree, url, precision=False))
     if not precise.strip() and not (found.default or "").strip():
         second = _boilerpy3(html)
         if len(second) >= MIN_BODY_CHARS:
-            found = replace(found, precise=second, first_engine="boilerpy3")
+            found = replace(
+                found,
+                precise=second,
+                precise_cleaned=_clean(found, second),
+                first_engine="boilerpy3",
+            )
     elif len(max(precise, found.default or "", key=len)) < MIN_BODY_CHARS:
         second = _boilerpy3(html)
         best = max(precise, found.default or "", key=len)
         if len(second) >= SECOND_OPINION_RATIO * max(len(best), 1):
-            found = replace(found, precise=second, default=None, first_engine="boilerpy3")
+            found = replace(
+                found,
+                precise=second,
+                precise_cleaned=_clean(found, second),
+                default=None,
+                first_engine="boilerpy3",
+            )
     return found
 
 
 def _needs_default(found: Candidates, tuning: Tuning) -> bool:
-    cleaned = _clean(found, found.precise)
-    return len(cleaned.text) < tuning.gate * found.page_chars
+    return len(found.precise_cleaned.text) < tuning.gate * found.page_chars
 
 
 def finish(found: Candidates, *, tuning: Tuning = TUNING) -> Extraction:
     """Choose between the readings, clean the chosen one, and build the Article."""
-    cleaned = _clean(found, found.precise)
+    cleaned = found.precise_cleaned
     engine, text = found.first_engine, found.precise
-    if found.default is not None and len(cleaned.text) < tuning.gate * found.page_chars:
+    if found.default is not None and _needs_default(found, tuning):
         other = _clean(found, found.default)
         if len(cleaned.text) < tuning.fragment_ratio * len(other.text):
             engine, text, cleaned = "default", found.default, other
     if len(cleaned.text.split()) < MIN_ARTICLE_WORDS:
         raise ExtractionError(f"{found.url or 'page'}: no article text found", url=found.url)
     meta = found.meta
+    source = cleaned.original_source or meta.credit.source
     article = Article(
         text=cleaned.text,
         title=meta.title,
@@ -161,7 +175,8 @@ def finish(found: Candidates, *, tuning: Tuning = TUNING) -> Extraction:
         language=_pick_language(meta.language, guess_language(cleaned.text)),
         canonical_url=meta.canonical_url,
         site=meta.site,
-        original_source=cleaned.original_source,
+        original_source=source,
+        original_url=meta.credit.url if source == meta.credit.source else None,
     )
     figures = PageFigures(extracted_chars=len(text), kept_chars=len(cleaned.text))
     dropped = tuple((line.text, reason) for line, reason in cleaned.dropped)
@@ -297,6 +312,53 @@ def holds_body(element: lxml.html.HtmlElement, page: _PageSize) -> bool:
     )
 
 
+# --- republication credits -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """The original a republished story names ("Originally published by X"), and its link."""
+
+    source: str | None = None
+    url: str | None = None
+
+
+CREDIT_MAX_CHARS = 300  # a credit is a line; a paragraph that mentions publishing is body
+_CREDIT_HINTS = ("publish", "appeared", "reprint", "repost", "permission", "first ran")
+_CREDIT_TAGS = ("p", "em", "i", "small", "span", "div", "footer", "figcaption", "aside", "section")
+
+
+def find_credit(tree: lxml.html.HtmlElement, rules: tuple[Rule, ...], url: str | None) -> Credit:
+    """The republication credit of the page, read from the tree before extraction.
+
+    Extractors often leave the credit out (it sits after the body, in italics or a footer),
+    so the text steps alone would miss it. Only blocks whose own first text holds a credit
+    word are read in full, so the scan costs little; the link inside, if any, is the
+    original's URL.
+    """
+    matcher = combined(rules)
+    if matcher is None:
+        return Credit()
+    for element in tree.iter(*_CREDIT_TAGS):
+        head = (element.text or "").lower()
+        if not any(hint in head for hint in _CREDIT_HINTS):
+            continue
+        text = " ".join(element.text_content().split())
+        if len(text) > CREDIT_MAX_CHARS or (match := matcher.first(text)) is None:
+            continue
+        source = match.group("source").strip()
+        return Credit(source, _credit_link(element, url))
+    return Credit()
+
+
+def _credit_link(element: lxml.html.HtmlElement, url: str | None) -> str | None:
+    for href in element.xpath(".//a/@href"):
+        resolved = resolve(str(href), url or "")
+        if is_web_url(resolved):
+            return resolved
+    return None
+
+
 # --- metadata --------------------------------------------------------------------------------
 
 
@@ -310,6 +372,7 @@ class Metadata:
     language: str | None = None
     canonical_url: str | None = None
     site: str | None = None
+    credit: Credit = field(default_factory=lambda: Credit())
 
 
 def read_metadata(tree: lxml.html.HtmlElement, url: str | None) -> Metadata:

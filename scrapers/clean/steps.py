@@ -40,8 +40,9 @@ _MONTH = (
 _TIME = r"\d{1,2}[:.]\d{2}( ?[ap]\.?m\.?)?( [a-z]{2,4})?"
 _TIMESTAMP = re.compile(
     r"^(updated|posted|published|last updated|modified)?:?\s*(on\s+)?("
-    r"((\d+|an?|one|a few) (second|sec|minute|min|hour|hr|day|week|month|year)s? ago)"
-    r"|just now|yesterday|today"
+    r"((\d+|an?|one|a few) ?(second|sec|s|minute|min|m|hour|hr|h|day|d|week|wk|w|month|mo"
+    r"|year|yr|y)s?\.? ago)"
+    rf"|just now|(yesterday|today)(,? (at )?{_TIME})?"
     r"|((mon|tue|wed|thu|fri|sat|sun)[a-z]*,? )?"
     rf"({_MONTH} \d{{1,2}}(st|nd|rd|th)?,? \d{{4}}|\d{{1,2}} {_MONTH},? \d{{4}}"
     r"|\d{4}-\d{2}-\d{2})"
@@ -68,7 +69,7 @@ _BYLINE_TAIL = re.compile(
     r"(?<!\s)\s++(?:by|von|par|por|di|door)\s++\w++(?:\s++\w++){0,3}+$", re.IGNORECASE
 )
 DATELINE_MAX_WORDS = 10  # "sexta-feira, 22 de outubro de 2010 às 20:13": a date, not a sentence
-_RELATIVE_TIME = re.compile(r"\bago$|^(just now|yesterday|today)$", re.IGNORECASE)
+_RELATIVE_TIME = re.compile(r"\bago$|^(just now|yesterday|today)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +78,12 @@ class Line:
 
     index: int
     text: str
+    words: int = field(init=False, compare=False, repr=False)  # counted once: every step asks
+    bare: str = field(init=False, compare=False, repr=False)  # without a list marker ("- ")
 
-    @property
-    def words(self) -> int:
-        return len(self.text.split())
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "words", len(self.text.split()))
+        object.__setattr__(self, "bare", _BULLET.sub("", self.text, count=1))
 
     @property
     def is_heading_like(self) -> bool:
@@ -188,6 +191,8 @@ def guarded(lines: Sequence[Line], drop: Mapping[int, str]) -> dict[int, str]:
     than ``CUT_MAX_BODY_SHARE`` of the body (words in paragraph-length lines) is refused: only
     its short, single-line drops are kept, so a heading goes and the article after it stays.
     """
+    if not drop:
+        return {}
     words = {line.index: line.words for line in lines}
     allowed = {
         index: reason
@@ -239,7 +244,7 @@ def attribution(lines: Sequence[Line], ctx: Context) -> Decision:
     """An "originally appeared in X" line: X becomes metadata; in the tail it ends the body."""
     total = _words_before(lines, len(lines))
     for k, line in enumerate(lines):
-        match = _first_match(ctx.rules.attribution, line.text)
+        match = _first_match(ctx.rules.attribution, line.bare)
         if match is None:
             continue
         source = match.group("source").strip()
@@ -253,7 +258,7 @@ def end_markers(lines: Sequence[Line], ctx: Context) -> Decision:
     """A copyright line in the last half closes the article; earlier it is only dropped."""
     total = _words_before(lines, len(lines))
     for k, line in enumerate(lines):
-        if line.words <= HEADING_MAX_WORDS and _matches(ctx.rules.end_markers, line.text):
+        if line.words <= HEADING_MAX_WORDS and _matches(ctx.rules.end_markers, line.bare):
             if _words_before(lines, k) >= total * TAIL_SHARE and not _article_goes_on(lines, k):
                 return Decision(_cut(lines, k, "end_marker"))
             return Decision({line.index: "end_marker"})
@@ -266,7 +271,7 @@ def section_cuts(lines: Sequence[Line], ctx: Context) -> Decision:
     Above the body (a heading among byline lines) only the heading itself goes.
     """
     for k, line in enumerate(lines):
-        if not line.is_heading_like or not _matches(ctx.rules.cut_after, line.text):
+        if not line.is_heading_like or not _matches(ctx.rules.cut_after, line.bare):
             continue
         if _words_before(lines, k) >= BODY_BEFORE_CUT and not _article_goes_on(lines, k):
             return Decision(_cut(lines, k, "section"))
@@ -293,7 +298,7 @@ def promo_blocks(lines: Sequence[Line], ctx: Context) -> Decision:
     """An inline "Don't miss" / "Read more" heading and the headline links right under it."""
     drop: dict[int, str] = {}
     for k, line in enumerate(lines):
-        if not line.is_heading_like or not _matches(ctx.rules.promo_heading, line.text):
+        if not line.is_heading_like or not _matches(ctx.rules.promo_heading, line.bare):
             continue
         drop[line.index] = "promo"
         for following in lines[k + 1 : k + 1 + PROMO_MAX_LINKS]:
@@ -324,16 +329,16 @@ def story_cards(lines: Sequence[Line], ctx: Context) -> Decision:
 
 
 def _is_relative_time(line: Line) -> bool:
-    return bool(_TIMESTAMP.match(line.text)) and bool(_RELATIVE_TIME.search(line.text))
+    return bool(_TIMESTAMP.match(line.bare)) and bool(_RELATIVE_TIME.search(line.bare))
 
 
 def patterns(lines: Sequence[Line], ctx: Context) -> Decision:
     """Lines matching a drop or image-credit rule."""
     drop: dict[int, str] = {}
     for line in lines:
-        if _matches(ctx.rules.drop, line.text):
+        if _matches(ctx.rules.drop, line.bare):
             drop[line.index] = "rule"
-        elif line.words <= CREDIT_MAX_WORDS and _matches(ctx.rules.credits, line.text):
+        elif line.words <= CREDIT_MAX_WORDS and _matches(ctx.rules.credits, line.bare):
             drop[line.index] = "credit"
     return Decision(drop)
 
@@ -346,7 +351,7 @@ def timestamps(lines: Sequence[Line], ctx: Context) -> Decision:
 
 def is_timestamp(line: Line) -> bool:
     """True for date/time lines in any of the usual spellings, in any language with digits."""
-    text = _BYLINE_TAIL.sub("", line.text)
+    text = _BYLINE_TAIL.sub("", line.bare)
     if _TIMESTAMP.match(text):
         return True
     return line.words <= DATELINE_MAX_WORDS and is_dateline(text)
