@@ -99,3 +99,19 @@ def test_each_kind_of_furniture_is_dropped_with_its_reason(line: str, reason: st
     body = "A body paragraph that is long enough to be the story itself, with a few more words."
     cleaned = clean(f"{body}\n\n{line}\n\n{body} And it goes on.")
     assert [r for _, r in cleaned.dropped] == [reason]
+
+
+def test_republication_credit_with_a_link_gives_the_original_url() -> None:
+    """The credit's link is the original's URL; the credit itself is not body text, even
+    where the extractor leaves it out of the text (after the body, in italics)."""
+    paragraph = "The council approved the harbour budget on Tuesday after a long debate. " * 3
+    html = (
+        "<html><body><article><h1>Harbour budget approved</h1>"
+        + f"<p>{paragraph}</p>" * 4
+        + "</article><p><em>Originally published by <a href='https://www.nytimes.com/2026/a'>"
+        "nytimes.com</a>. Republished with permission.</em></p></body></html>"
+    )
+    article = extract(html, "https://aggregator.example/s/1")
+    assert article.original_source == "nytimes.com"
+    assert article.original_url == "https://www.nytimes.com/2026/a"
+    assert "Originally published" not in article.text
