@@ -1,10 +1,13 @@
 """[extract] HTML → Article: layered extraction, then the cleaning pass (pure).
 
-1 parse the page once (lxml), 2 read metadata from meta tags and JSON-LD, 3 remove what sits
-above the headline (promos, outlet cards) and the blocks the rules name (related stories,
-newsletters, share bars) from the tree, 4 extract the body with
-trafilatura tuned for precision, 5 ask boilerpy3 for a second opinion when trafilatura finds
-too little, 6 clean the text (rules, structure, title and attribution lines).
+1 parse the page once (lxml), 2 read metadata from meta tags and JSON-LD (htmldate when they
+carry no date) and a republication credit from the tree, 3 remove what sits above the
+headline (promos, outlet cards) and the blocks the rules name (related stories, newsletters,
+share bars), never a block that holds much of the body, 4 read the body with trafilatura in
+precision mode, and in its default mode too when the precision text is short against the
+page's paragraphs; the default reading wins when the precision one is a fragment of it,
+5 ask boilerpy3 for a second opinion when trafilatura finds too little, 6 clean the text
+(rules, structure, title and attribution lines, each step guarded against dropping body).
 The settings were chosen on bench/extraction.py; bench/RESULTS.md has the measurements.
 """
 
@@ -128,27 +131,25 @@ def candidates(
     found = Candidates(url, meta, rules, page_chars, precise, cleaned)
     if always_both or _needs_default(found, tuning):
         found = replace(found, default=_trafilatura(tree, url, precision=False))
-    if not precise.strip() and not (found.default or "").strip():
-        second = _boilerpy3(html)
-        if len(second) >= MIN_BODY_CHARS:
-            found = replace(
-                found,
-                precise=second,
-                precise_cleaned=_clean(found, second),
-                first_engine="boilerpy3",
-            )
-    elif len(max(precise, found.default or "", key=len)) < MIN_BODY_CHARS:
-        second = _boilerpy3(html)
-        best = max(precise, found.default or "", key=len)
-        if len(second) >= SECOND_OPINION_RATIO * max(len(best), 1):
-            found = replace(
-                found,
-                precise=second,
-                precise_cleaned=_clean(found, second),
-                default=None,
-                first_engine="boilerpy3",
-            )
-    return found
+    return _second_opinion(found, html)
+
+
+def _second_opinion(found: Candidates, html: str) -> Candidates:
+    """boilerpy3's reading instead, when trafilatura found (nearly) nothing and it finds
+    much more: a second parse, so only on the pages that need it."""
+    best = max(found.precise, found.default or "", key=len)
+    if len(best) >= MIN_BODY_CHARS:
+        return found
+    second = _boilerpy3(html)
+    if len(second) < SECOND_OPINION_RATIO * max(len(best), 1):
+        return found
+    return replace(
+        found,
+        precise=second,
+        precise_cleaned=_clean(found, second),
+        default=None,
+        first_engine="boilerpy3",
+    )
 
 
 def _needs_default(found: Candidates, tuning: Tuning) -> bool:
@@ -598,7 +599,7 @@ def _language(tree: lxml.html.HtmlElement, metas: dict[str, str]) -> str | None:
 
 LANGUAGE_MIN_WORDS = 8  # below this py3langid's guess is noise ("Hello there" → Sesotho)
 LANGUAGE_MIN_PROBABILITY = 0.95  # normalised; a page it is unsure of keeps its declaration
-LANGUAGE_SAMPLE_CHARS = 3000  # the opening of the body is enough and keeps this cheap
+LANGUAGE_SAMPLE_CHARS = 1200  # the opening of the body is enough: py3langid costs ~1 ms per KB
 
 
 @functools.cache
