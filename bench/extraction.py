@@ -21,6 +21,7 @@ empty prediction scores precision 0 and recall 0 (unless the truth is empty too:
 
     python bench/extraction.py                      # both sets, ours / trafilatura / precision
     python bench/extraction.py --sets news --worst 10
+    python bench/extraction.py --engines ours trafilatura boilerpy3 readability-lxml --no-kfold
     python bench/extraction.py --markdown > /tmp/t  # the tables of bench/RESULTS.md
 """
 
@@ -228,6 +229,18 @@ def engine_boilerpy3() -> Engine:
     return run
 
 
+def engine_newspaper4k() -> Engine:
+    import newspaper
+
+    def run(html: str, url: str) -> str:
+        article = newspaper.Article(url, fetch_images=False)
+        article.download(input_html=html)
+        article.parse()
+        return str(article.text or "")
+
+    return run
+
+
 def engine_readability() -> Engine:
     import lxml.html
     from readability import Document
@@ -249,6 +262,7 @@ ENGINES: dict[str, Callable[[], Engine]] = {
     "trafilatura": engine_trafilatura,
     "trafilatura-precision": engine_trafilatura_precision,
     "boilerpy3": engine_boilerpy3,
+    "newspaper4k": engine_newspaper4k,
     "readability-lxml": engine_readability,
 }
 DEFAULT_ENGINES = ("ours", "trafilatura", "trafilatura-precision")
@@ -426,7 +440,7 @@ def report(
         if kind == "wcxb":
             row += [_snippets(s, "with_found"), _snippets(s, "without_leaked")]
         rows.append([*row, speed])
-    out = [f"{kind}: {len(pages)} pages", render(rows, markdown)]
+    out = [f"{kind}: {len(pages)} pages\n", render(rows, markdown)]
     if fold is not None and "trafilatura" in scores:
         held = [fold.held_out[pid] for pid in ids]
         f1, p, r = mean_pr(held)
