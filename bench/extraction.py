@@ -1,18 +1,28 @@
-"""[extract] Benchmark: our extraction against open-source extractors on the same pages.
+"""[extract] Benchmark: our extraction against trafilatura on both dev sets, whole-set and k-fold.
 
-Scores every engine on ../shared/extraction-dev/ by that set's own rules (its README): tokens
-are ``\\w+`` matches; predicted and true bodies are compared as word 4-gram shingles with
-counts; per page, precision = matched / predicted shingles and recall = matched / true
-shingles; the reported precision and recall are the means over pages and F1 is computed from
-those two means. Accuracy is the share of pages whose token sequence matches exactly.
-Throughput (pages/s) is measured in the same run, on the same decoded pages.
+Two dev sets, each scored by its own README:
 
-Conventions where the README is silent: a text with fewer than four tokens is one shingle; an
+- ``news`` (../shared/extraction-dev/, 91 pages): ``\\w+`` tokens compared as word 4-gram
+  shingles with counts; per page precision = matched / predicted and recall = matched / true;
+  precision and recall are means over pages and F1 comes from those two means.
+- ``wcxb`` (../shared/extraction-dev-wcxb/, 793 article pages): lower-cased ``\\w+`` tokens as
+  a bag of words (multiset overlap), per-page precision / recall / F1 averaged over pages; plus
+  the share of ``with`` snippets found and of ``without`` snippets leaked.
+
+Every engine runs in one process, engines taking turns page by page, so speed ratios are
+same-run figures. Reported per set: F1 / P / R for each engine, the paired ΔF1 of ours against
+plain trafilatura with a 95 % bootstrap interval, the count of catastrophic pages (ours < 0.5
+while trafilatura >= 0.8), the pages we lose most on, and 5-fold figures: the one threshold
+the product tunes (``Tuning.fragment_ratio``) is chosen on 4/5 of the pages from a grid and
+scored on the held 1/5; the reported k-fold F1 is over the held-out pages only.
+
+Conventions where a README is silent: a text with fewer than four tokens is one shingle; an
 empty prediction scores precision 0 and recall 0 (unless the truth is empty too: 1 and 1).
 
-    python bench/extraction.py                       # every engine that is importable
-    python bench/extraction.py --engines ours trafilatura --worst 10
-    python bench/extraction.py --markdown            # the table for bench/RESULTS.md
+    python bench/extraction.py                      # both sets, ours / trafilatura / precision
+    python bench/extraction.py --sets news --worst 10
+    python bench/extraction.py --engines ours trafilatura boilerpy3 readability-lxml --no-kfold
+    python bench/extraction.py --markdown > /tmp/t  # the tables of bench/RESULTS.md
 """
 
 from __future__ import annotations
@@ -20,18 +30,25 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import random
 import re
 import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = ROOT.parent / "shared" / "extraction-dev"
-SHINGLE = 4  # the benchmark's shingle size
+SHARED = ROOT.parent / "shared"
+SETS = {"news": SHARED / "extraction-dev", "wcxb": SHARED / "extraction-dev-wcxb"}
+SHINGLE = 4  # the news benchmark's shingle size
+FOLDS = 5
+BOOTSTRAP = 2000
+SEED = 20261202
+CATASTROPHE_OURS, CATASTROPHE_THEIRS = 0.5, 0.8
 _TOKEN = re.compile(r"\w+")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([\w-]+)""", re.IGNORECASE)
 
@@ -44,48 +61,27 @@ class Page:
     url: str
     html: str
     truth: str
+    with_snippets: tuple[str, ...] = ()
+    without_snippets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Score:
     precision: float
     recall: float
-    exact: bool
+    with_found: float | None = None
+    without_leaked: float | None = None
 
     @property
     def f1(self) -> float:
         return _f1(self.precision, self.recall)
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    engine: str
-    scores: dict[str, Score]
-    seconds: float
-
-    @property
-    def precision(self) -> float:
-        return statistics.fmean(s.precision for s in self.scores.values())
-
-    @property
-    def recall(self) -> float:
-        return statistics.fmean(s.recall for s in self.scores.values())
-
-    @property
-    def f1(self) -> float:
-        return _f1(self.precision, self.recall)
-
-    @property
-    def accuracy(self) -> float:
-        return statistics.fmean(float(s.exact) for s in self.scores.values())
-
-    @property
-    def pages_per_second(self) -> float:
-        return len(self.scores) / self.seconds if self.seconds else float("inf")
 
 
 def _f1(precision: float, recall: float) -> float:
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+# --- scoring ---------------------------------------------------------------------------------
 
 
 def tokens(text: str) -> list[str]:
@@ -98,17 +94,56 @@ def shingles(words: list[str]) -> Counter[tuple[str, ...]]:
     return Counter(tuple(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1))
 
 
-def score(predicted: str, truth: str) -> Score:
-    """Shingle precision and recall of one page, and whether the token sequences are equal."""
-    pred_words, true_words = tokens(predicted), tokens(truth)
-    pred, true = shingles(pred_words), shingles(true_words)
+def _overlap(pred: Counter[tuple[str, ...]] | Counter[str], true: Counter) -> tuple[float, float]:  # type: ignore[type-arg]
     if not pred or not true:
-        both_empty = not pred and not true
-        return Score(float(both_empty), float(both_empty), pred_words == true_words)
+        both_empty = float(not pred and not true)
+        return both_empty, both_empty
     matched = sum((pred & true).values())
-    return Score(
-        matched / sum(pred.values()), matched / sum(true.values()), pred_words == true_words
+    return matched / sum(pred.values()), matched / sum(true.values())
+
+
+def score_news(predicted: str, page: Page) -> Score:
+    """Shingle precision and recall of one page (the news set's rule)."""
+    return Score(*_overlap(shingles(tokens(predicted)), shingles(tokens(page.truth))))
+
+
+def _norm(text: str) -> str:
+    return " ".join(tokens(text.lower()))
+
+
+def score_wcxb(predicted: str, page: Page) -> Score:
+    """Bag-of-words precision and recall, plus snippets found / leaked (the WCXB rule)."""
+    precision, recall = _overlap(
+        Counter(tokens(predicted.lower())), Counter(tokens(page.truth.lower()))
     )
+    normed = _norm(predicted)
+    found = [_norm(s) in normed for s in page.with_snippets if _norm(s)]
+    leaked = [_norm(s) in normed for s in page.without_snippets if _norm(s)]
+    return Score(
+        precision,
+        recall,
+        statistics.fmean(found) if found else None,
+        statistics.fmean(leaked) if leaked else None,
+    )
+
+
+SCORERS: dict[str, Callable[[str, Page], Score]] = {"news": score_news, "wcxb": score_wcxb}
+
+
+def mean_pr(scores: Sequence[Score]) -> tuple[float, float, float]:
+    """(F1, P, R) of a set by its rule: news F1 from the mean P and R, WCXB the mean F1."""
+    precision = statistics.fmean(s.precision for s in scores)
+    recall = statistics.fmean(s.recall for s in scores)
+    return _f1(precision, recall), precision, recall
+
+
+def set_f1(kind: str, scores: Sequence[Score]) -> float:
+    if kind == "wcxb":
+        return statistics.fmean(s.f1 for s in scores)
+    return mean_pr(scores)[0]
+
+
+# --- loading ---------------------------------------------------------------------------------
 
 
 def decode(raw: bytes) -> str:
@@ -128,12 +163,23 @@ def decode(raw: bytes) -> str:
     return str(best) if best is not None else raw.decode("utf-8", "replace")
 
 
-def load_pages(data: Path) -> list[Page]:
+def load_pages(kind: str, data: Path | None = None) -> list[Page]:
+    data = data or SETS[kind]
     truth = json.loads((data / "ground-truth.json").read_text(encoding="utf-8"))
     pages = []
     for page_id, item in sorted(truth.items()):
         raw = gzip.decompress((data / "html" / f"{page_id}.html.gz").read_bytes())
-        pages.append(Page(page_id, item["url"], decode(raw), item["articleBody"]))
+        body = item.get("articleBody") or item.get("main_content") or ""
+        pages.append(
+            Page(
+                page_id,
+                item["url"],
+                decode(raw),
+                body,
+                tuple(item.get("with") or ()),
+                tuple(item.get("without") or ()),
+            )
+        )
     return pages
 
 
@@ -159,6 +205,15 @@ def engine_trafilatura() -> Engine:
 
     def run(html: str, url: str) -> str:
         return trafilatura.extract(html) or ""  # default settings, as published
+
+    return run
+
+
+def engine_trafilatura_precision() -> Engine:
+    import trafilatura
+
+    def run(html: str, url: str) -> str:
+        return trafilatura.extract(html, favor_precision=True) or ""
 
     return run
 
@@ -205,40 +260,12 @@ def engine_readability() -> Engine:
 ENGINES: dict[str, Callable[[], Engine]] = {
     "ours": engine_ours,
     "trafilatura": engine_trafilatura,
+    "trafilatura-precision": engine_trafilatura_precision,
     "boilerpy3": engine_boilerpy3,
     "newspaper4k": engine_newspaper4k,
     "readability-lxml": engine_readability,
 }
-
-
-def run_engines(engines: dict[str, Engine], pages: list[Page]) -> list[Result]:
-    """Extract every page with every engine and score it.
-
-    Engines take turns page by page (after one untimed warm-up page each), so a busy moment
-    on a shared machine slows all of them alike instead of whichever ran then.
-    """
-    for engine in engines.values():
-        _safely(engine, pages[0])
-    seconds = dict.fromkeys(engines, 0.0)
-    outputs: dict[str, dict[str, str]] = {name: {} for name in engines}
-    for page in pages:
-        for name, engine in engines.items():
-            started = time.perf_counter()
-            outputs[name][page.id] = _safely(engine, page)
-            seconds[name] += time.perf_counter() - started
-    return [
-        Result(name, {p.id: score(outputs[name][p.id], p.truth) for p in pages}, seconds[name])
-        for name in engines
-    ]
-
-
-def _safely(engine: Engine, page: Page) -> str:
-    """The engine's text for the page; a crash on one page scores that page as empty."""
-    try:
-        return engine(page.html, page.url)
-    except Exception as exc:  # noqa: BLE001 — third-party engines raise anything
-        print(f"  {page.id[:12]}: {type(exc).__name__}: {str(exc)[:80]}", file=sys.stderr)
-        return ""
+DEFAULT_ENGINES = ("ours", "trafilatura", "trafilatura-precision")
 
 
 def load_engines(names: Iterable[str]) -> dict[str, Engine]:
@@ -251,66 +278,236 @@ def load_engines(names: Iterable[str]) -> dict[str, Engine]:
     return engines
 
 
-def table(results: list[Result], markdown: bool) -> str:
-    base = next((r for r in results if r.engine == "trafilatura"), None)
-    head = ["engine", "F1", "precision", "recall", "accuracy", "pages/s", "vs trafilatura"]
-    rows = []
-    for r in results:
-        speed = f"{r.pages_per_second / base.pages_per_second:.2f}" if base else "-"
-        rows.append(
-            [
-                r.engine,
-                f"{r.f1:.3f}",
-                f"{r.precision:.3f}",
-                f"{r.recall:.3f}",
-                f"{r.accuracy:.3f}",
-                f"{r.pages_per_second:.1f}",
-                speed,
-            ]
+def _safely(engine: Engine, page: Page) -> str:
+    """The engine's text for the page; a crash on one page scores that page as empty."""
+    try:
+        return engine(page.html, page.url)
+    except Exception as exc:  # noqa: BLE001 — third-party engines raise anything
+        print(f"  {page.id[:12]}: {type(exc).__name__}: {str(exc)[:80]}", file=sys.stderr)
+        return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """Every engine's text for every page and the seconds each engine took in total."""
+
+    outputs: dict[str, dict[str, str]]
+    seconds: dict[str, float]
+
+
+def run_engines(engines: dict[str, Engine], pages: list[Page]) -> Run:
+    """Engines take turns page by page (after one untimed warm-up page each), so a busy moment
+    on a shared machine slows all of them alike instead of whichever ran then."""
+    for engine in engines.values():
+        _safely(engine, pages[0])
+    seconds = dict.fromkeys(engines, 0.0)
+    outputs: dict[str, dict[str, str]] = {name: {} for name in engines}
+    for page in pages:
+        for name, engine in engines.items():
+            started = time.perf_counter()
+            outputs[name][page.id] = _safely(engine, page)
+            seconds[name] += time.perf_counter() - started
+    return Run(outputs, seconds)
+
+
+# --- k-fold ----------------------------------------------------------------------------------
+
+
+def folds(pages: Sequence[Page], k: int = FOLDS) -> list[list[str]]:
+    """Page ids in ``k`` folds, shuffled with a fixed seed (the same folds every run)."""
+    ids = [p.id for p in pages]
+    random.Random(SEED).shuffle(ids)
+    return [ids[i::k] for i in range(k)]
+
+
+def tuned_outputs(pages: list[Page]) -> dict[Any, dict[str, str]]:
+    """Ours with each value of the tuned threshold: page id -> text, per grid value.
+
+    The expensive part (parsing, both trafilatura runs) is done once per page; only the
+    choice and the cleaning are repeated per value.
+    """
+    sys.path.insert(0, str(ROOT))
+    from scrapers.errors import ExtractionError
+    from scrapers.extract import TUNING_GRID, candidates, finish
+
+    out: dict[Any, dict[str, str]] = {value: {} for value in TUNING_GRID}
+    for page in pages:
+        try:
+            prepared = candidates(page.html, page.url, always_both=True)
+        except ExtractionError:
+            prepared = None
+        for value in TUNING_GRID:
+            text = ""
+            if prepared is not None:
+                try:
+                    text = finish(prepared, tuning=value).article.text
+                except ExtractionError:
+                    text = ""
+            out[value][page.id] = text
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class FoldResult:
+    chosen: list[Any]
+    held_out: dict[str, Score]  # every page scored by the value chosen without it
+
+
+def kfold(kind: str, pages: list[Page], grid: dict[Any, dict[str, str]]) -> FoldResult:
+    scorer = SCORERS[kind]
+    by_id = {p.id: p for p in pages}
+    scored = {
+        v: {pid: scorer(text, by_id[pid]) for pid, text in out.items()} for v, out in grid.items()
+    }
+    chosen: list[Any] = []
+    held: dict[str, Score] = {}
+    for fold in folds(pages):
+        train = [pid for pid in by_id if pid not in set(fold)]
+        best = max(grid, key=lambda v: set_f1(kind, [scored[v][pid] for pid in train]))
+        chosen.append(best)
+        held.update({pid: scored[best][pid] for pid in fold})
+    return FoldResult(chosen, held)
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def bootstrap_delta(
+    kind: str, ours: Sequence[Score], theirs: Sequence[Score]
+) -> tuple[float, float, float]:
+    """ΔF1 (ours - theirs) on the set and its 95 % paired bootstrap interval over pages."""
+    rng = random.Random(SEED)
+    n = len(ours)
+    deltas = []
+    for _ in range(BOOTSTRAP):
+        sample = [rng.randrange(n) for _ in range(n)]
+        deltas.append(
+            set_f1(kind, [ours[i] for i in sample]) - set_f1(kind, [theirs[i] for i in sample])
         )
+    deltas.sort()
+    delta = set_f1(kind, ours) - set_f1(kind, theirs)
+    return delta, deltas[int(0.025 * BOOTSTRAP)], deltas[int(0.975 * BOOTSTRAP) - 1]
+
+
+def _row(cells: Sequence[str], markdown: bool, widths: Sequence[int] | None = None) -> str:
     if markdown:
-        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
-    return "\n".join(
-        "  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True))
-        for row in [head, *rows]
+        return "| " + " | ".join(cells) + " |"
+    return "  ".join(c.ljust(w) for c, w in zip(cells, widths or [0] * len(cells), strict=True))
+
+
+def render(rows: list[list[str]], markdown: bool) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [_row(rows[0], markdown, widths)]
+    if markdown:
+        lines.append("|" + "---|" * len(rows[0]))
+    lines += [_row(r, markdown, widths) for r in rows[1:]]
+    return "\n".join(lines)
+
+
+def report(
+    kind: str, pages: list[Page], run: Run, fold: FoldResult | None, worst: int, markdown: bool
+) -> str:
+    scorer = SCORERS[kind]
+    ids = [p.id for p in pages]
+    by_id = {p.id: p for p in pages}
+    scores = {
+        name: [scorer(out[pid], by_id[pid]) for pid in ids] for name, out in run.outputs.items()
+    }
+    base_speed = run.seconds.get("trafilatura")
+    head = [
+        "engine",
+        "F1",
+        "P",
+        "R",
+        "ΔF1 vs trafilatura [95 % CI]",
+        "catastrophic",
+        "speed vs trafilatura",
+    ]
+    if kind == "wcxb":
+        head[-1:-1] = ["with found", "without leaked"]
+    rows = [head]
+    for name, s in scores.items():
+        f1, p, r = mean_pr(s)
+        f1 = set_f1(kind, s)
+        delta = "-"
+        cats = "-"
+        if "trafilatura" in scores and name != "trafilatura":
+            d, lo, hi = bootstrap_delta(kind, s, scores["trafilatura"])
+            delta = f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+            cats = str(_catastrophes(s, scores["trafilatura"]))
+        speed = f"{base_speed / run.seconds[name]:.2f}" if base_speed else "-"
+        row = [name, f"{f1:.3f}", f"{p:.3f}", f"{r:.3f}", delta, cats]
+        if kind == "wcxb":
+            row += [_snippets(s, "with_found"), _snippets(s, "without_leaked")]
+        rows.append([*row, speed])
+    out = [f"{kind}: {len(pages)} pages\n", render(rows, markdown)]
+    if fold is not None and "trafilatura" in scores:
+        held = [fold.held_out[pid] for pid in ids]
+        f1, p, r = mean_pr(held)
+        f1 = set_f1(kind, held)
+        d, lo, hi = bootstrap_delta(kind, held, scores["trafilatura"])
+        per_fold = []
+        for fold_ids in folds(pages):
+            ours_f = set_f1(kind, [fold.held_out[pid] for pid in fold_ids])
+            theirs_f = set_f1(kind, [scores["trafilatura"][ids.index(pid)] for pid in fold_ids])
+            per_fold.append(f"{ours_f:.3f}/{theirs_f:.3f}")
+        chosen = [(t.gate, t.fragment_ratio) for t in fold.chosen]
+        out.append(
+            f"\n{FOLDS}-fold (Tuning chosen on 4/5, scored on the held 1/5): chosen (gate,"
+            f" fragment_ratio) {chosen}; held-out F1 {f1:.3f} P {p:.3f} R {r:.3f};"
+            " ΔF1 vs trafilatura"
+            f" {d:+.3f} [{lo:+.3f}, {hi:+.3f}]; catastrophic"
+            f" {_catastrophes(held, scores['trafilatura'])}; per fold ours/trafilatura F1:"
+            f" {', '.join(per_fold)}"
+        )
+    if worst and "ours" in scores and "trafilatura" in scores:
+        losses = sorted(
+            range(len(ids)), key=lambda i: scores["ours"][i].f1 - scores["trafilatura"][i].f1
+        )[:worst]
+        lines = [f"\nworst {worst} pages for ours against trafilatura (ours F1 / trafilatura F1):"]
+        for i in losses:
+            o, t = scores["ours"][i], scores["trafilatura"][i]
+            lines.append(
+                f"- {ids[i]} {o.f1:.3f} / {t.f1:.3f} (ours P {o.precision:.2f} R {o.recall:.2f})"
+                f" {by_id[ids[i]].url[:90]}"
+            )
+        out.append("\n".join(lines))
+    return "\n".join(out)
+
+
+def _catastrophes(ours: Sequence[Score], theirs: Sequence[Score]) -> int:
+    return sum(
+        o.f1 < CATASTROPHE_OURS and t.f1 >= CATASTROPHE_THEIRS
+        for o, t in zip(ours, theirs, strict=True)
     )
 
 
-def regressions(results: list[Result], pages: list[Page]) -> list[str]:
-    """Pages where we score F1 < 0.5 although trafilatura scores F1 >= 0.5."""
-    by_name = {r.engine: r for r in results}
-    if "ours" not in by_name or "trafilatura" not in by_name:
-        return []
-    ours, theirs = by_name["ours"].scores, by_name["trafilatura"].scores
-    return [p.id for p in pages if ours[p.id].f1 < 0.5 <= theirs[p.id].f1]
-
-
-def worst(result: Result, pages: list[Page], n: int) -> str:
-    urls = {p.id: p.url for p in pages}
-    ranked = sorted(result.scores.items(), key=lambda item: item[1].f1)[:n]
-    return "\n".join(
-        f"{s.f1:.3f} p={s.precision:.3f} r={s.recall:.3f} {pid[:12]} {urls[pid]}"
-        for pid, s in ranked
-    )
+def _snippets(scores: Sequence[Score], field: str) -> str:
+    values = [getattr(s, field) for s in scores if getattr(s, field) is not None]
+    return f"{statistics.fmean(values):.3f}" if values else "-"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
-    parser.add_argument("--worst", type=int, default=0, help="list the N worst pages per engine")
-    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    parser.add_argument(
+        "--engines", nargs="+", default=list(DEFAULT_ENGINES), choices=list(ENGINES)
+    )
+    parser.add_argument("--worst", type=int, default=8, help="list the N pages we lose most on")
+    parser.add_argument("--no-kfold", action="store_true", help="skip the k-fold figures")
+    parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     args = parser.parse_args(argv)
-    pages = load_pages(args.data)
-    results = run_engines(load_engines(args.engines), pages)
-    print(f"{len(pages)} pages from {args.data}")
-    print(table(results, args.markdown))
-    bad = regressions(results, pages)
-    print(f"pages with F1 < 0.5 that trafilatura gets right: {len(bad)} {bad}")
-    for result in results if args.worst else []:
-        print(f"\nworst {args.worst} for {result.engine}:\n{worst(result, pages, args.worst)}")
+    engines = load_engines(args.engines)
+    for kind in args.sets:
+        pages = load_pages(kind)
+        run = run_engines(engines, pages)
+        fold = (
+            None
+            if args.no_kfold or "ours" not in engines
+            else kfold(kind, pages, tuned_outputs(pages))
+        )
+        print(report(kind, pages, run, fold, args.worst, args.markdown))
+        print()
     return 0
 
 

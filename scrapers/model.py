@@ -61,4 +61,5 @@ class Article:
     language: str | None = None
     canonical_url: str | None = None
     site: str | None = None
-    original_source: str | None = None
+    original_source: str | None = None  # the outlet a republished copy names
+    original_url: str | None = None  # the link its republication credit gives, if any

@@ -666,7 +666,8 @@ def make_document(
 
     The page's canonical link is trusted only on the same site: a cross-site canonical is how
     a syndicated copy names its original, which is not this copy's identity but is kept as
-    ``original_url`` (with the original's outlet: the attribution line's, else its host).
+    ``original_url`` (with the original's outlet: the attribution line's, else its host); so
+    is the link of a republication credit ("Originally published by <a>X</a>").
     ``site`` is the outlet's name as the page gives it (og:site_name, the JSON-LD publisher),
     as ``watcher extract`` shows it, else the host without "www.".
     """
@@ -676,6 +677,8 @@ def make_document(
     original_url = None
     if not same_site(canonical, final_url):
         original_url, canonical = canonical, canonicalize(final_url)
+    elif article.original_url and not same_site(article.original_url, final_url):
+        original_url = canonicalize(article.original_url)  # the republication credit's link
     original_source = article.original_source
     if original_url and not original_source:
         original_source = host_of(original_url).removeprefix("www.")

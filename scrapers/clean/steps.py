@@ -40,8 +40,9 @@ _MONTH = (
 _TIME = r"\d{1,2}[:.]\d{2}( ?[ap]\.?m\.?)?( [a-z]{2,4})?"
 _TIMESTAMP = re.compile(
     r"^(updated|posted|published|last updated|modified)?:?\s*(on\s+)?("
-    r"((\d+|an?|one|a few) (second|sec|minute|min|hour|hr|day|week|month|year)s? ago)"
-    r"|just now|yesterday|today"
+    r"((\d+|an?|one|a few) ?(second|sec|s|minute|min|m|hour|hr|h|day|d|week|wk|w|month|mo"
+    r"|year|yr|y)s?\.? ago)"
+    rf"|just now|(yesterday|today)(,? (at )?{_TIME})?"
     r"|((mon|tue|wed|thu|fri|sat|sun)[a-z]*,? )?"
     rf"({_MONTH} \d{{1,2}}(st|nd|rd|th)?,? \d{{4}}|\d{{1,2}} {_MONTH},? \d{{4}}"
     r"|\d{4}-\d{2}-\d{2})"
@@ -68,7 +69,7 @@ _BYLINE_TAIL = re.compile(
     r"(?<!\s)\s++(?:by|von|par|por|di|door)\s++\w++(?:\s++\w++){0,3}+$", re.IGNORECASE
 )
 DATELINE_MAX_WORDS = 10  # "sexta-feira, 22 de outubro de 2010 às 20:13": a date, not a sentence
-_RELATIVE_TIME = re.compile(r"\bago$|^(just now|yesterday|today)$", re.IGNORECASE)
+_RELATIVE_TIME = re.compile(r"\bago$|^(just now|yesterday|today)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +78,12 @@ class Line:
 
     index: int
     text: str
+    words: int = field(init=False, compare=False, repr=False)  # counted once: every step asks
+    bare: str = field(init=False, compare=False, repr=False)  # without a list marker ("- ")
 
-    @property
-    def words(self) -> int:
-        return len(self.text.split())
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "words", len(self.text.split()))
+        object.__setattr__(self, "bare", _BULLET.sub("", self.text, count=1))
 
     @property
     def is_heading_like(self) -> bool:
@@ -142,19 +145,74 @@ def join_lines(lines: Sequence[Line]) -> str:
 
 
 def run_steps(lines: Sequence[Line], ctx: Context, steps: Sequence[Step]) -> Cleaned:
-    """Apply ``steps`` in order; each sees only the lines the previous ones kept."""
+    """Apply ``steps`` in order; each sees only the lines the previous ones kept.
+
+    Every decision passes ``guarded`` first, so no step, however its rules are worded, can
+    drop a long line as if it were a short one or cut away most of the article.
+    """
     kept = list(lines)
     dropped: list[tuple[Line, str]] = []
     source: str | None = None
     for step in steps:
         decision = step(kept, ctx)
         source = source or decision.original_source
-        if decision.drop:
-            dropped += [
-                (line, decision.drop[line.index]) for line in kept if line.index in decision.drop
-            ]
-            kept = [line for line in kept if line.index not in decision.drop]
+        drop = guarded(kept, decision.drop)
+        if drop:
+            dropped += [(line, drop[line.index]) for line in kept if line.index in drop]
+            kept = [line for line in kept if line.index not in drop]
     return Cleaned(tuple(kept), tuple(dropped), source)
+
+
+# The longest line (in words) each single-line reason is meant for. A step aimed at short
+# lines (a title, a dateline, a credit) never drops a line far longer than its target: on
+# table-layout pages one "line" is the whole article, and it contains the headline.
+REASON_MAX_WORDS: Mapping[str, int] = {
+    "title": 40,
+    "preamble": 25,
+    "caption": 8,
+    "timestamp": 20,
+    "credit": 40,
+    "rule": 50,
+    "section": 12,
+    "promo": 20,
+    "end_marker": 12,
+    "attribution": 40,
+    "story_cards": 12,
+    "teaser": 80,
+}
+CUT_MAX_BODY_SHARE = 0.5  # a cut never takes more than this share of the body paragraphs
+
+
+def guarded(lines: Sequence[Line], drop: Mapping[int, str]) -> dict[int, str]:
+    """``drop`` less what no boilerplate step may remove.
+
+    A line longer than its reason's ``REASON_MAX_WORDS`` stays (lines a cut takes along, the
+    "after:" reasons, are judged as a whole instead). A decision that would take away more
+    than ``CUT_MAX_BODY_SHARE`` of the body (words in paragraph-length lines) is refused: only
+    its short, single-line drops are kept, so a heading goes and the article after it stays.
+    """
+    if not drop:
+        return {}
+    words = {line.index: line.words for line in lines}
+    allowed = {
+        index: reason
+        for index, reason in drop.items()
+        if reason.startswith("after:")
+        or words.get(index, 0) <= REASON_MAX_WORDS.get(reason, words.get(index, 0))
+    }
+    body = sum(line.words for line in lines if line.words >= LONG_PARAGRAPH)
+    taken = sum(
+        line.words for line in lines if line.index in allowed and line.words >= LONG_PARAGRAPH
+    )
+    if body and taken > CUT_MAX_BODY_SHARE * body:
+        allowed = {
+            line.index: allowed[line.index]
+            for line in lines
+            if line.index in allowed
+            and not allowed[line.index].startswith("after:")
+            and line.words < LONG_PARAGRAPH
+        }
+    return allowed
 
 
 def _cut(lines: Sequence[Line], start: int, reason: str) -> dict[int, str]:
@@ -186,11 +244,11 @@ def attribution(lines: Sequence[Line], ctx: Context) -> Decision:
     """An "originally appeared in X" line: X becomes metadata; in the tail it ends the body."""
     total = _words_before(lines, len(lines))
     for k, line in enumerate(lines):
-        match = _first_match(ctx.rules.attribution, line.text)
+        match = _first_match(ctx.rules.attribution, line.bare)
         if match is None:
             continue
         source = match.group("source").strip()
-        if _words_before(lines, k) >= total * TAIL_SHARE:
+        if _words_before(lines, k) >= total * TAIL_SHARE and not _article_goes_on(lines, k):
             return Decision(_cut(lines, k, "attribution"), source)
         return Decision({line.index: "attribution"}, source)
     return Decision()
@@ -200,8 +258,8 @@ def end_markers(lines: Sequence[Line], ctx: Context) -> Decision:
     """A copyright line in the last half closes the article; earlier it is only dropped."""
     total = _words_before(lines, len(lines))
     for k, line in enumerate(lines):
-        if line.words <= HEADING_MAX_WORDS and _matches(ctx.rules.end_markers, line.text):
-            if _words_before(lines, k) >= total * TAIL_SHARE:
+        if line.words <= HEADING_MAX_WORDS and _matches(ctx.rules.end_markers, line.bare):
+            if _words_before(lines, k) >= total * TAIL_SHARE and not _article_goes_on(lines, k):
                 return Decision(_cut(lines, k, "end_marker"))
             return Decision({line.index: "end_marker"})
     return Decision()
@@ -213,19 +271,34 @@ def section_cuts(lines: Sequence[Line], ctx: Context) -> Decision:
     Above the body (a heading among byline lines) only the heading itself goes.
     """
     for k, line in enumerate(lines):
-        if not line.is_heading_like or not _matches(ctx.rules.cut_after, line.text):
+        if not line.is_heading_like or not _matches(ctx.rules.cut_after, line.bare):
             continue
-        if _words_before(lines, k) >= BODY_BEFORE_CUT:
+        if _words_before(lines, k) >= BODY_BEFORE_CUT and not _article_goes_on(lines, k):
             return Decision(_cut(lines, k, "section"))
         return Decision({line.index: "section"})
     return Decision()
+
+
+def _article_goes_on(lines: Sequence[Line], k: int) -> bool:
+    """The two lines after ``lines[k]`` are body paragraphs: what follows is the article.
+
+    Lists of other stories are headlines (short, no full stop), perhaps each with a teaser;
+    two full paragraphs in a row are the article going on after an in-body heading such as
+    "Related reading: …".
+    """
+    following = lines[k + 1 : k + 3]
+    return len(following) == 2 and all(_is_paragraph(line) for line in following)
+
+
+def _is_paragraph(line: Line) -> bool:
+    return line.words >= LONG_PARAGRAPH and bool(_TERMINAL.search(line.text))
 
 
 def promo_blocks(lines: Sequence[Line], ctx: Context) -> Decision:
     """An inline "Don't miss" / "Read more" heading and the headline links right under it."""
     drop: dict[int, str] = {}
     for k, line in enumerate(lines):
-        if not line.is_heading_like or not _matches(ctx.rules.promo_heading, line.text):
+        if not line.is_heading_like or not _matches(ctx.rules.promo_heading, line.bare):
             continue
         drop[line.index] = "promo"
         for following in lines[k + 1 : k + 1 + PROMO_MAX_LINKS]:
@@ -256,16 +329,16 @@ def story_cards(lines: Sequence[Line], ctx: Context) -> Decision:
 
 
 def _is_relative_time(line: Line) -> bool:
-    return bool(_TIMESTAMP.match(line.text)) and bool(_RELATIVE_TIME.search(line.text))
+    return bool(_TIMESTAMP.match(line.bare)) and bool(_RELATIVE_TIME.search(line.bare))
 
 
 def patterns(lines: Sequence[Line], ctx: Context) -> Decision:
     """Lines matching a drop or image-credit rule."""
     drop: dict[int, str] = {}
     for line in lines:
-        if _matches(ctx.rules.drop, line.text):
+        if _matches(ctx.rules.drop, line.bare):
             drop[line.index] = "rule"
-        elif line.words <= CREDIT_MAX_WORDS and _matches(ctx.rules.credits, line.text):
+        elif line.words <= CREDIT_MAX_WORDS and _matches(ctx.rules.credits, line.bare):
             drop[line.index] = "credit"
     return Decision(drop)
 
@@ -278,7 +351,7 @@ def timestamps(lines: Sequence[Line], ctx: Context) -> Decision:
 
 def is_timestamp(line: Line) -> bool:
     """True for date/time lines in any of the usual spellings, in any language with digits."""
-    text = _BYLINE_TAIL.sub("", line.text)
+    text = _BYLINE_TAIL.sub("", line.bare)
     if _TIMESTAMP.match(text):
         return True
     return line.words <= DATELINE_MAX_WORDS and is_dateline(text)
@@ -349,14 +422,15 @@ def _is_caption(line: Line, following: Line) -> bool:
 
 
 TITLE_OVERLAP = 0.6  # share of words two spellings of one headline have in common
+TITLE_MAX_LENGTH_RATIO = 2.0  # "Title | Site Name" is the title; a paragraph that opens with it not
 
 
 def is_same_title(text: str, title: str) -> bool:
     """The line is the headline: equal words, or one contains the other ("Title | Site"),
     or most words in common (og:title and the h1 often differ by a word or two)."""
     a, b = _norm(text), _norm(title)
-    if not a or not b:
-        return False
+    if not a or not b or len(a) > TITLE_MAX_LENGTH_RATIO * len(b) + 20:
+        return False  # a line far longer than the title holds it; it is not it
     if a == b or (min(len(a), len(b)) >= 20 and (a in b or b in a)):
         return True
     words_a, words_b = set(a.split()), set(b.split())

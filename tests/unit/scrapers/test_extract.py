@@ -103,18 +103,36 @@ def test_extract_reads_metadata(head: str, field: str, expected: object) -> None
 
 @pytest.mark.parametrize(
     ("lang", "expected"),
-    [(' lang="en-GB"', "en"), (' lang="de"', "en"), ("", "en"), (' lang="sv"', "sv")],
-    ids=["declared", "declared-wrong", "undeclared", "unknown-to-the-guesser"],
+    [(' lang="en-GB"', "en"), (' lang="de"', "en"), ("", "en"), (' lang="sv"', "en")],
+    ids=["declared", "declared-wrong", "undeclared", "declared-swedish"],
 )
 def test_extract_language(lang: str, expected: str) -> None:
-    """The declared language wins unless the text is clearly another language we know."""
+    """The language the text is written in wins over the template's declaration."""
     assert extract(_page(lang=lang), "https://example.com/a").language == expected
 
 
-def test_guess_language_refuses_short_and_cjk_text() -> None:
-    """Too few function words, or Japanese text, gives no guess rather than a wrong one."""
+def test_guess_language_refuses_short_text_and_names_many_languages() -> None:
+    """Too short a text gives no guess rather than a wrong one; Polish, Swedish and Japanese,
+    which the old function-word lists could not name, are named."""
     assert extract_module.guess_language("Hello there") is None
-    assert extract_module.guess_language("これは日本語の文章です。" * 20) is None
+    assert (
+        extract_module.guess_language("これは日本語の文章です。今日は天気がいいですね。" * 5)
+        == "ja"
+    )
+    polish = "Rada miasta przyjęła budżet na przyszły rok po długiej debacie o inwestycjach."
+    assert extract_module.guess_language(polish * 3) == "pl"
+    swedish = "Stadsfullmäktige antog budgeten för nästa år efter en lång debatt om skolorna."
+    assert extract_module.guess_language(swedish * 3) == "sv"
+
+
+def test_polish_story_on_an_english_template_is_polish() -> None:
+    """A Polish page whose template says lang="en" comes out "pl"."""
+    polish = (
+        "<p>Rada miasta przyjęła we wtorek budżet na przyszły rok po długiej debacie, w której"
+        " radni spierali się o inwestycje w szkoły, drogi i komunikację miejską.</p>"
+    )
+    html = f'<html lang="en"><body><article><h1>Budżet</h1>{polish * 4}</article></body></html>'
+    assert extract(html, "https://example.pl/a").language == "pl"
 
 
 @pytest.mark.parametrize(
