@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.builders import write_config
+from tests.support.builders import many_sources, write_config
 from tests.support.cli import run_cli
 from tests.unit.watcher.test_config_limits import BOMB
 
@@ -81,3 +81,16 @@ def test_check_on_a_directory_or_missing_file_exits_2(tmp_path: Path, kind: str)
     result = run_cli("check", "--config", str(path))
     assert result.returncode == 2
     assert result.stderr.splitlines() == [f"{path}: cannot read config: {why}"]
+
+
+def test_check_passes_a_config_of_10000_sources(tmp_path: Path) -> None:
+    """Issue 14's deployment size (~1 MB, ~110,000 YAML values) is a valid config: it used to
+    be refused at 50,000 values, and the pure-Python loader took ~10 s on it."""
+    config = write_config(
+        tmp_path / "watcher.yaml",
+        redis={"url": "redis://127.0.0.1:6379/0"},
+        sources=many_sources(10_000),
+    )
+    result = run_cli("check", "--config", str(config), timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
