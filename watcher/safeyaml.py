@@ -7,8 +7,8 @@ the recursive composer. So the document's shape is measured first, on libyaml's 
 stream (one linear pass: each anchor's subtree size is kept, so an alias counts in full
 without being expanded), and only a document within the bounds is built, by libyaml too.
 Either refusal comes in milliseconds with the line where it happened. The pure-Python
-composer that counted while it composed is kept for a PyYAML without libyaml; it took ~10 s
-on 10,000 sources, the C path well under one.
+composer that counted while it composed is kept for a PyYAML without libyaml; it is ~5x
+slower (bench/config_load.py).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from yaml.composer import ComposerError
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 # A source is ~12 values and ~100 bytes of YAML: 30,000 sources (3x issue 14's 10,000) are
-# ~3 MB and ~360k values. Past 10 MB it is not a config; 400k values load in ~1 s with libyaml.
+# ~3 MB and ~360k values. Past 10 MB it is not a config. With libyaml 10,000 sources (110k
+# values) parse in ~1.3 s on a busy 2-core machine (bench/config_load.py), the pure path ~6.5 s.
 MAX_BYTES = 10_000_000
 MAX_DEPTH = 64  # the deepest key path of the schema is 4; 64 leaves room for any YAML style
 MAX_NODES = 400_000  # values after alias expansion: 30,000 sources at ~12 values each fit
