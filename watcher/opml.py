@@ -43,7 +43,7 @@ __all__ = [
 
 # A reader's export of 1 000 feeds is ~150 KB; 10 MB is ~100 000 outlines, none of them needed.
 MAX_OPML_BYTES = 10_000_000
-# A config takes a few thousand sources (safeyaml.MAX_NODES is 50 000 values, ~12 a source), and
+# A config takes ~30 000 sources (safeyaml.MAX_NODES is 400 000 values, ~12 a source), but
 # one import of more than this many outlines is a mistake or an attack: split the file.
 MAX_OUTLINES = 3000
 MAX_NAME_CHARS = 48  # a name is a label in logs, metrics and `status`; titles run longer

@@ -168,6 +168,21 @@ def write_config(path: Path, **sections: Any) -> Path:
     return path
 
 
+def many_sources(count: int) -> list[dict[str, str]]:
+    """``count`` valid feed sources of ~12 YAML values each (what the config limits assume),
+    for configs the size of a big deployment (issue 14: 10,000 sources)."""
+    return [
+        {
+            "name": f"f{i}",
+            "type": "feed",
+            "url": f"https://site{i % 997}.example/feeds/{i}.xml",
+            "every": "10m",
+            "max_age": "7d",
+        }
+        for i in range(count)
+    ]
+
+
 def document(url: str, text: str = "Meta delayed its Avocado model.", **fields: Any) -> Document:
     """A cleaned document as the pipeline would emit it, for tests of the store and notify
     steps that start after extraction; ``fields`` override any field."""
