@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 from scrapers.clean.drift import PageFigures
 from scrapers.model import Article, Entry, Page
-from watcher.neardup import pack_units, shingles_of, unit_prints
+from watcher.neardup import shingles_of
 from watcher.pipeline import make_document
 from watcher.tasks import Parsed, TextFacts
+from watcher.updates import pack_units, unit_prints
 
 TEXT = "The council approved the harbour budget on Tuesday after a long debate."
 
