@@ -20,7 +20,6 @@ from watcher.errors import StoreUnavailable, WatcherError
 from watcher.store import Client
 from watcher.store.keys import Keys
 from watcher.store.retention import StreamPolicy, own_groups, stream_view
-from watcher.store.streaminfo import stream_gauges
 
 log = structlog.get_logger("watcher.server")
 
@@ -185,23 +184,22 @@ class EndpointHealth(Protocol):
 async def refresh(
     client: Client, keys: Keys, health: Health, dispatcher: EndpointHealth | None = None
 ) -> None:
-    """Ping Redis and read stream and webhook gauges; /readyz turns false while Redis is away."""
+    """Read the stream and webhook gauges (one stream read serves every gauge); /readyz
+    turns false while Redis is away."""
     try:
-        gauges = await stream_gauges(client, keys)
         endpoints = await dispatcher.status() if dispatcher is not None else {}
         metrics.record_endpoints(endpoints)
-        metrics.STREAM_LENGTH.set(gauges.length)
-        for group in gauges.groups:
-            metrics.CONSUMER_PENDING.labels(group.name).set(group.pending)
-            if group.lag is not None:
-                metrics.CONSUMER_LAG.labels(group.name).set(group.lag)
         view = await stream_view(
             client, keys, StreamPolicy(own_groups=own_groups(keys, list(endpoints)))
         )
-        for seen in view.groups:
-            if not seen.own:
-                metrics.STREAM_GROUP_LAGGING.labels(seen.name).set(
-                    1 if seen.lagging_past_cap else 0
+        metrics.STREAM_LENGTH.set(view.length)
+        for group in view.groups:
+            metrics.CONSUMER_PENDING.labels(group.name).set(group.pending)
+            if group.lag is not None:
+                metrics.CONSUMER_LAG.labels(group.name).set(group.lag)
+            if not group.own:
+                metrics.STREAM_GROUP_LAGGING.labels(group.name).set(
+                    1 if group.lagging_past_cap else 0
                 )
         health.redis_ok = True
     except (StoreUnavailable, OSError) as exc:

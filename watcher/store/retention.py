@@ -67,6 +67,7 @@ class GroupView:
     last_delivered: str
     oldest_needed: str
     lagging_past_cap: bool
+    lag: int | None = None  # entries not yet read, as Redis 7 reports it (6.2 does not)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +136,8 @@ def _group(
         lagging = over and first_id is not None and _parts(needed) <= _parts(first_id)
     else:  # entries it had not read or acknowledged were trimmed
         lagging = trimmed is not None and _parts(needed) < _parts(trimmed)
-    return GroupView(name, own, int(info.get("pending") or 0), last, needed, lagging)
+    lag = None if info.get("lag") is None else int(info["lag"])
+    return GroupView(name, own, int(info.get("pending") or 0), last, needed, lagging, lag)
 
 
 def own_groups(keys: Keys, endpoints: Sequence[str]) -> tuple[str, ...]:
