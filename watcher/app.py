@@ -78,8 +78,9 @@ def workers_of(config: Config) -> Workers:
 
 
 def stream_policy(config: Config, keys: Keys) -> StreamPolicy:
-    """``stream.maxlen`` and ``stream.retention``, waiting for every configured endpoint."""
-    own = own_groups(keys, [hook.name for hook in config.webhooks])
+    """``stream.maxlen`` and ``stream.retention``, waiting for every configured channel
+    (``webhooks`` and ``notify`` entries alike: each reads the stream through its own group)."""
+    own = own_groups(keys, [channel.name for channel in config.channels])
     return StreamPolicy(config.stream.maxlen, config.stream.retention, own)
 
 

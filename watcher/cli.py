@@ -499,7 +499,7 @@ def format_lagging(group: GroupView, maxlen: int) -> str:
             f" them (oldest needed {group.oldest_needed}, pending {group.pending})"
         )
     return (
-        f"consumer group {group.name} (not a webhook of this config) is lagging past the cap:"
+        f"consumer group {group.name} (not a channel of this config) is lagging past the cap:"
         f" entries it had not read or acknowledged were trimmed (oldest needed"
         f" {group.oldest_needed}, pending {group.pending}); raise stream.maxlen or"
         " stream.retention for it"

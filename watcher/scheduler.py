@@ -192,7 +192,12 @@ class Runner:
         server = self._start_http()
         refresher = asyncio.create_task(
             keep_refreshed(
-                self.app.client, self.app.keys, self.health, self.stopping, self.app.dispatcher
+                self.app.client,
+                self.app.keys,
+                self.health,
+                self.stopping,
+                self.app.stories.stream,
+                self.app.dispatcher,
             )
         )
         webhooks = self._start_webhooks()

@@ -19,7 +19,7 @@ from watcher import metrics
 from watcher.errors import StoreUnavailable, WatcherError
 from watcher.store import Client
 from watcher.store.keys import Keys
-from watcher.store.retention import StreamPolicy, own_groups, stream_view
+from watcher.store.retention import StreamPolicy, stream_view
 
 log = structlog.get_logger("watcher.server")
 
@@ -182,16 +182,19 @@ class EndpointHealth(Protocol):
 
 
 async def refresh(
-    client: Client, keys: Keys, health: Health, dispatcher: EndpointHealth | None = None
+    client: Client,
+    keys: Keys,
+    health: Health,
+    policy: StreamPolicy,
+    dispatcher: EndpointHealth | None = None,
 ) -> None:
     """Read the stream and webhook gauges (one stream read serves every gauge); /readyz
-    turns false while Redis is away."""
+    turns false while Redis is away. ``policy`` is the one emits trim by, so the gauges judge
+    lag against the configured cap and channels, as `watcher status` does."""
     try:
         endpoints = await dispatcher.status() if dispatcher is not None else {}
         metrics.record_endpoints(endpoints)
-        view = await stream_view(
-            client, keys, StreamPolicy(own_groups=own_groups(keys, list(endpoints)))
-        )
+        view = await stream_view(client, keys, policy)
         metrics.STREAM_LENGTH.set(view.length)
         for group in view.groups:
             metrics.CONSUMER_PENDING.labels(group.name).set(group.pending)
@@ -215,11 +218,12 @@ async def keep_refreshed(
     keys: Keys,
     health: Health,
     stopping: asyncio.Event,
+    policy: StreamPolicy,
     dispatcher: EndpointHealth | None = None,
 ) -> None:
     """Refresh every few seconds until ``stopping`` is set."""
     while not stopping.is_set():
-        await refresh(client, keys, health, dispatcher)
+        await refresh(client, keys, health, policy, dispatcher)
         try:
             await asyncio.wait_for(stopping.wait(), timeout=REFRESH_SECONDS)
         except TimeoutError:

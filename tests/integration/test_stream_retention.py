@@ -19,6 +19,7 @@ from prometheus_client import generate_latest
 from tests.support.builders import document, rss
 from tests.support.cli import meta_stories, run_cli, serve_stories
 from watcher import metrics
+from watcher.app import stream_policy
 from watcher.config import load_config
 from watcher.server import Health, refresh
 from watcher.store.keys import Keys
@@ -75,6 +76,33 @@ async def test_a_lagging_own_group_is_never_trimmed_past(client: aioredis.Redis,
     emitted += await _emit(stories, 1, start=46)
     assert await _ids(client, ns) == emitted[-10:]
     assert not (await stream_view(client, keys, stories.stream)).lagging
+
+
+@pytest.mark.anyio
+async def test_a_notify_channel_is_waited_for_like_a_webhook(
+    client: aioredis.Redis, ns: str, make_config: Callable[..., Path]
+) -> None:
+    """A ``notify:`` (Apprise) channel reads the stream through a group of its own, as a
+    webhook does: an entry it has not read is kept past the cap, and /metrics and `status`
+    judge it by the configured ``stream.maxlen``, not the default."""
+    config = load_config(
+        make_config(
+            [{"name": "local", "type": "feed", "url": "http://127.0.0.1:9/feed.xml"}],
+            stream={"maxlen": 3},
+            notify=[{"name": "mail", "url": "json://127.0.0.1:9/"}],
+            webhooks=[{"name": "newsroom", "url": "http://127.0.0.1:9/hook"}],
+        ),
+        {},
+    )
+    keys = Keys(ns)
+    policy = stream_policy(config, keys)
+    assert policy.maxlen == 3
+    assert set(policy.own_groups) == {"webhook:mail", "webhook:newsroom"}
+    await client.xgroup_create(keys.stories, "webhook:mail", id="0", mkstream=True)
+    emitted = await _emit(Stories(client, keys, stream=policy), 8)
+    assert await _ids(client, ns) == emitted, "an entry the notify channel never read was trimmed"
+    (group,) = (await stream_view(client, keys, policy)).groups
+    assert (group.own, group.lagging_past_cap) == (True, True)
 
 
 @pytest.mark.anyio
@@ -176,14 +204,15 @@ def test_status_and_metrics_name_a_foreign_group_lagging_past_the_cap(
     group = body["stream_groups"]["my-app"]
     assert (group["own"], group["lagging_past_cap"], group["pending"]) == (False, True, 0)
     (line,) = [x for x in text.splitlines() if x.startswith("consumer group ")]
-    assert line.startswith("consumer group my-app (not a webhook of this config) is lagging")
+    assert line.startswith("consumer group my-app (not a channel of this config) is lagging")
     assert f"oldest needed {group['oldest_needed']}, pending 0" in line
     assert f"stream {ns}:stories: 3 stories;" in text
 
     async def scrape() -> bytes:
-        client = aioredis.Redis.from_url(load_config(config, {}).redis.url, decode_responses=True)
+        loaded = load_config(config, {})
+        client = aioredis.Redis.from_url(loaded.redis.url, decode_responses=True)
         try:
-            await refresh(client, Keys(ns), Health())
+            await refresh(client, Keys(ns), Health(), stream_policy(loaded, Keys(ns)))
         finally:
             await client.aclose()
         return generate_latest(metrics.REGISTRY)
