@@ -494,7 +494,7 @@ def format_lagging(group: GroupView, maxlen: int) -> str:
     keeps the stream past it (the same facts as ``group_json``)."""
     if group.own:
         return (
-            f"consumer group {group.name} (a webhook of this config) is lagging past the cap:"
+            f"consumer group {group.name} (a channel of this config) is lagging past the cap:"
             f" the stream keeps more than stream.maxlen {maxlen} stories until it acknowledges"
             f" them (oldest needed {group.oldest_needed}, pending {group.pending})"
         )
