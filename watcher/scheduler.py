@@ -198,6 +198,7 @@ class Runner:
                 self.stopping,
                 self.app.stories.stream,
                 self.app.dispatcher,
+                self.app.workers,
             )
         )
         webhooks = self._start_webhooks()

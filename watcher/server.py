@@ -33,11 +33,17 @@ class Health:
     redis_ok: bool = False
     scheduler_running: bool = False
     shutting_down: bool = False
+    workers: int | None = None  # live parsing workers; None until the pool is first checked
     detail: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:
-        return self.redis_ok and self.scheduler_running and not self.shutting_down
+        return (
+            self.redis_ok
+            and self.scheduler_running
+            and not self.shutting_down
+            and self.workers != 0
+        )
 
     def as_json(self) -> bytes:
         body = {
@@ -45,6 +51,7 @@ class Health:
             "redis": self.redis_ok,
             "scheduler": self.scheduler_running,
             "shutting_down": self.shutting_down,
+            "workers": self.workers,
             **self.detail,
         }
         return json.dumps(body).encode()
@@ -181,16 +188,26 @@ class EndpointHealth(Protocol):
     async def status(self) -> dict[str, dict[str, Any]]: ...
 
 
+class WorkerPool(Protocol):
+    """What /readyz asks of the parsing pool (watcher.workers.Workers is one)."""
+
+    def check(self) -> int: ...
+
+
 async def refresh(
     client: Client,
     keys: Keys,
     health: Health,
     policy: StreamPolicy,
     dispatcher: EndpointHealth | None = None,
+    pool: WorkerPool | None = None,
 ) -> None:
     """Read the stream and webhook gauges (one stream read serves every gauge); /readyz
-    turns false while Redis is away. ``policy`` is the one emits trim by, so the gauges judge
-    lag against the configured cap and channels, as `watcher status` does."""
+    turns false while Redis is away, and while no parsing worker is alive. ``policy`` is the
+    one emits trim by, so the gauges judge lag against the configured cap and channels, as
+    `watcher status` does."""
+    if pool is not None:
+        health.workers = pool.check()
     try:
         endpoints = await dispatcher.status() if dispatcher is not None else {}
         metrics.record_endpoints(endpoints)
@@ -220,10 +237,11 @@ async def keep_refreshed(
     stopping: asyncio.Event,
     policy: StreamPolicy,
     dispatcher: EndpointHealth | None = None,
+    pool: WorkerPool | None = None,
 ) -> None:
     """Refresh every few seconds until ``stopping`` is set."""
     while not stopping.is_set():
-        await refresh(client, keys, health, policy, dispatcher)
+        await refresh(client, keys, health, policy, dispatcher, pool)
         try:
             await asyncio.wait_for(stopping.wait(), timeout=REFRESH_SECONDS)
         except TimeoutError:

@@ -188,6 +188,27 @@ class Workers:
         """Worker pid → the URL it is parsing now."""
         return dict(self._busy)
 
+    def check(self) -> int:
+        """Retire the idle workers that died since their last task (the OOM killer, an
+        operator's kill), so that no entry meets a dead worker and fails as worker_crashed;
+        their replacements start in the background. Returns how many workers are alive now:
+        /readyz is false at 0, when nothing can be parsed."""
+        if not self._started or self._closing:
+            return len(self._workers)
+        idle: list[_Worker] = []
+        while not self._idle.empty():
+            worker = self._idle.get_nowait()
+            if worker is not None:
+                idle.append(worker)
+        for worker in idle:
+            if worker.process.is_alive():
+                self._idle.put_nowait(worker)
+            else:  # ended: its code is known, so _retire sends no signal to a reused pid
+                worker.code = worker.process.exitcode
+                self._note_death(worker, "", "died_idle", exit=_exit_text(worker.code))
+                self._retire(worker)
+        return sum(1 for worker in self._workers.values() if worker.process.is_alive())
+
     async def start(self) -> None:
         """Start every worker and wait until each has loaded its rules; log how many."""
         if self._started:

@@ -209,3 +209,36 @@ def test_once_parser_warnings_from_workers_are_json_log_lines(
     lines = result.stderr.splitlines()
     assert any("Document is empty" in line for line in lines), result.stderr
     assert [line for line in lines if not line.startswith("{")] == []
+
+
+@pytest.mark.anyio
+async def test_a_worker_killed_while_idle_is_replaced_before_an_entry_meets_it(
+    site: Any, make_config: Callable[..., Path], redis_client: redis.Redis, ns: str
+) -> None:
+    """An idle worker killed from outside (the OOM killer, say) is found by the pool's
+    check, which /readyz runs: it reports 0 live workers, starts a replacement, and the
+    next poll's entries all parse (none fails as worker_crashed)."""
+    stories = meta_stories(2)
+    base = serve_stories(site, stories)
+    site.add("/feed.xml", rss(stories, base))
+    config = load_config(make_config(_feed_source(base), fetch=FETCH, workers=1), os.environ)
+    app = await App.open(config)
+    try:
+        await app.workers.start()
+        assert app.workers.check() == 1
+        (victim,) = app.workers.pids
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while app.workers.check() != 0:
+            assert time.monotonic() < deadline, "the dead worker was not seen"
+            await asyncio.sleep(0.02)
+        deadline = time.monotonic() + 30
+        while app.workers.check() != 1:
+            assert time.monotonic() < deadline, "no replacement started"
+            await asyncio.sleep(0.05)
+        assert app.workers.pids != [victim]
+        polled = await app.poll(config.sources[0])
+    finally:
+        await app.aclose()
+    assert (polled.new, polled.failed) == (2, 0), polled.failures
+    assert len(stream(redis_client, ns)) == 2

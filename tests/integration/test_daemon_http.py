@@ -130,6 +130,7 @@ def test_probes_and_metrics_follow_redis_going_away_and_back(
     )
     with daemon(config) as run:
         wait_until(lambda: get(http_port, "/readyz")[0] == 200)
+        assert json.loads(get(http_port, "/readyz")[1])["workers"] >= 1
         assert get(http_port, "/healthz") == (200, b'{"alive": true}')
         wait_until(lambda: len(rx.requests) >= 2)
         wait_until(lambda: _sample(get(http_port, "/metrics")[1], "watcher_stream_length") == 2)
