@@ -101,6 +101,7 @@ class PollReport:
     failed: int = 0
     not_modified: bool = False
     deferred: Deferral | None = None  # skipped, not failed: the host holds us off
+    held_until: datetime | None = None  # the source's host holds us off until then (UTC)
     error: str | None = None
     reason: str | None = None
     failures: list[Outcome] = field(default_factory=list)

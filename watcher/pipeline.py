@@ -22,7 +22,13 @@ from typing import ParamSpec, TypeVar
 import structlog
 
 from scrapers.discover import Discovery, Kind, discover
-from scrapers.errors import ExtractionError, HostDeferred, ParseTimeout, ScrapeError
+from scrapers.errors import (
+    ExtractionError,
+    HostDeferred,
+    ParseTimeout,
+    RateLimited,
+    ScrapeError,
+)
 from scrapers.fetch import Fetcher
 from scrapers.model import Entry, Page, Refresh
 from scrapers.refresh import cache_max_age
@@ -113,8 +119,11 @@ async def poll_source(source: Source, deps: Deps) -> PollReport:
                 report.not_modified = True
         except HostDeferred as exc:  # the source's host rate limited us: a skip, not a failure
             report.deferred = Deferral(exc.host, exc.until)
+            report.held_until = exc.until
         except ScrapeError as exc:
             report.error, report.reason = str(exc), exc.slug
+            if isinstance(exc, RateLimited):  # the host is held from now on
+                report.held_until = exc.until
         except StoreUnavailable:
             raise
         except Exception as exc:  # isolation boundary: one source must not stop the others

@@ -20,6 +20,7 @@ from watcher import metrics
 from watcher.app import App
 from watcher.config import Source
 from watcher.errors import StoreUnavailable
+from watcher.model import PollReport
 from watcher.server import WEB_SLOTS, Health, HttpServer, WsgiApp, keep_refreshed
 from watcher.store.leases import RENEWALS_PER_LEASE, Batch, Ended, Leases, Scheduled, holders
 
@@ -168,11 +169,11 @@ class Runner:
 
     def _finished(self, name: str, task: asyncio.Task[object]) -> None:
         self._inflight.discard(task)
+        exc = None if task.cancelled() else task.exception()
         started = self._polling.pop(name, None)
         if started is not None:
-            self._ended.append(Ended(name, started))
+            self._ended.append(Ended(name, started, _held_until_ms(task, exc)))
         self._wake.set()
-        exc = None if task.cancelled() else task.exception()
         if isinstance(exc, StoreUnavailable):  # /readyz says so; the source is due again later
             log.warning("poll_skipped", source=name, reason="redis_unavailable", error=str(exc))
         elif exc is not None:
@@ -290,3 +291,16 @@ class Runner:
         if late:
             await asyncio.wait(late, timeout=1.0)
             log.warning("abandoned", polls=len(late))
+
+
+def _held_until_ms(task: asyncio.Task[object], exc: BaseException | None) -> int:
+    """When the source's host holds us off (it rate limited this poll, or an earlier one),
+    the hold's end in Unix ms: the source is not due before it, so an `every: 5s` source on
+    a host held for an hour is not polled (and logged as deferred) 720 times meanwhile.
+    0 for every other outcome."""
+    if task.cancelled() or exc is not None:
+        return 0
+    report = task.result()
+    if isinstance(report, PollReport) and report.held_until is not None:
+        return int(report.held_until.timestamp() * 1000)
+    return 0

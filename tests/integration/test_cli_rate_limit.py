@@ -5,6 +5,7 @@ on another host goes on as usual."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 import redis
 
 from tests.support.builders import rss
-from tests.support.cli import meta_stories, run_cli, serve_stories, stream
+from tests.support.cli import daemon, meta_stories, run_cli, serve_stories, stream, wait_until
 from tests.support.site import Site
 
 pytestmark = pytest.mark.slow
@@ -93,3 +94,33 @@ def test_articles_on_a_held_host_are_retried_after_the_hold(
         third = run_cli("once", "--config", str(config), timeout=10)
         assert "listing: polled 1, new 1" in third.stdout, third.stdout
     assert [d["title"] for d in stream(redis_client, ns)] == [stories[0].title]
+
+
+def test_run_does_not_poll_a_source_again_until_its_host_hold_ends(
+    site: Site, make_config: Callable[..., Path], redis_client: redis.Redis, ns: str
+) -> None:
+    """`watcher run`: a source polled every second whose host answers 429 Retry-After: 3600
+    is not due again until the hold ends (not polled and logged as deferred every second for
+    an hour), while a source on another host goes on every second."""
+    site.add("/feed.xml", "slow down", status=429, headers={"Retry-After": "3600"})
+    with Site("127.0.0.2") as other:
+        other.add("/feed.xml", rss([], other.url("").rstrip("/")))
+        config = make_config(
+            [
+                {"name": "held", "type": "feed", "url": site.url("/feed.xml"), "every": "1s"},
+                {"name": "other", "type": "feed", "url": other.url("/feed.xml"), "every": "1s"},
+            ],
+            fetch={"allow_private_networks": ["127.0.0.0/8"], "delay": "0s", "timeout": "5s"},
+        )
+        with daemon(config) as run:
+            wait_until(
+                lambda: int(redis_client.hget(f"{ns}:source:other", "polls") or 0) >= 5,
+                what="five polls of the other source",
+            )
+            assert run.stop() == 0
+    assert redis_client.hget(f"{ns}:source:held", "polls") == "1"
+    assert redis_client.hget(f"{ns}:source:held", "last_reason") == "rate_limited"
+    assert len(site.hits("/feed.xml")) == 1
+    due = redis_client.zscore(f"{ns}:due", "held")
+    assert due is not None
+    assert due / 1000 > time.time() + 3500  # due again when the hold ends, an hour from now

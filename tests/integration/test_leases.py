@@ -196,6 +196,21 @@ async def test_ended_poll_is_due_one_interval_after_it_started_and_restart_keeps
     assert (await b.claim_due(5)).claimed == ("s",)
 
 
+async def test_ended_poll_of_a_held_host_is_due_when_the_hold_ends(
+    clients: tuple[aioredis.Redis, aioredis.Redis], ns: str
+) -> None:
+    """A poll handed in with its host's hold is due at the hold's end, not one interval on."""
+    (a, _b) = queued(clients, ns, sources=1, lease=5)
+    await a.schedule(plan("s", every=0.5))
+    batch = await a.claim_due(5)
+    hold_ends = batch.now_ms + 3_600_000
+    after = await a.claim_due(5, [Ended("s", batch.now_ms, hold_ends)])
+    assert await clients[0].zscore(Keys(ns).due, "s") == hold_ends
+    assert after.claimed == ()
+    assert after.next_in is not None
+    assert after.next_in > 3590
+
+
 async def test_schedule_drops_removed_sources_and_takes_a_resting_marker_as_due_time(
     clients: tuple[aioredis.Redis, aioredis.Redis], ns: str
 ) -> None:

@@ -47,10 +47,13 @@ RENEWALS_PER_LEASE = 3  # a lease is renewed at least twice more before it could
 
 @dataclass(frozen=True, slots=True)
 class Ended:
-    """A poll that ended: its source is due again one interval after ``started_ms``."""
+    """A poll that ended: its source is due again one interval after ``started_ms``, and not
+    before ``not_before_ms`` (its host holds us off until then: polling it sooner would only
+    be deferred again)."""
 
     source: str
     started_ms: int  # Redis clock, as ``Batch.now_ms`` gave it
+    not_before_ms: int = 0  # Unix ms, the clock Redis's TIME reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +154,7 @@ class Leases:
             len(ended),
         ]
         for poll in ended:
-            args += [poll.source, poll.started_ms]
+            args += [poll.source, poll.started_ms, poll.not_before_ms]
         keys = [self._keys.replicas, self._keys.due, self._keys.intervals]
         now_ms, next_ms, others, *claimed = await self._claim_due(keys=keys, args=args)
         names = tuple(str(n) for n in claimed)

@@ -665,7 +665,8 @@ end
 # KEYS[1] replicas ZSET  KEYS[2] due ZSET  KEYS[3] intervals HASH
 # ARGV[1] replica id  ARGV[2] lease ms  ARGV[3] sources configured  ARGV[4] leases held
 # ARGV[5] most to claim  ARGV[6] lease-key prefix  ARGV[7] resting-key prefix
-# ARGV[8] polls ended F, then F pairs: source, Redis-clock ms its poll started.
+# ARGV[8] polls ended F, then F triples: source, Redis-clock ms its poll started, ms before
+# which it must not be due (a host hold; 0: none).
 # Returns {now ms, ms until the next due source or -1, due sources left to others, claimed...}.
 CLAIM_DUE_SOURCES = (
     _CLOCK
@@ -674,10 +675,11 @@ CLAIM_DUE_SOURCES = (
 local me, lease = ARGV[1], tonumber(ARGV[2])
 local held, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
 local lp, rp = ARGV[6], ARGV[7]
-for i = 9, 8 + 2 * tonumber(ARGV[8]), 2 do
+for i = 9, 8 + 3 * tonumber(ARGV[8]), 3 do
   local name = ARGV[i]
   if redis.call('GET', lp .. name) == me then
     local due = tonumber(ARGV[i + 1]) + tonumber(redis.call('HGET', KEYS[3], name) or ARGV[2])
+    due = math.max(due, tonumber(ARGV[i + 2]))
     if due > now then
       redis.call('SET', rp .. name, me, 'PX', due - now)
     else
