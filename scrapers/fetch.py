@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urljoin
 
 import httpcore
@@ -158,15 +158,15 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
         self, backend: httpcore.AsyncNetworkBackend, limits: httpx.Limits, proxy: str = ""
     ) -> None:
         super().__init__(trust_env=False, limits=limits)
-        ssl_context = httpx.create_ssl_context(trust_env=False)
+        pooled: dict[str, Any] = {  # what every pool kind takes alike
+            "ssl_context": httpx.create_ssl_context(trust_env=False),
+            "max_connections": limits.max_connections,
+            "max_keepalive_connections": limits.max_keepalive_connections,
+            "keepalive_expiry": limits.keepalive_expiry,
+            "network_backend": backend,
+        }
         if not proxy:
-            self._pool = httpcore.AsyncConnectionPool(
-                ssl_context=ssl_context,
-                max_connections=limits.max_connections,
-                max_keepalive_connections=limits.max_keepalive_connections,
-                keepalive_expiry=limits.keepalive_expiry,
-                network_backend=backend,
-            )
+            self._pool = httpcore.AsyncConnectionPool(**pooled)
             return
         spec = httpx.Proxy(url=proxy)
         url = httpcore.URL(
@@ -176,26 +176,14 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
             target=spec.url.raw_path,
         )
         if spec.url.scheme in ("socks5", "socks5h"):
-            self._pool = httpcore.AsyncSOCKSProxy(
-                proxy_url=url,
-                proxy_auth=spec.raw_auth,
-                ssl_context=ssl_context,
-                max_connections=limits.max_connections,
-                max_keepalive_connections=limits.max_keepalive_connections,
-                keepalive_expiry=limits.keepalive_expiry,
-                network_backend=backend,
-            )
+            self._pool = httpcore.AsyncSOCKSProxy(proxy_url=url, proxy_auth=spec.raw_auth, **pooled)
             return
         self._pool = httpcore.AsyncHTTPProxy(
             proxy_url=url,
             proxy_auth=spec.raw_auth,
             proxy_headers=spec.headers.raw,
             proxy_ssl_context=spec.ssl_context,
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=backend,
+            **pooled,
         )
 
 

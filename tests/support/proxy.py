@@ -21,7 +21,7 @@ import socketserver
 import struct
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 from urllib.parse import urlsplit
 
 HOP_BY_HOP = frozenset(
@@ -34,22 +34,18 @@ class Relayed(NamedTuple):
     headers: dict[str, str]
 
 
-class ForwardProxy:
-    """A started-on-demand proxy; use as a context manager."""
+class _Served:
+    """A socketserver on a loopback port, served on a thread while used as a context manager."""
 
-    def __init__(self) -> None:
-        self.requests: list[Relayed] = []
-        self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), _Handler, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        )
+    def __init__(self, server: socketserver.BaseServer) -> None:
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    def port(self) -> int:
+        return int(self._server.server_address[1])  # type: ignore[index]
 
-    def __enter__(self) -> ForwardProxy:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -57,6 +53,19 @@ class ForwardProxy:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+class ForwardProxy(_Served):
+    """A started-on-demand proxy; use as a context manager."""
+
+    def __init__(self) -> None:
+        self.requests: list[Relayed] = []
+        self._lock = threading.Lock()
+        super().__init__(_Server(("127.0.0.1", 0), _Handler, self))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     def record(self, relayed: Relayed) -> None:
         with self._lock:
@@ -122,28 +131,16 @@ def _is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
-class Socks5Proxy:
+class Socks5Proxy(_Served):
     """A SOCKS5 proxy: the client's CONNECT target (a name or an address) is resolved here."""
 
     def __init__(self) -> None:
         self.targets: list[tuple[str, int]] = []
-        self._server = _SocksServer(("127.0.0.1", 0), _SocksHandler, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        )
+        super().__init__(_SocksServer(("127.0.0.1", 0), _SocksHandler, self))
 
     @property
     def url(self) -> str:
-        return f"socks5://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> Socks5Proxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        return f"socks5://127.0.0.1:{self.port}"
 
 
 class _SocksServer(socketserver.ThreadingTCPServer):
