@@ -49,10 +49,6 @@ def digest_id(period: Period) -> str:
     return f"{period.end_ms}-{DIGEST_SEQ}"
 
 
-def is_digest_id(stream_id: str) -> bool:
-    return stream_id.endswith(f"-{DIGEST_SEQ}")
-
-
 def digest_delivery(period: Period, collected: Mapping[str, str]) -> Delivery:
     """The digest event of a period from its collected stories (stream id → data JSON), in
     the order they entered the stream; unreadable records are left out."""
