@@ -540,6 +540,12 @@ def format_endpoint(name: str, row: dict[str, Any]) -> str:
         f"  last success {row['last_success'] or '-'}, last failure {row['last_failure'] or '-'}"
         + (f": {row['last_reason']}" if row.get("last_reason") else ""),
     ]
+    if digest := row.get("digest"):
+        due = f", next due {digest['next_at']}" if digest["next_at"] else ""
+        lines.append(
+            f"  digest every {digest['every']:g}s: {digest['collecting']} stories"
+            f" collected, not sent yet{due}"
+        )
     if row["disabled"]:
         lines.append(f"  disabled: {row['disabled_reason']}")
     if row.get("problem"):

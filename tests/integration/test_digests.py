@@ -20,7 +20,7 @@ import redis.asyncio as aioredis
 from tests.integration.test_apprise import dispatcher, notify
 from tests.integration.test_webhooks import emit
 from tests.support.builders import rss
-from tests.support.cli import daemon, meta_stories, serve_stories, stream, wait_until
+from tests.support.cli import daemon, meta_stories, run_cli, serve_stories, stream, wait_until
 from tests.support.receiver import Receiver
 from watcher.store.keys import Keys
 from watcher.webhooks.digest import period_of
@@ -52,15 +52,20 @@ async def test_digest_sends_one_message_per_period_grouped_by_topic(
     )
     await d.ensure_groups()
     wait_for_period_start(every)
+    end = period_of(datetime.now(UTC), every).end.isoformat(timespec="seconds")
     await emit(client, ns, 2, topics=["meta-ai"])
     await emit(client, ns, 1, topics=["chips"])
     first = await d.drain(wait=0)
     assert rx.requests == []  # held for the digest
     assert first.endpoints["daily"].collected == 3
+    held = (await d.status())["daily"]["digest"]  # what status, the API and the page show
+    assert held == {"every": every, "collecting": 3, "next_at": end}
     await asyncio.sleep(every)  # the period is over
     second = await d.drain(wait=5)
     await d.drain(wait=0)
+    sent = (await d.status())["daily"]["digest"]
     await d.aclose()
+    assert sent == {"every": every, "collecting": 0, "next_at": None}
     [body] = bodies(rx)  # one message, and not again on the next drain
     assert second.delivered == 1
     assert body["title"].startswith("3 stories (")
@@ -105,6 +110,8 @@ def test_digest_survives_a_restart_mid_period(
         first.kill()
     assert rx.requests == []  # the period had not ended: nothing sent yet
     assert redis_client.zcard(periods) == 1
+    status = run_cli("status", "--config", str(config))
+    assert "  digest every 15s: 2 stories collected, not sent yet, next due 20" in status.stdout
     with daemon(config) as second:
         wait_until(lambda: len(rx.requests) >= 1, within=every + 30, what="the digest")
         time.sleep(2.0)  # a repeat would come within a second (the close loop runs each second)

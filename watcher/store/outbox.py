@@ -465,7 +465,21 @@ class Outbox:
         out: dict[str, Any] = dict(state)
         out["retrying"] = int(retrying)
         out["unsettled"] = await self._unsettled()
+        out["collecting"], out["next_digest_ms"] = await self._collecting()
         return out
+
+    async def _collecting(self) -> tuple[int, int | None]:
+        """Stories collected for digests not yet sent, and the end (Unix ms) of the earliest
+        period holding them; (0, None) for an endpoint without digests."""
+        ends: Any = await self._client.zrange(self._periods, 0, -1)
+        ends = [int(m) for m in ends if str(m).isdigit()]
+        if not ends:
+            return 0, None
+        async with self._client.pipeline(transaction=False) as pipe:
+            for end_ms in ends:
+                pipe.hlen(self._keys.digest_stories(self.endpoint, end_ms))
+            sizes = await pipe.execute()
+        return sum(int(n) for n in sizes), min(ends)
 
     async def _unsettled(self) -> int:
         """Read-but-unsettled plus not-yet-read entries of the group (``lag`` is Redis 7+)."""

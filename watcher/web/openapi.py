@@ -127,6 +127,16 @@ ENDPOINT = {
         "last_reason": _NULL_STR,
         "failing_since": _NULL_STR,
         "problem": _NULL_STR,
+        "digest": {
+            "type": ["object", "null"],
+            "description": "null without `digest`: stories collected, not sent yet",
+            "required": ["every", "collecting", "next_at"],
+            "properties": {
+                "every": {"type": "number", "description": "seconds"},
+                "collecting": {"type": "integer", "minimum": 0},
+                "next_at": _NULL_STR,
+            },
+        },
     },
 }
 

@@ -303,12 +303,27 @@ class Dispatcher:
             "disabled": disabled,
             "disabled_reason": state.get("disabled_reason") if disabled else None,
             "problem": None,
+            "digest": _digest_row(endpoint.webhook.digest, state),
         }
 
     async def aclose(self) -> None:
         await self._stream.idle()
         for endpoint in self._endpoints:
             await endpoint.aclose()
+
+
+def _digest_row(every: float | None, state: dict[str, Any]) -> dict[str, Any] | None:
+    """A digest endpoint's stories collected and not sent yet, and when the next digest is
+    due (its period's end; sent within a few seconds after). None without ``digest``."""
+    if not every:
+        return None
+    end_ms = state.get("next_digest_ms")
+    due = None if end_ms is None else datetime.fromtimestamp(end_ms / 1000, UTC)
+    return {
+        "every": every,
+        "collecting": int(state.get("collecting") or 0),
+        "next_at": due and due.isoformat(timespec="seconds"),
+    }
 
 
 def _without_stamp(reason: str | None) -> str | None:
@@ -336,6 +351,7 @@ def _broken_row(endpoint: Endpoint, problem: str) -> dict[str, Any]:
         "disabled": False,
         "disabled_reason": None,
         "problem": problem,
+        "digest": None,
     }
 
 
