@@ -7,8 +7,10 @@ stream policy (``stream.maxlen`` 100,000).
 Texts are the WCXB and dev-set reviewed article bodies, each emitted many times with a
 distinct URL and a distinct last line. Prints bytes per story of each part and, from them and
 the near-duplicate index's 293 B/story measured at 1M stories (bench/dedupe.py), how many
-stories a day a Redis of a given size holds at the defaults (records, URL/text keys and index
-live 30 days; the stream holds its cap).
+stories a day a Redis of a given size holds at the defaults (records, URL/text keys and both
+indexes live 30 days; the stream holds its cap). The story index (``watcher/store/search.py``:
+what the dashboard and ``/api/stories`` list and search) is built from the stream afterwards,
+tokenized in this process, and measured as the ``used_memory`` it adds.
 
     .venv/bin/python bench/stream_memory.py --stories 30000
 """
@@ -25,15 +27,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.builders import document  # noqa: E402
-from watcher.neardup import pack_units, unit_prints  # noqa: E402
 from watcher.store.keys import Keys  # noqa: E402
 from watcher.store.retention import StreamPolicy  # noqa: E402
+from watcher.store.search import StoryIndex  # noqa: E402
 from watcher.store.stories import DEFAULT_TTL, Stories  # noqa: E402
+from watcher.tasks import index_entries  # noqa: E402
+from watcher.updates import pack_units, unit_prints  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 INDEX_BYTES = 293  # near-duplicate index, bytes per story at 1M stories (bench/RESULTS.md)
@@ -76,6 +81,12 @@ async def load(url: str, n: int) -> dict[str, float]:
         await asyncio.gather(*(one(i) for i in range(start, min(n, start + 1000))))
     seconds = time.perf_counter() - started
     after = int((await client.info("memory"))["used_memory"])
+
+    async def tokenize(raw: list[tuple[str, str, str]]) -> list[Any]:
+        return index_entries(raw)  # in this process; the daemon tokenizes in its workers
+
+    indexed = await StoryIndex(client, keys).catch_up(tokenize, most=n)
+    index_bytes = int((await client.info("memory"))["used_memory"]) - after
     length = await client.xlen(keys.stories)
     stream_bytes = int(await client.memory_usage(keys.stories, samples=0) or 0)
     sample = range(0, n, max(1, n // 2000))
@@ -99,6 +110,8 @@ async def load(url: str, n: int) -> dict[str, float]:
         "record_bytes": record / count,
         "url_key_bytes": url_key / 2000,
         "text_key_bytes": text_key / 2000,
+        "indexed": indexed,
+        "story_index_bytes_per_story": index_bytes / max(1, indexed),
     }
 
 
@@ -123,10 +136,12 @@ def main() -> int:
     # what is not the stream, per story: records, URL and text keys (used_memory, exact; the
     # sampled MEMORY USAGE figures above under-count hashes with long fields)
     kept = (figures["used_memory_delta"] - figures["stream_bytes"]) / figures["stories"]
-    per_story = kept + INDEX_BYTES
+    listing = figures["story_index_bytes_per_story"]
+    per_story = kept + INDEX_BYTES + listing
     days = DEFAULT_TTL / 86400
     print(f"\nkept {days:.0f} days per story: {per_story:,.0f} B ({kept:,.0f} B record, URL and")
-    print(f"text keys; near-duplicate index {INDEX_BYTES} B); the stream at its cap:")
+    print(f"text keys; near-duplicate index {INDEX_BYTES} B; story index for /api/stories and")
+    print(f"search {listing:,.0f} B); the stream at its cap:")
     print(f"{figures['stream_bytes_per_entry'] * 101_000 / 2**20:,.0f} MiB (101,000 entries)")
     for gib in (1, 4, 16):
         room = gib * 2**30 - figures["stream_bytes_per_entry"] * 101_000

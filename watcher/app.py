@@ -131,7 +131,7 @@ class App:
     _indexing: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
-        self.index = StoryIndex(self.client, self.keys)
+        self.index = StoryIndex(self.client, self.keys, ttl=round(self.config.index.retention))
 
     @property
     def workers(self) -> Workers:

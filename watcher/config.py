@@ -274,6 +274,15 @@ class StreamConfig(Frozen):
     retention: Seconds = 0.0  # entries older than this go too (0: no age limit)
 
 
+class IndexConfig(Frozen):
+    """The story index the dashboard and ``/api/stories`` list and search
+    (``watcher/store/search.py``). It costs ~12 kB of Redis a story (a sorted-set member per
+    indexed word), about four times a story's record, so its ``retention`` is the main lever on
+    Redis memory; at most the records' 30 days, whose stories it points at."""
+
+    retention: Seconds = Field(default=30 * 86400.0, ge=3600.0, le=30 * 86400.0)
+
+
 DEFAULT_RETRY = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 
 
@@ -356,6 +365,7 @@ class Config(Frozen):
     fetch: FetchConfig = FetchConfig()
     dedupe: DedupeConfig = DedupeConfig()
     stream: StreamConfig = StreamConfig()
+    index: IndexConfig = IndexConfig()
     # Worker processes for CPU work on untrusted bytes; 0 means one per core.
     workers: int = Field(default=0, ge=0, le=64)
     # Polls in flight at once per process (``run`` and ``once``); the Redis pool is sized for it.

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 
 from tests.support.builders import document
+from watcher.app import App
+from watcher.config import load_config
+from watcher.errors import ConfigError
 from watcher.store.keys import Keys
 from watcher.store.search import StoryIndex, StoryQuery
 from watcher.store.stories import Stories
@@ -95,3 +101,32 @@ async def test_index_skips_entries_that_are_not_stories(client: aioredis.Redis, 
     _stories, index = await _recorded(client, ns)
     assert await index.catch_up(tokenize) == 5
     assert (await index.stories(StoryQuery())).total == 3
+
+
+async def test_index_retention_from_the_config_bounds_every_index_key(
+    client: aioredis.Redis, ns: str, make_config: Callable[..., Path]
+) -> None:
+    """``index.retention: 2h`` gives the index's keys (listing, words, brief) two hours of
+    life, not the records' 30 days: the lever on what the index costs in Redis."""
+    source = {"name": "local", "type": "feed", "url": "http://127.0.0.1:9/feed.xml"}
+    config = load_config(make_config([source], index={"retention": "2h"}), os.environ)
+    assert config.index.retention == 7200
+    app = await App.open(config)
+    try:
+        doc = document("https://a.test/1", "Meta ships Llama five.", title="Meta ships Llama")
+        await app.stories.record_story(doc, [doc.url], "story.created")
+        assert await app.index.catch_up(tokenize) == 1
+    finally:
+        await app.aclose()
+    keys = Keys(ns)
+    for key in (keys.index_stories, keys.index_word("llama"), keys.index_doc(doc.id)):
+        assert 0 < await client.ttl(key) <= 7200, key
+    assert await client.ttl(keys.story(doc.id)) > 7200  # the record keeps its own 30 days
+
+
+def test_index_retention_is_bounded_by_the_records_it_points_at(
+    make_config: Callable[..., Path],
+) -> None:
+    source = {"name": "local", "type": "feed", "url": "http://127.0.0.1:9/feed.xml"}
+    with pytest.raises(ConfigError, match=r"index\.retention"):
+        load_config(make_config([source], index={"retention": "60d"}), {})

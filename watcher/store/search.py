@@ -12,7 +12,7 @@ it (``App.poll``). Written idempotently, so replicas catching up at once only re
     <ns>:ix:doc:<id>          HASH the latest version in brief (title, site, topics...)
     <ns>:ix:versions:<id>     ZSET stream id → time: each event the story was emitted in
 
-Every key lives as long as the stories' own records (``stories.DEFAULT_TTL``), and each sorted
+Every key lives ``index.retention`` (the TTL given; at most the records' 30 days), and each sorted
 set drops members older than that as it is written. A query is a bounded number of round trips
 whatever the page size: the intersection (one transaction), then the page's briefs (one
 pipeline).
