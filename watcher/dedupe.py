@@ -1,12 +1,25 @@
-"""[dedupe] Pure story identity: normalized text, content hash, stable id, URL key."""
+"""[dedupe] Pure story identity: normalized text, content hash, stable id, URL key.
+
+``words_of`` normalizes a text once, line by line and sentence by sentence, for the three
+prints a worker computes of every final text (``content_hash_of``, the near-duplicate
+shingles, the sentence prints): each used to normalize the whole text again.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 _NON_WORD = re.compile(r"[^\w]+")
+# Line and sentence breaks. ``(?<!\s)``: a break starts where its whitespace run starts (the
+# leftmost match always did); without it every position of a long run of spaces rescanned the
+# rest of the run looking for a newline, quadratic in the run.
+LINE_BREAK = re.compile(r"(?<!\s)\s*\n\s*")
+SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+|(?<!\s)\s*\n\s*")
+_IN_LINE = re.compile(r"(?<=[.!?…])\s+")  # SENTENCE_BREAK where no newline is left
 
 
 def normalize(text: str) -> str:
@@ -22,6 +35,55 @@ def normalize(text: str) -> str:
 def content_hash(text: str) -> str:
     """``sha256:<hex>`` of the normalized text (SPEC's ``content_hash``)."""
     return "sha256:" + hashlib.sha256(normalize(text).encode()).hexdigest()
+
+
+Sentence = tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """A text's normalized words: ``lines`` (split at ``LINE_BREAK``) of sentences (split at
+    ``SENTENCE_BREAK``), each the words of ``normalize(sentence)``; sentences without words
+    are left out, lines without any stay (empty).
+
+    Every break is a run of whitespace, and normalizing never joins across one (NFKC
+    composes a starter with the marks after it; whitespace is never one of those), so the
+    words of a line are its sentences' words and ``normalize(text)`` is all of them joined:
+    ``tests/unit/watcher/test_words.py`` checks this against the per-piece functions.
+    """
+
+    lines: tuple[tuple[Sentence, ...], ...]
+
+    def sentences(self) -> Iterator[Sentence]:
+        """Every sentence with words, in order: ``SENTENCE_BREAK`` pieces of the text."""
+        for line in self.lines:
+            yield from line
+
+    def line_words(self) -> list[list[str]]:
+        """Each line's words: ``normalize(line).split()`` of each ``LINE_BREAK`` piece."""
+        return [[word for sentence in line for word in sentence] for line in self.lines]
+
+    def normalized(self) -> str:
+        """``normalize`` of the whole text."""
+        return " ".join(" ".join(sentence) for sentence in self.sentences())
+
+
+def words_of(text: str) -> Words:
+    """``text`` normalized once, by line and by sentence (see ``Words``)."""
+    lines = []
+    for line in LINE_BREAK.split(text):
+        sentences = []
+        for piece in _IN_LINE.split(line):
+            words = tuple(normalize(piece).split())
+            if words:
+                sentences.append(words)
+        lines.append(tuple(sentences))
+    return Words(tuple(lines))
+
+
+def content_hash_of(words: Words) -> str:
+    """``content_hash`` of the text ``words`` came from."""
+    return "sha256:" + hashlib.sha256(words.normalized().encode()).hexdigest()
 
 
 def url_key(url: str) -> str:

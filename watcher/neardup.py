@@ -24,13 +24,14 @@ import functools
 import hashlib
 import heapq
 import math
-import re
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Literal
 
-from watcher.dedupe import normalize
+import numpy as np
+
+from watcher.dedupe import Words, words_of
 
 SHINGLE_WORDS = 5  # 4-word shingles matched more stock phrases between different stories
 SKETCH_SIZE = 40  # anchors stored per story: 40 x 6 bytes keeps a story under 400 B in Redis
@@ -52,10 +53,8 @@ _MIX = (  # odd 64-bit constants (golden ratio, murmur3 and xxhash primes) mixin
     0xD6E8FEB86659FD93,
     0xFF51AFD7ED558CCD,
 )
-# Line and sentence breaks. ``(?<!\s)``: a break starts where its whitespace run starts (the
-# leftmost match always did); without it every position of a long run of spaces rescanned the
-# rest of the run looking for a newline, quadratic in the run.
-_LINES = re.compile(r"(?<!\s)\s*\n\s*")
+_MIX_NP = tuple(np.uint64(m) for m in _MIX)
+_SHIFT_NP = np.uint64(29)
 
 Kind = Literal["near_duplicate", "contained"]
 
@@ -123,13 +122,45 @@ def _word_hash(word: str) -> int:
     return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
 
 
-def _line_shingles(words: list[int], out: set[int]) -> None:
-    """Add the hashes of every ``SHINGLE_WORDS``-word window of one line to ``out``."""
-    a, b, c, d, e = _MIX
-    streams = (words, words[1:], words[2:], words[3:], words[4:])
-    for v, w, x, y, z in zip(*streams, strict=False):
-        h = (v * a + w * b + x * c + y * d + z * e) & _MASK64
-        out.add(((h ^ (h >> 29)) * a) & _MASK64)
+def _window_hashes(words: list[int], line_of: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The hash of every ``SHINGLE_WORDS``-word window that lies within one line, and the
+    line it lies in, for the whole text at once (numpy's uint64 arithmetic wraps as ``&
+    _MASK64`` did: the same hashes as the per-window loop this replaced)."""
+    if len(words) < SHINGLE_WORDS:
+        return np.empty(0, np.uint64), np.empty(0, np.int64)
+    w = np.array(words, dtype=np.uint64)
+    lines = np.array(line_of, dtype=np.int64)
+    a, b, c, d, e = _MIX_NP
+    n = len(w) - SHINGLE_WORDS + 1
+    h = w[:n] * a + w[1 : n + 1] * b + w[2 : n + 2] * c + w[3 : n + 3] * d + w[4 : n + 4] * e
+    h = (h ^ (h >> _SHIFT_NP)) * a
+    inside = lines[:n] == lines[SHINGLE_WORDS - 1 :]
+    return h[inside], lines[:n][inside]
+
+
+def _by_line(words: Words) -> list[np.ndarray]:
+    """Each line's distinct window hashes, ascending; lines without any are left out. When
+    no line has ``SHINGLE_WORDS`` words, the whole text is one line, padded with zeros."""
+    hashes: list[int] = []
+    line_of: list[int] = []
+    for n, line in enumerate(words.line_words()):
+        hashes += [_word_hash(w) for w in line]
+        line_of += [n] * len(line)
+    window, line_no = _window_hashes(hashes, line_of)
+    if not len(window):
+        if not hashes:
+            return []
+        padded = (hashes + [0] * SHINGLE_WORDS)[: max(len(hashes), SHINGLE_WORDS)]
+        window, line_no = _window_hashes(padded, [0] * len(padded))
+    order = np.lexsort((window, line_no))
+    window, line_no = window[order], line_no[order]
+    new_line = np.empty(len(window), dtype=bool)
+    new_line[0] = True
+    new_line[1:] = line_no[1:] != line_no[:-1]
+    distinct = new_line.copy()
+    distinct[1:] |= window[1:] != window[:-1]
+    window, new_line = window[distinct], new_line[distinct]
+    return np.split(window, np.flatnonzero(new_line)[1:])
 
 
 def shingle_hashes(text: str) -> set[int]:
@@ -145,19 +176,7 @@ def shingle_hashes(text: str) -> set[int]:
 
 def line_shingles(text: str) -> list[set[int]]:
     """``shingle_hashes`` per line, so a lookup can drop lines it finds to be boilerplate."""
-    out: list[set[int]] = []
-    for line in _LINES.split(text):
-        hashes: set[int] = set()
-        _line_shingles([_word_hash(w) for w in normalize(line).split()], hashes)
-        if hashes:
-            out.append(hashes)
-    if not out:
-        words = [_word_hash(w) for w in normalize(text).split()]
-        if words:
-            hashes = set()
-            _line_shingles((words + [0] * SHINGLE_WORDS)[: max(len(words), SHINGLE_WORDS)], hashes)
-            out.append(hashes)
-    return out
+    return [set(line.tolist()) for line in _by_line(words_of(text))]
 
 
 def boilerplate_lines(
@@ -279,6 +298,12 @@ class Shingles:
 
 def shingles_of(text: str) -> Shingles:
     """``line_shingles`` of ``text``, cut to what a lookup reads, plus the first query."""
-    full = line_shingles(text)
-    lines = tuple(frozenset(heapq.nsmallest(QUERY_SIZE, line)) for line in full)
-    return Shingles(lines, sketch_of(set().union(*full), QUERY_SIZE))
+    return shingles_of_words(words_of(text))
+
+
+def shingles_of_words(words: Words) -> Shingles:
+    """``shingles_of`` the text ``words`` came from."""
+    full = _by_line(words)
+    lines = tuple(frozenset(line[:QUERY_SIZE].tolist()) for line in full)
+    every = np.unique(np.concatenate(full)) if full else np.empty(0, np.uint64)
+    return Shingles(lines, Sketch(tuple(every[:QUERY_SIZE].tolist()), len(every), QUERY_SIZE))

@@ -29,11 +29,11 @@ from scrapers.extract import extract_report
 from scrapers.model import Article
 from watcher import logs
 from watcher.config import Topic
-from watcher.dedupe import content_hash
+from watcher.dedupe import content_hash_of, words_of
 from watcher.model import excerpt_of
-from watcher.neardup import Shingles, shingles_of
+from watcher.neardup import Shingles, shingles_of_words
 from watcher.topics import CompiledTopic, compile_topics, match_topics
-from watcher.updates import is_fuller_units, pack_units, unit_prints, unpack_units
+from watcher.updates import is_fuller_units, pack_units, unit_prints_of, unpack_units
 from watcher.words import Indexed, indexed_entry
 
 
@@ -133,6 +133,8 @@ def extract_article(html: str, url: str, *, title: str | None = None, learn: boo
         asked = _Asked()
         text = clean(article.text, url, rules=rules, counter=asked).text
         learning = asked.learning(rules.min_pages, article.text)
+        if text == article.text:  # mostly: then the answer's pickle holds the text once
+            text = article.text
         article = _cleaned(article, text, url)
     figures = PageFigures(extraction.figures.extracted_chars, len(article.text))
     return Parsed(article, facts_of(article, title), figures, learning)
@@ -153,14 +155,16 @@ def drop_learned(
 
 
 def facts_of(article: Article, title: str | None = None) -> TextFacts:
-    """The final text's hash, excerpt, topics, near-duplicate shingles and sentence prints."""
+    """The final text's hash, excerpt, topics, near-duplicate shingles and sentence prints
+    (the three prints from one normalization of the text: ``words_of``)."""
     text = article.text
+    words = words_of(text)
     return TextFacts(
-        content_hash=content_hash(text),
+        content_hash=content_hash_of(words),
         excerpt=excerpt_of(text),
         topics=tuple(match_topics(article.title or title, text, _state().topics)),
-        shingles=shingles_of(text),
-        units=pack_units(unit_prints(text)),
+        shingles=shingles_of_words(words),
+        units=pack_units(unit_prints_of(words)),
     )
 
 

@@ -14,17 +14,15 @@ atomically (``update_story``, ``upgrade_story``, ``attach_copy``).
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from watcher.dedupe import normalize
+from watcher.dedupe import Words, normalize, words_of
 from watcher.model import StoryRecord
 
 SHORT_UNIT_WORDS = 8  # a changed line shorter than this is a timestamp, counter or byline
 MATERIAL_SHARE = 0.2  # ... unless short lines changed this share of all words
-_SENTENCES = re.compile(r"(?<=[.!?…])\s+|(?<!\s)\s*\n\s*")
 
 
 def recheck_due(
@@ -167,16 +165,6 @@ def _host(url: str | None) -> str:
     return (urlsplit(url).hostname or "").removeprefix("www.") if url else ""
 
 
-def _units(text: str) -> list[tuple[str, ...]]:
-    """Sentences and lines as normalized word tuples, the units an edit changes."""
-    out = []
-    for unit in _SENTENCES.split(text):
-        words = tuple(normalize(unit).split())
-        if words:
-            out.append(words)
-    return out
-
-
 @dataclass(frozen=True, slots=True)
 class Unit:
     """A sentence's compact print: enough to tell an edit from a cosmetic change, 8 bytes.
@@ -196,8 +184,14 @@ def _hash(words: tuple[str, ...], size: int) -> int:
 
 def unit_prints(text: str) -> frozenset[Unit]:
     """The distinct sentence prints of a text: what a story stores to judge a later re-fetch."""
+    return unit_prints_of(words_of(text))
+
+
+def unit_prints_of(words: Words) -> frozenset[Unit]:
+    """``unit_prints`` of the text ``words`` came from: its sentences and lines as normalized
+    word tuples, the units an edit changes."""
     return frozenset(
-        Unit(_hash(u, 4), _hash(_masked(u), 3), min(len(u), 255)) for u in _units(text)
+        Unit(_hash(u, 4), _hash(_masked(u), 3), min(len(u), 255)) for u in words.sentences()
     )
 
 

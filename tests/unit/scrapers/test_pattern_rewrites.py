@@ -20,8 +20,7 @@ from scrapers.clean.rules import RuleSet
 from scrapers.clean.steps import _BYLINE_TAIL, is_dateline
 from scrapers.discover.feeds import _strip_tags, looks_like_html
 from scrapers.extract import _TITLE_SUFFIX
-from watcher.neardup import _LINES
-from watcher.updates import _SENTENCES
+from watcher.dedupe import LINE_BREAK, SENTENCE_BREAK
 
 OLD_DATELINE = re.compile(
     r"\b\d{1,2}:\d{2}\b.*\b(19|20)\d{2}\b|\b(19|20)\d{2}\b.*\b\d{1,2}:\d{2}\b"
@@ -91,8 +90,8 @@ def test_charset_patterns_are_the_old_ones(text: str) -> None:
 @given(_text(" ", "\n", "\t", "\u00a0", "a", ".", "!", "|", "-", "\u2013", size=25))
 def test_split_patterns_are_the_old_ones(text: str) -> None:
     assert _TITLE_SUFFIX.split(text) == OLD_TITLE_SUFFIX.split(text)
-    assert _LINES.split(text) == OLD_LINES.split(text)
-    assert _SENTENCES.split(text) == OLD_SENTENCES.split(text)
+    assert LINE_BREAK.split(text) == OLD_LINES.split(text)
+    assert SENTENCE_BREAK.split(text) == OLD_SENTENCES.split(text)
 
 
 def _rule_words() -> list[str]:
