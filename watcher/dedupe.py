@@ -1,6 +1,6 @@
 """[dedupe] Pure story identity: normalized text, content hash, stable id, URL key.
 
-``words_of`` normalizes a text once, line by line and sentence by sentence, for the three
+``text_words`` normalizes a text once, line by line and sentence by sentence, for the three
 prints a worker computes of every final text (``content_hash_of``, the near-duplicate
 shingles, the sentence prints): each used to normalize the whole text again.
 """
@@ -41,7 +41,7 @@ Sentence = tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class Words:
+class TextWords:
     """A text's normalized words: ``lines`` (split at ``LINE_BREAK``) of sentences (split at
     ``SENTENCE_BREAK``), each the words of ``normalize(sentence)``; sentences without words
     are left out, lines without any stay (empty).
@@ -49,7 +49,7 @@ class Words:
     Every break is a run of whitespace, and normalizing never joins across one (NFKC
     composes a starter with the marks after it; whitespace is never one of those), so the
     words of a line are its sentences' words and ``normalize(text)`` is all of them joined:
-    ``tests/unit/watcher/test_words.py`` checks this against the per-piece functions.
+    ``tests/unit/watcher/test_text_words.py`` checks this against the per-piece functions.
     """
 
     lines: tuple[tuple[Sentence, ...], ...]
@@ -68,8 +68,8 @@ class Words:
         return " ".join(" ".join(sentence) for sentence in self.sentences())
 
 
-def words_of(text: str) -> Words:
-    """``text`` normalized once, by line and by sentence (see ``Words``)."""
+def text_words(text: str) -> TextWords:
+    """``text`` normalized once, by line and by sentence (see ``TextWords``)."""
     lines = []
     for line in LINE_BREAK.split(text):
         sentences = []
@@ -78,10 +78,10 @@ def words_of(text: str) -> Words:
             if words:
                 sentences.append(words)
         lines.append(tuple(sentences))
-    return Words(tuple(lines))
+    return TextWords(tuple(lines))
 
 
-def content_hash_of(words: Words) -> str:
+def content_hash_of(words: TextWords) -> str:
     """``content_hash`` of the text ``words`` came from."""
     return "sha256:" + hashlib.sha256(words.normalized().encode()).hexdigest()
 

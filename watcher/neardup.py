@@ -31,7 +31,7 @@ from typing import Literal
 
 import numpy as np
 
-from watcher.dedupe import Words, words_of
+from watcher.dedupe import TextWords, text_words
 
 SHINGLE_WORDS = 5  # 4-word shingles matched more stock phrases between different stories
 SKETCH_SIZE = 40  # anchors stored per story: 40 x 6 bytes keeps a story under 400 B in Redis
@@ -138,7 +138,7 @@ def _window_hashes(words: list[int], line_of: list[int]) -> tuple[np.ndarray, np
     return h[inside], lines[:n][inside]
 
 
-def _by_line(words: Words) -> list[np.ndarray]:
+def _by_line(words: TextWords) -> list[np.ndarray]:
     """Each line's distinct window hashes, ascending; lines without any are left out. When
     no line has ``SHINGLE_WORDS`` words, the whole text is one line, padded with zeros."""
     hashes: list[int] = []
@@ -176,7 +176,7 @@ def shingle_hashes(text: str) -> set[int]:
 
 def line_shingles(text: str) -> list[set[int]]:
     """``shingle_hashes`` per line, so a lookup can drop lines it finds to be boilerplate."""
-    return [set(line.tolist()) for line in _by_line(words_of(text))]
+    return [set(line.tolist()) for line in _by_line(text_words(text))]
 
 
 def boilerplate_lines(
@@ -298,10 +298,10 @@ class Shingles:
 
 def shingles_of(text: str) -> Shingles:
     """``line_shingles`` of ``text``, cut to what a lookup reads, plus the first query."""
-    return shingles_of_words(words_of(text))
+    return shingles_of_words(text_words(text))
 
 
-def shingles_of_words(words: Words) -> Shingles:
+def shingles_of_words(words: TextWords) -> Shingles:
     """``shingles_of`` the text ``words`` came from."""
     full = _by_line(words)
     lines = tuple(frozenset(line[:QUERY_SIZE].tolist()) for line in full)

@@ -29,7 +29,7 @@ from scrapers.extract import extract_report
 from scrapers.model import Article
 from watcher import logs
 from watcher.config import Topic
-from watcher.dedupe import content_hash_of, words_of
+from watcher.dedupe import content_hash_of, text_words
 from watcher.model import excerpt_of
 from watcher.neardup import Shingles, shingles_of_words
 from watcher.topics import CompiledTopic, compile_topics, match_topics
@@ -156,9 +156,9 @@ def drop_learned(
 
 def facts_of(article: Article, title: str | None = None) -> TextFacts:
     """The final text's hash, excerpt, topics, near-duplicate shingles and sentence prints
-    (the three prints from one normalization of the text: ``words_of``)."""
+    (the three prints from one normalization of the text: ``text_words``)."""
     text = article.text
-    words = words_of(text)
+    words = text_words(text)
     return TextFacts(
         content_hash=content_hash_of(words),
         excerpt=excerpt_of(text),

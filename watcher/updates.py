@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from watcher.dedupe import Words, normalize, words_of
+from watcher.dedupe import TextWords, normalize, text_words
 from watcher.model import StoryRecord
 
 SHORT_UNIT_WORDS = 8  # a changed line shorter than this is a timestamp, counter or byline
@@ -184,10 +184,10 @@ def _hash(words: tuple[str, ...], size: int) -> int:
 
 def unit_prints(text: str) -> frozenset[Unit]:
     """The distinct sentence prints of a text: what a story stores to judge a later re-fetch."""
-    return unit_prints_of(words_of(text))
+    return unit_prints_of(text_words(text))
 
 
-def unit_prints_of(words: Words) -> frozenset[Unit]:
+def unit_prints_of(words: TextWords) -> frozenset[Unit]:
     """``unit_prints`` of the text ``words`` came from: its sentences and lines as normalized
     word tuples, the units an edit changes."""
     return frozenset(

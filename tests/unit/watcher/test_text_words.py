@@ -1,4 +1,4 @@
-"""One normalization for the three prints: ``words_of`` gives exactly what the content hash,
+"""One normalization for the three prints: ``text_words`` gives exactly what the content hash,
 the near-duplicate shingles and the sentence prints computed when each normalized the text
 itself (those values are stored in Redis, so they must never change). The references below
 are the code as it was before the shared pass."""
@@ -13,7 +13,7 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watcher.dedupe import content_hash, content_hash_of, normalize, words_of
+from watcher.dedupe import content_hash, content_hash_of, normalize, text_words
 from watcher.neardup import (
     _MIX,
     QUERY_SIZE,
@@ -94,7 +94,7 @@ STORY = (
 
 
 def _assert_same(text: str) -> None:
-    words = words_of(text)
+    words = text_words(text)
     assert words.normalized() == normalize(text)
     assert content_hash_of(words) == content_hash(text) == old_content_hash(text)
     assert unit_prints(text) == old_unit_prints(text)
