@@ -23,41 +23,33 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from extraction import DEFAULT_DATA, load_pages  # noqa: E402
+from extraction import SETS, load_pages  # noqa: E402
 
 from scrapers.clean import clean, default_rules  # noqa: E402
-from scrapers.extract import (  # noqa: E402
-    _extract_body,
-    _parse,
-    drop_before_headline,
-    drop_blocks,
-    read_metadata,
-)
+from scrapers.errors import ExtractionError  # noqa: E402
+from scrapers.extract import candidates  # noqa: E402
 
 
-def inputs(data: Path) -> list[tuple[str, str, str | None]]:
-    """(url, pre-clean text, title) per page, as extract_report hands them to clean()."""
-    rules = default_rules()
+def inputs(kind: str) -> list[tuple[str, str, str | None]]:
+    """(url, pre-clean text, title) per page: the precision reading ``extract_report`` cleans."""
     found = []
-    for page in load_pages(data):
-        tree = _parse(page.html)
-        if tree is None:
+    for page in load_pages(kind):
+        try:
+            read = candidates(page.html, page.url)
+        except ExtractionError:
             continue
-        meta = read_metadata(tree, page.url)
-        drop_before_headline(tree, meta.title)
-        drop_blocks(tree, rules.global_rules.dom_drop)
-        found.append((page.url, _extract_body(tree, page.html, page.url), meta.title))
+        found.append((page.url, read.precise, read.meta.title))
     return found
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--set", default="news", choices=list(SETS), help="the dev set")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--save", type=Path)
     parser.add_argument("--compare", type=Path)
     args = parser.parse_args(argv)
-    texts = inputs(args.data)
+    texts = inputs(args.set)
     rules = default_rules()
     outputs = [clean(text, url, rules=rules, title=title).text for url, text, title in texts]
     best = float("inf")
