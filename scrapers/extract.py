@@ -23,8 +23,6 @@ from datetime import datetime
 from typing import Any
 
 import lxml.html
-import trafilatura
-from trafilatura.utils import load_html
 
 from scrapers.clean import Cleaned, clean, default_rules
 from scrapers.clean.drift import PageFigures
@@ -202,12 +200,20 @@ def _parse(html: str) -> lxml.html.HtmlElement | None:
     """
     if not html.strip():
         return None
+    from trafilatura.utils import load_html  # see _trafilatura: imported where it is used
+
     tree: lxml.html.HtmlElement | None = load_html(html)
     return tree
 
 
 def _trafilatura(tree: lxml.html.HtmlElement, url: str | None, *, precision: bool = True) -> str:
-    """trafilatura's reading of ``tree`` (trafilatura works on its own copy of the tree)."""
+    """trafilatura's reading of ``tree`` (trafilatura works on its own copy of the tree).
+
+    Imported here, not at the top: trafilatura brings numpy, py3langid, courlan, htmldate and
+    justext (~45 MB), and the daemon's own process never extracts (its workers do, and the
+    forkserver imports them once for all of them: ``watcher/warm.py``)."""
+    import trafilatura
+
     result = trafilatura.extract(
         tree,
         url=url,
