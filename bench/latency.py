@@ -57,6 +57,8 @@ def run(url: str, tmp: Path, sources: int, items: int, rate: float, every: str) 
             errors = daemon.errors()
         finally:
             code = daemon.stop()
+            if code != 0:  # SIGTERM must end it with 0: show why not
+                print(daemon.log.read_text(errors="replace")[-4000:], file=sys.stderr)
         outcome = room.settle(client, ns)
     finally:
         room.close()

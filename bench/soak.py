@@ -171,6 +171,8 @@ def run(url: str, tmp: Path, minutes: float, rate: float, every: float) -> int:
             errors = daemon.errors()
         finally:
             code = daemon.stop()
+            if code != 0:  # SIGTERM must end it with 0: show why not
+                print(daemon.log.read_text(errors="replace")[-4000:], file=sys.stderr)
         outcome = room.settle(redis.Redis.from_url(url), ns)
     finally:
         room.close()

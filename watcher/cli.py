@@ -21,7 +21,7 @@ from scrapers.clean import RulesError
 from scrapers.errors import ScrapeError
 from scrapers.fetch import Fetcher
 from scrapers.urls import canonicalize, is_web_url
-from watcher import heap, logs, metrics
+from watcher import logs, metrics
 from watcher.app import App, fetch_settings, rules_of
 from watcher.config import Config, FetchConfig, Source, config_from_bytes, load_config
 from watcher.config_edit import insert_sources
@@ -192,7 +192,6 @@ async def _run(config: Config, _args: argparse.Namespace) -> int:
     from watcher.scheduler import Runner
     from watcher.server import ListenFailed
 
-    heap.trim()  # what loading the config freed (tens of MB at 10,000 sources), for good
     app = await App.open(config)
     try:
         await Runner(app).run()
