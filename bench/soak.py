@@ -11,9 +11,10 @@ its newest 20). Every ``--every`` seconds (10) it samples the daemon with its wo
 - Redis connections: entries of CLIENT LIST whose address is one of the group's sockets (the
   embedded Redis is this bench's own; on a shared REDIS_URL this keeps to the daemon's).
 
-Flat means the last minute's median sample is within a bound of the first minute's highest
-(memory +5 %; file descriptors and connections +0): a leak grows and shows in every late
-sample, while a socket that a poll or a delivery holds for a moment shows in one. After the
+Flat means the last minute's median sample is within 5 % of the first minute's highest: a leak
+grows and shows in every late sample (a leaked socket per poll would be hundreds), while a
+socket that a poll or a delivery holds for a moment shows in one, and the Redis pool may open
+a connection or two more in a burst (it is bounded at concurrency + 32). After the
 run, publishing stops, and every story that appeared must be in the stream once and
 delivered at least once.
 
@@ -46,7 +47,11 @@ from tests.support.procs import memory  # noqa: E402
 
 SOURCES, HOSTS = 200, 50
 EVERY = ["2s", "3s", "4s", "5s"]
-MEMORY_BOUND = 0.05  # last minute's peak may exceed the first minute's by 5 %
+MEMORY_BOUND = 0.05  # the last minute's median may exceed the first minute's peak by 5 %
+# descriptors and Redis connections too: the pool opens connections on demand (up to
+# concurrency + 32 a process), so a burst may add one or two for good; a leak adds one per
+# poll or delivery, hundreds over the run
+OPEN_BOUND = 0.05
 WARM_UP = 30.0  # s after the seed stories were delivered before the first-minute samples
 
 
@@ -116,8 +121,8 @@ def flatness(samples: list[Sample]) -> list[dict[str, object]]:
         ("main_rss_mb", MEMORY_BOUND),
         ("distinct_mb", MEMORY_BOUND),
         ("pss_mb", MEMORY_BOUND),
-        ("fds", 0.0),
-        ("redis_connections", 0.0),
+        ("fds", OPEN_BOUND),
+        ("redis_connections", OPEN_BOUND),
     ):
         first = [getattr(s, name) for s in _minute(samples, True)]
         last = [getattr(s, name) for s in _minute(samples, False)]
@@ -130,7 +135,7 @@ def flatness(samples: list[Sample]) -> list[dict[str, object]]:
                 "first_minute": f"{min(first)}-{max(first)}",
                 "last_minute": f"{min(last)}-{max(last)}",
                 "last_median": statistics.median(last),
-                "bound": f"≤ {allowed:.1f}" if bound else f"≤ {max(first)}",
+                "bound": f"≤ {allowed:.1f}",
                 "flat": statistics.median(last) <= allowed,
             }
         )
