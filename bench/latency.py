@@ -93,7 +93,8 @@ def run(url: str, tmp: Path, sources: int, items: int, rate: float, every: str) 
         f" (target p99 ≤ {TARGET_P99:g} s with every: {every}: {verdict});"
         f" lost: {len(outcome.missing_webhook)} webhooks, {len(outcome.missing_stream)} stream"
     )
-    return 0 if not outcome.missing_webhook and not outcome.missing_stream else 1
+    lost = outcome.missing_webhook or outcome.missing_stream or outcome.duplicates
+    return 0 if not lost and code == 0 else 1
 
 
 def main() -> int:

@@ -134,7 +134,7 @@ def flatness(samples: list[Sample]) -> list[dict[str, object]]:
                 "figure": name,
                 "first_minute": f"{min(first)}-{max(first)}",
                 "last_minute": f"{min(last)}-{max(last)}",
-                "last_median": statistics.median(last),
+                "last_median": round(statistics.median(last), 1),
                 "bound": f"≤ {allowed:.1f}",
                 "flat": statistics.median(last) <= allowed,
             }
@@ -212,7 +212,7 @@ def run(url: str, tmp: Path, minutes: float, rate: float, every: float) -> int:
     print(json.dumps(lost))
     flat = all(r["flat"] for r in rows)
     ok = flat and not lost["missing_stream"] and not lost["duplicates"]
-    ok = ok and not lost["missing_webhook"]
+    ok = ok and not lost["missing_webhook"] and code == 0
     print(
         f"soak {minutes:g} min, {SOURCES} sources: {'flat' if flat else 'NOT flat'};"
         f" {outcome.published} stories, {lost['missing_stream']} missing from the stream,"
