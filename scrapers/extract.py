@@ -24,9 +24,7 @@ from datetime import datetime
 from typing import Any
 
 import lxml.html
-import trafilatura
 from lxml.etree import XPath
-from trafilatura.utils import load_html
 
 from scrapers.clean import Cleaned, clean, default_rules
 from scrapers.clean.drift import PageFigures
@@ -243,6 +241,8 @@ def _parse(html: str) -> lxml.html.HtmlElement | None:
     """
     if not html.strip():
         return None
+    from trafilatura.utils import load_html  # see _trafilatura: imported where it is used
+
     tree: lxml.html.HtmlElement | None = load_html(html)
     return tree
 
@@ -254,7 +254,12 @@ def _trafilatura(
 
     ``fast`` skips trafilatura's comparison with its readability port and justext: ~40 % of
     a precision reading's time, and the same text on ~94 % of pages (see candidates).
-    """
+
+    Imported here, not at the top: trafilatura brings numpy, py3langid, courlan, htmldate and
+    justext (~45 MB), and the daemon's own process never extracts (its workers do, and the
+    forkserver imports them once for all of them: ``watcher/warm.py``)."""
+    import trafilatura
+
     result = trafilatura.extract(
         tree,
         url=url,

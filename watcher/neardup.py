@@ -27,9 +27,7 @@ import math
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import Literal
-
-import numpy as np
+from typing import TYPE_CHECKING, Literal
 
 from watcher.dedupe import TextWords, text_words
 
@@ -53,8 +51,10 @@ _MIX = (  # odd 64-bit constants (golden ratio, murmur3 and xxhash primes) mixin
     0xD6E8FEB86659FD93,
     0xFF51AFD7ED558CCD,
 )
-_MIX_NP = tuple(np.uint64(m) for m in _MIX)
-_SHIFT_NP = np.uint64(29)
+_SHIFT = 29
+
+if TYPE_CHECKING:  # numpy is imported where shingles are computed, in the workers: the
+    import numpy as np  # daemon's own process looks anchors up and never loads it
 
 Kind = Literal["near_duplicate", "contained"]
 
@@ -126,14 +126,16 @@ def _window_hashes(words: list[int], line_of: list[int]) -> tuple[np.ndarray, np
     """The hash of every ``SHINGLE_WORDS``-word window that lies within one line, and the
     line it lies in, for the whole text at once (numpy's uint64 arithmetic wraps as ``&
     _MASK64`` did: the same hashes as the per-window loop this replaced)."""
+    import numpy as np
+
     if len(words) < SHINGLE_WORDS:
         return np.empty(0, np.uint64), np.empty(0, np.int64)
     w = np.array(words, dtype=np.uint64)
     lines = np.array(line_of, dtype=np.int64)
-    a, b, c, d, e = _MIX_NP
+    a, b, c, d, e = (np.uint64(m) for m in _MIX)
     n = len(w) - SHINGLE_WORDS + 1
     h = w[:n] * a + w[1 : n + 1] * b + w[2 : n + 2] * c + w[3 : n + 3] * d + w[4 : n + 4] * e
-    h = (h ^ (h >> _SHIFT_NP)) * a
+    h = (h ^ (h >> np.uint64(_SHIFT))) * a
     inside = lines[:n] == lines[SHINGLE_WORDS - 1 :]
     return h[inside], lines[:n][inside]
 
@@ -141,6 +143,8 @@ def _window_hashes(words: list[int], line_of: list[int]) -> tuple[np.ndarray, np
 def _by_line(words: TextWords) -> list[np.ndarray]:
     """Each line's distinct window hashes, ascending; lines without any are left out. When
     no line has ``SHINGLE_WORDS`` words, the whole text is one line, padded with zeros."""
+    import numpy as np
+
     hashes: list[int] = []
     line_of: list[int] = []
     for n, line in enumerate(words.line_words()):
@@ -303,6 +307,8 @@ def shingles_of(text: str) -> Shingles:
 
 def shingles_of_words(words: TextWords) -> Shingles:
     """``shingles_of`` the text ``words`` came from."""
+    import numpy as np
+
     full = _by_line(words)
     lines = tuple(frozenset(line[:QUERY_SIZE].tolist()) for line in full)
     every = np.unique(np.concatenate(full)) if full else np.empty(0, np.uint64)

@@ -55,7 +55,9 @@ RESTART_BACKOFF = (0.5, 30.0)  # s between attempts to replace a worker that fai
 PARENT_CHECK_SECONDS = 1.0  # a worker orphaned mid-task (daemon kill -9) exits within this
 QUARANTINE_SECONDS = (900.0, 6 * 3600.0)  # a timed-out body is skipped 15 min, doubling to 6 h
 QUARANTINE_SIZE = 10_000  # bodies remembered (~50 bytes each)
-PRELOAD = ["watcher.tasks"]  # imported once in the forkserver, shared by every worker forked
+# imported once in the forkserver, shared by every worker forked: the task modules, then a
+# warm-up that loads the lazily loaded models there (watcher/warm.py)
+PRELOAD = ["watcher.tasks", "watcher.warm"]
 _SHORT = struct.Struct("!i")  # multiprocessing.connection's frame header...
 _LONG = struct.Struct("!Q")  # ...and its extension for frames over 2 GiB (header -1)
 

@@ -219,3 +219,37 @@ def test_status_and_metrics_name_a_foreign_group_lagging_past_the_cap(
 
     exposed = asyncio.run(scrape()).decode()
     assert 'watcher_stream_group_lagging_past_cap{group="my-app"} 1.0' in exposed
+
+
+@pytest.mark.anyio
+async def test_a_group_acknowledging_between_the_two_reads_is_read_as_caught_up(
+    client: aioredis.Redis, ns: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """XINFO GROUPS says 2 pending; the endpoint acknowledges them before XPENDING is asked,
+    which then answers ``min: None``. Found by bench/soak.py: that None was parsed as a stream
+    id, the ValueError ended the daemon's gauge refresher (/metrics, /readyz) for good, and
+    `watcher run` exited 1 at SIGTERM. The group now reads as needing its next entry."""
+    keys = Keys(ns)
+    stories = Stories(client, keys, stream=StreamPolicy(maxlen=10, own_groups=(OWN,)))
+    await client.xgroup_create(keys.stories, OWN, id="0", mkstream=True)
+    emitted = await _emit(stories, 2)
+    await client.xreadgroup(OWN, "c", {keys.stories: ">"}, count=2)
+    pipelines = 0
+    pipeline = client.pipeline
+
+    def acknowledging_before_the_second(*args: Any, **kwargs: Any) -> Any:
+        nonlocal pipelines
+        pipelines += 1
+        if pipelines == 2:  # the endpoint's XACK lands between the two round trips
+            sync = redis.Redis.from_url(redis_url)
+            sync.xack(keys.stories, OWN, *emitted)
+            sync.close()
+        return pipeline(*args, **kwargs)
+
+    monkeypatch.setattr(client, "pipeline", acknowledging_before_the_second)
+    view = await stream_view(client, keys, stories.stream)
+    (group,) = view.groups
+    assert pipelines == 2
+    ms, seq = emitted[-1].split("-")
+    assert (group.pending, group.oldest_needed) == (2, f"{ms}-{int(seq) + 1}")
+    assert not view.lagging

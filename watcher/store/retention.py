@@ -109,7 +109,13 @@ async def stream_view(client: aioredis.Redis, keys: Keys, policy: StreamPolicy) 
         for group in busy:
             pipe.xpending(keys.stories, group["name"])
         replies = await pipe.execute() if busy else []
-    oldest = {str(g["name"]): str(p["min"]) for g, p in zip(busy, replies, strict=True)}
+    # a group may acknowledge its last pending entry between the two reads: XPENDING then
+    # answers min None (it was read as "None" and took the gauges' refresher down: soak)
+    oldest = {
+        str(g["name"]): str(p["min"])
+        for g, p in zip(busy, replies, strict=True)
+        if p.get("min") is not None
+    }
     views = tuple(
         _group(g, oldest, policy, int(length), first_id, trimmed and str(trimmed))
         for g in sorted(groups, key=lambda g: str(g["name"]))
