@@ -22,8 +22,14 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The suite in parallel, one worker per core (pytest-xdist): most of its time is spent waiting
+# on CLI subprocesses and loopback servers. loadgroup hands out single tests but keeps the
+# modules marked xdist_group (one module-scoped daemon or browser) on one worker. A plain
+# `.venv/bin/pytest tests/...` stays serial; TEST_WORKERS=0 makes `make test` serial too.
+TEST_WORKERS ?= auto
+
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'

@@ -21,7 +21,8 @@ import pytest
 
 from tests.support.web import COPY, FIRST, LATER, SECOND, Served, served_daemon, wait_for_stories
 
-pytestmark = pytest.mark.slow
+# One worker runs the whole module, so its one Chromium starts once (make test's xdist).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 CHROMIUM = Path(os.environ.get("WATCHER_CHROMIUM", "/usr/bin/chromium"))
 LOOPBACK_ONLY = ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--no-proxy-server"]
