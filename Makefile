@@ -23,13 +23,15 @@ lint: install
 	$(BIN)/mypy
 
 # The suite in parallel, one worker per core (pytest-xdist): most of its time is spent waiting
-# on CLI subprocesses and loopback servers. loadgroup hands out single tests but keeps the
-# modules marked xdist_group (one module-scoped daemon or browser) on one worker. A plain
-# `.venv/bin/pytest tests/...` stays serial; TEST_WORKERS=0 makes `make test` serial too.
+# on CLI subprocesses and loopback servers. --dist load hands out tests by index: loadscope,
+# loadfile and loadgroup key tests by node id, and schemathesis gives its four generated tests
+# (tests/integration/test_api_schema.py) one node id, so those modes ran one of the four and
+# dropped three silently. A plain `.venv/bin/pytest tests/...` stays serial; TEST_WORKERS=0
+# makes `make test` serial too.
 TEST_WORKERS ?= auto
 
 test: lint
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist load
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'

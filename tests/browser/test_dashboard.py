@@ -21,8 +21,7 @@ import pytest
 
 from tests.support.web import COPY, FIRST, LATER, SECOND, Served, served_daemon, wait_for_stories
 
-# One worker runs the whole module, so its one Chromium starts once (make test's xdist).
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.slow
 
 CHROMIUM = Path(os.environ.get("WATCHER_CHROMIUM", "/usr/bin/chromium"))
 LOOPBACK_ONLY = ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--no-proxy-server"]

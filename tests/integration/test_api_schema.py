@@ -17,8 +17,7 @@ from tests.support.web import Served, served_daemon, wait_for_stories
 from watcher.metrics import package_version
 from watcher.web.openapi import document
 
-# One worker runs the whole module, so its module-scoped daemon starts once (make test's xdist).
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api_schema")]
+pytestmark = pytest.mark.slow
 
 schema = schemathesis.openapi.from_dict(document(package_version()))
 EXAMPLES = 30  # per operation: enough to meet every parameter's edges, few enough for CI
