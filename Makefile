@@ -23,15 +23,16 @@ lint: install
 	$(BIN)/mypy
 
 # The suite in parallel, one worker per core (pytest-xdist): most of its time is spent waiting
-# on CLI subprocesses and loopback servers. --dist load hands out tests by index: loadscope,
-# loadfile and loadgroup key tests by node id, and schemathesis gives its four generated tests
-# (tests/integration/test_api_schema.py) one node id, so those modes ran one of the four and
-# dropped three silently. A plain `.venv/bin/pytest tests/...` stays serial; TEST_WORKERS=0
-# makes `make test` serial too.
+# on CLI subprocesses and loopback servers. worksteal splits the tests evenly, then an idle
+# worker takes tests still queued on a busy one (with --dist load one worker was left with ~50
+# queued integration tests while the other had finished). It hands out tests by index; the
+# node-id modes (loadscope, loadfile, loadgroup) ran one of the four schemathesis tests of
+# test_api_schema.py, which share one node id, and dropped three silently. A plain
+# `.venv/bin/pytest tests/...` stays serial; TEST_WORKERS=0 makes `make test` serial too.
 TEST_WORKERS ?= auto
 
 test: lint
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist load
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
