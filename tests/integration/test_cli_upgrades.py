@@ -348,7 +348,8 @@ def test_settle_emits_the_original_once_when_it_comes_in_time(
 ) -> None:
     """With dedupe.settle, the copy is held (nothing on the stream); its original, polled
     within the window, is the single story.created, with the copy in also_at."""
-    config = settle_config(tmp_path, redis_url, ns, site, aggregator, "30s")
+    # the window only has to outlast one `watcher once`: 30 s did not under a loaded parallel run
+    config = settle_config(tmp_path, redis_url, ns, site, aggregator, "10m")
     original = original_story()
     original_url = publish_original(site, original)
     copy, copy_url = copy_of(original, aggregator, "agg-wait", keep=4, canonical=original_url)

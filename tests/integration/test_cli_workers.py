@@ -86,7 +86,10 @@ async def test_poll_worker_killed_mid_parse_fails_that_entry_and_the_next_poll_e
     stories = [*meta_stories(2), _heavy()]
     base = serve_stories(site, stories)
     site.add("/feed.xml", rss(stories, base), etag='"v1"')
-    config = load_config(make_config(_feed_source(base), fetch=FETCH, workers=1), os.environ)
+    # parse_timeout 60 s: the retry's ~1 s parse took over the default 10 s in a parallel run
+    # at load average 5; this test is of the crash, not of the deadline
+    fetch = {**FETCH, "parse_timeout": "60s"}
+    config = load_config(make_config(_feed_source(base), fetch=fetch, workers=1), os.environ)
     app = await App.open(config)
     try:
         await app.workers.start()
