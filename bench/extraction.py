@@ -339,8 +339,8 @@ def tuned_outputs(pages: list[Page]) -> Tuned:
 
     The expensive part (parsing, the three trafilatura readings, cleaning them) is done once
     per page; only the choice and the Article are repeated per value. Whether boilerpy3 is
-    asked is decided at the product's Tuning for every value (it never is on these sets
-    unless ``second_opinions`` says so).
+    asked is decided at the product's Tuning for every value (``second_opinions`` counts the
+    pages where it was).
     """
     sys.path.insert(0, str(ROOT))
     from scrapers.errors import ExtractionError
@@ -414,20 +414,46 @@ def tune(kind: str, pages: list[Page], tuned: Tuned) -> FoldResult:
 
     scored = score_grid(kind, pages, tuned)
     ids = [p.id for p in pages]
+    shares = sorted({v.full_share for v in scored})
     notes = []
-    for share in sorted({v.full_share for v in scored}):
+    for share in shares:
         fixed = kfold(kind, pages, scored, [v for v in scored if v.full_share == share])
         product = replace(TUNING, full_share=share)
         whole = set_f1(kind, [scored[product][pid] for pid in ids])
         held = set_f1(kind, [fixed.held_out[pid] for pid in ids])
-        notes.append(
-            f"full_share {share}: held-out F1 {held:.3f} (gate, ratio chosen per fold);"
-            f" whole set at gate {TUNING.gate}, ratio {TUNING.fragment_ratio}: F1 {whole:.3f},"
-            f" {tuned.full_readings[product]} of {len(ids)} pages read in full"
+        changed = sum(
+            tuned.texts[product][pid] != tuned.texts[replace(TUNING, full_share=shares[0])][pid]
+            for pid in ids
         )
+        notes.append(
+            f"full_share {share}: held-out F1 {held:.4f} (gate, ratio chosen per fold);"
+            f" whole set at gate {TUNING.gate}, ratio {TUNING.fragment_ratio}: F1 {whole:.4f},"
+            f" {tuned.full_readings[product]} of {len(ids)} pages read in full,"
+            f" {changed} texts differ from full_share {shares[0]}'s"
+        )
+    notes.append(
+        f"full_share values tied for the best training F1, per fold: {_ties(kind, pages, scored)}"
+    )
     notes.append(f"boilerpy3 second opinions: {tuned.second_opinions} pages")
     result = kfold(kind, pages, scored)
     return FoldResult(result.chosen, result.held_out, tuple(notes))
+
+
+def _ties(kind: str, pages: list[Page], scored: dict[Any, dict[str, Score]]) -> list[list[float]]:
+    """Per fold, the full_share values whose best (gate, ratio) reaches the best training F1:
+    a fold that "chose" the first of several tied values expressed no preference."""
+    ids = [p.id for p in pages]
+    ties = []
+    for fold in folds(pages):
+        held_ids = set(fold)
+        train = [pid for pid in ids if pid not in held_ids]
+        best: dict[float, float] = {}
+        for value, by_page in scored.items():
+            f1 = set_f1(kind, [by_page[pid] for pid in train])
+            best[value.full_share] = max(best.get(value.full_share, 0.0), f1)
+        top = max(best.values())
+        ties.append([share for share, f1 in sorted(best.items()) if f1 >= top - 1e-12])
+    return ties
 
 
 # --- report ----------------------------------------------------------------------------------
