@@ -27,7 +27,7 @@ from extraction import SETS, load_pages  # noqa: E402
 
 from scrapers.clean import clean, default_rules  # noqa: E402
 from scrapers.errors import ExtractionError  # noqa: E402
-from scrapers.extract import candidates  # noqa: E402
+from scrapers.extract import candidates, precision_reading  # noqa: E402
 
 
 def inputs(kind: str) -> list[tuple[str, str, str | None]]:
@@ -38,7 +38,7 @@ def inputs(kind: str) -> list[tuple[str, str, str | None]]:
             read = candidates(page.html, page.url)
         except ExtractionError:
             continue
-        found.append((page.url, read.precise, read.meta.title))
+        found.append((page.url, precision_reading(read).text, read.meta.title))
     return found
 
 

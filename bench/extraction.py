@@ -12,9 +12,14 @@ Two dev sets, each scored by its own README:
 Every engine runs in one process, engines taking turns page by page, so speed ratios are
 same-run figures. Reported per set: F1 / P / R for each engine, the paired ΔF1 of ours against
 plain trafilatura with a 95 % bootstrap interval, the count of catastrophic pages (ours < 0.5
-while trafilatura >= 0.8), the pages we lose most on, and 5-fold figures: the one threshold
-the product tunes (``Tuning.fragment_ratio``) is chosen on 4/5 of the pages from a grid and
-scored on the held 1/5; the reported k-fold F1 is over the held-out pages only.
+while trafilatura >= 0.8), the pages we lose most on, and 5-fold figures: the thresholds the
+product tunes (``scrapers.extract.Tuning``: gate, fragment_ratio, full_share) are chosen on 4/5
+of the pages from ``TUNING_GRID`` and scored on the held 1/5; the reported k-fold F1 is over
+the held-out pages only. Every page is read once with all of trafilatura's readings
+(``candidates(always_both=True)``) and ``finish`` makes each grid value's choices on them.
+A line per ``full_share`` value follows: the held-out F1 with the share fixed (gate and ratio
+still chosen per fold), the whole-set F1 at the product's gate and ratio, and how many pages
+that share sends to the full precision reading (what it costs).
 
 Conventions where a README is silent: a text with fewer than four tokens is one shingle; an
 empty prediction scores precision 0 and recall 0 (unless the truth is empty too: 1 and 1).
@@ -37,7 +42,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -320,53 +325,135 @@ def folds(pages: Sequence[Page], k: int = FOLDS) -> list[list[str]]:
     return [ids[i::k] for i in range(k)]
 
 
-def tuned_outputs(pages: list[Page]) -> dict[Any, dict[str, str]]:
-    """Ours with each value of the tuned threshold: page id -> text, per grid value.
+@dataclass(frozen=True, slots=True)
+class Tuned:
+    """Ours under every grid value, from one set of readings per page."""
 
-    The expensive part (parsing, both trafilatura runs) is done once per page; only the
-    choice and the cleaning are repeated per value.
+    texts: dict[Any, dict[str, str]]  # Tuning -> page id -> text
+    full_readings: dict[Any, int]  # Tuning -> pages whose precision text is the full reading
+    second_opinions: int  # pages where boilerpy3's reading replaced trafilatura's
+
+
+def tuned_outputs(pages: list[Page]) -> Tuned:
+    """Ours with each value of the tuned thresholds: page id -> text, per grid value.
+
+    The expensive part (parsing, the three trafilatura readings, cleaning them) is done once
+    per page; only the choice and the Article are repeated per value. Whether boilerpy3 is
+    asked is decided at the product's Tuning for every value (``second_opinions`` counts the
+    pages where it was).
     """
     sys.path.insert(0, str(ROOT))
     from scrapers.errors import ExtractionError
-    from scrapers.extract import TUNING_GRID, candidates, finish
+    from scrapers.extract import TUNING_GRID, candidates, finish, precision_reading
 
-    out: dict[Any, dict[str, str]] = {value: {} for value in TUNING_GRID}
+    texts: dict[Any, dict[str, str]] = {value: {} for value in TUNING_GRID}
+    full = dict.fromkeys(TUNING_GRID, 0)
+    second = 0
     for page in pages:
         try:
             prepared = candidates(page.html, page.url, always_both=True)
         except ExtractionError:
             prepared = None
+        second += prepared is not None and prepared.first_engine == "boilerpy3"
         for value in TUNING_GRID:
             text = ""
             if prepared is not None:
+                if precision_reading(prepared, value) is prepared.full:  # never when None
+                    full[value] += 1
                 try:
                     text = finish(prepared, tuning=value).article.text
                 except ExtractionError:
                     text = ""
-            out[value][page.id] = text
-    return out
+            texts[value][page.id] = text
+    return Tuned(texts, full, second)
+
+
+def score_grid(kind: str, pages: list[Page], tuned: Tuned) -> dict[Any, dict[str, Score]]:
+    """Every grid value's score on every page (each distinct text of a page scored once)."""
+    scorer = SCORERS[kind]
+    by_id = {p.id: p for p in pages}
+    memo: dict[tuple[str, str], Score] = {}
+    scored: dict[Any, dict[str, Score]] = {}
+    for value, out in tuned.texts.items():
+        scored[value] = {}
+        for pid, text in out.items():
+            if (pid, text) not in memo:
+                memo[pid, text] = scorer(text, by_id[pid])
+            scored[value][pid] = memo[pid, text]
+    return scored
 
 
 @dataclass(frozen=True, slots=True)
 class FoldResult:
     chosen: list[Any]
     held_out: dict[str, Score]  # every page scored by the value chosen without it
+    notes: tuple[str, ...] = ()  # further lines for the report (the full_share sweep)
 
 
-def kfold(kind: str, pages: list[Page], grid: dict[Any, dict[str, str]]) -> FoldResult:
-    scorer = SCORERS[kind]
-    by_id = {p.id: p for p in pages}
-    scored = {
-        v: {pid: scorer(text, by_id[pid]) for pid, text in out.items()} for v, out in grid.items()
-    }
+def kfold(
+    kind: str, pages: list[Page], scored: dict[Any, dict[str, Score]], values: Sequence[Any] = ()
+) -> FoldResult:
+    """Each fold's value chosen on the other folds from ``values`` (all of ``scored`` when
+    empty; ties go to the first, the grid's cheapest) and scored on the fold."""
+    values = list(values) or list(scored)
+    ids = [p.id for p in pages]
     chosen: list[Any] = []
     held: dict[str, Score] = {}
     for fold in folds(pages):
-        train = [pid for pid in by_id if pid not in set(fold)]
-        best = max(grid, key=lambda v: set_f1(kind, [scored[v][pid] for pid in train]))
+        held_ids = set(fold)
+        train = [pid for pid in ids if pid not in held_ids]
+        best = max(values, key=lambda v: set_f1(kind, [scored[v][pid] for pid in train]))
         chosen.append(best)
         held.update({pid: scored[best][pid] for pid in fold})
     return FoldResult(chosen, held)
+
+
+def tune(kind: str, pages: list[Page], tuned: Tuned) -> FoldResult:
+    """The k-fold over the whole grid, plus the full_share sweep (see the module docstring)."""
+    from scrapers.extract import TUNING
+
+    scored = score_grid(kind, pages, tuned)
+    ids = [p.id for p in pages]
+    shares = sorted({v.full_share for v in scored})
+    notes = []
+    for share in shares:
+        fixed = kfold(kind, pages, scored, [v for v in scored if v.full_share == share])
+        product = replace(TUNING, full_share=share)
+        whole = set_f1(kind, [scored[product][pid] for pid in ids])
+        held = set_f1(kind, [fixed.held_out[pid] for pid in ids])
+        changed = sum(
+            tuned.texts[product][pid] != tuned.texts[replace(TUNING, full_share=shares[0])][pid]
+            for pid in ids
+        )
+        notes.append(
+            f"full_share {share}: held-out F1 {held:.4f} (gate, ratio chosen per fold);"
+            f" whole set at gate {TUNING.gate}, ratio {TUNING.fragment_ratio}: F1 {whole:.4f},"
+            f" {tuned.full_readings[product]} of {len(ids)} pages read in full,"
+            f" {changed} texts differ from full_share {shares[0]}'s"
+        )
+    notes.append(
+        f"full_share values tied for the best training F1, per fold: {_ties(kind, pages, scored)}"
+    )
+    notes.append(f"boilerpy3 second opinions: {tuned.second_opinions} pages")
+    result = kfold(kind, pages, scored)
+    return FoldResult(result.chosen, result.held_out, tuple(notes))
+
+
+def _ties(kind: str, pages: list[Page], scored: dict[Any, dict[str, Score]]) -> list[list[float]]:
+    """Per fold, the full_share values whose best (gate, ratio) reaches the best training F1:
+    a fold that "chose" the first of several tied values expressed no preference."""
+    ids = [p.id for p in pages]
+    ties = []
+    for fold in folds(pages):
+        held_ids = set(fold)
+        train = [pid for pid in ids if pid not in held_ids]
+        best: dict[float, float] = {}
+        for value, by_page in scored.items():
+            f1 = set_f1(kind, [by_page[pid] for pid in train])
+            best[value.full_share] = max(best.get(value.full_share, 0.0), f1)
+        top = max(best.values())
+        ties.append([share for share, f1 in sorted(best.items()) if f1 >= top - 1e-12])
+    return ties
 
 
 # --- report ----------------------------------------------------------------------------------
@@ -451,15 +538,16 @@ def report(
             ours_f = set_f1(kind, [fold.held_out[pid] for pid in fold_ids])
             theirs_f = set_f1(kind, [scores["trafilatura"][ids.index(pid)] for pid in fold_ids])
             per_fold.append(f"{ours_f:.3f}/{theirs_f:.3f}")
-        chosen = [(t.gate, t.fragment_ratio) for t in fold.chosen]
+        chosen = [(t.gate, t.fragment_ratio, t.full_share) for t in fold.chosen]
         out.append(
             f"\n{FOLDS}-fold (Tuning chosen on 4/5, scored on the held 1/5): chosen (gate,"
-            f" fragment_ratio) {chosen}; held-out F1 {f1:.3f} P {p:.3f} R {r:.3f};"
+            f" fragment_ratio, full_share) {chosen}; held-out F1 {f1:.3f} P {p:.3f} R {r:.3f};"
             " ΔF1 vs trafilatura"
             f" {d:+.3f} [{lo:+.3f}, {hi:+.3f}]; catastrophic"
             f" {_catastrophes(held, scores['trafilatura'])}; per fold ours/trafilatura F1:"
             f" {', '.join(per_fold)}"
         )
+        out.append("\n".join(f"- {note}" for note in fold.notes))
     if worst and "ours" in scores and "trafilatura" in scores:
         losses = sorted(
             range(len(ids)), key=lambda i: scores["ours"][i].f1 - scores["trafilatura"][i].f1
@@ -504,7 +592,7 @@ def main(argv: list[str] | None = None) -> int:
         fold = (
             None
             if args.no_kfold or "ours" not in engines
-            else kfold(kind, pages, tuned_outputs(pages))
+            else tune(kind, pages, tuned_outputs(pages))
         )
         print(report(kind, pages, run, fold, args.worst, args.markdown))
         print()

@@ -6,7 +6,8 @@ headline (promos, outlet cards) and the blocks the rules name (related stories, 
 share bars), never a block that holds much of the body, 4 read the body with trafilatura in
 precision mode (fast: without its readability/justext comparison, made only when the fast
 text looks short), and in its default mode too when the precision text is short against the
-page's paragraphs; the default reading wins when the precision one is a fragment of it,
+page's paragraphs; the default reading wins when the precision one is a fragment of it
+(``Tuning`` holds the thresholds of these choices, ``finish`` makes them),
 5 ask boilerpy3 for a second opinion when trafilatura finds too little, 6 clean the text
 (rules, structure, title and attribution lines, each step guarded against dropping body).
 The settings were chosen on bench/extraction.py; bench/RESULTS.md has the measurements.
@@ -43,22 +44,30 @@ BODY_PARAGRAPH_CHARS = 80  # a <p> this long is body-like text (what the page se
 
 @dataclass(frozen=True, slots=True)
 class Tuning:
-    """The thresholds of the choice between trafilatura's precision and default readings.
+    """The thresholds of the choices between trafilatura's readings of a page.
 
     Chosen on bench/extraction.py: on the folds of both dev sets, not on the whole of them.
     ``gate``: the default reading is made only when the cleaned precision text is shorter
-    than this share of the page's body-like paragraph text (so most pages pay for one run).
+    than this share of the page's body-like paragraph text (so most pages pay for one run);
+    a fast precision text under it is read again in full as well.
     ``fragment_ratio``: then the default reading wins when the precision text is shorter than
     this share of it (precision mode kept a teaser or a sidebar block).
+    ``full_share``: a fast precision text shorter than this share of the page's long text
+    runs (in any element) is read again in full (pages that hold their body in <div>s).
     """
 
     gate: float = 0.8
     fragment_ratio: float = 0.8  # what 4 of 5 WCXB folds chose; every value ties on news
+    full_share: float = 0.5  # what 4 of 5 WCXB folds chose (one 0.3); every value ties on news
 
 
 TUNING = Tuning()
+# Ties on the folds go to the first value: the smaller gate and share (fewer readings).
 TUNING_GRID = tuple(
-    Tuning(gate, ratio) for gate in (0.5, 0.8, 1.0) for ratio in (0.4, 0.5, 0.6, 0.7, 0.8)
+    Tuning(gate, ratio, share)
+    for gate in (0.5, 0.8, 1.0)
+    for ratio in (0.4, 0.5, 0.6, 0.7, 0.8)
+    for share in (0.2, 0.3, 0.5)
 )
 
 
@@ -73,19 +82,31 @@ class Extraction:
 
 
 @dataclass(frozen=True, slots=True)
-class Candidates:
-    """What a page offers before the choice: its metadata and trafilatura's readings of it.
+class Reading:
+    """One reading of the page's body, as the extractor returned it and cleaned."""
 
-    ``default`` is None when it was not needed (see ``Tuning.gate``).
+    text: str
+    cleaned: Cleaned
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """What a page offers before the choice: its metadata, its size, and its readings.
+
+    ``fast`` is trafilatura's fast precision reading (boilerpy3's, see ``first_engine``);
+    ``full`` its full precision reading and ``default`` its default one, None when they were
+    not needed (see ``Tuning``). With ``always_both`` every reading is there, so that
+    ``finish`` can make the choices of any ``Tuning`` without reading the page again.
     """
 
     url: str | None
     meta: Metadata
     rules: Rules
-    page_chars: int
-    precise: str
-    precise_cleaned: Cleaned
-    default: str | None = None
+    page_chars: int  # body-like <p> text (BODY_PARAGRAPH_CHARS)
+    long_chars: int  # long text runs in any element (LONG_TEXT_RUN_CHARS)
+    fast: Reading
+    full: Reading | None = None
+    default: Reading | None = None
     first_engine: str = "precision"  # "boilerpy3" when trafilatura found (nearly) nothing
 
 
@@ -113,8 +134,9 @@ def candidates(
 ) -> Candidates:
     """Parse once, read the metadata, pre-clean the tree, and read the body with trafilatura.
 
-    The precision reading always; the default reading too when the precision text is short
-    against the paragraph text of the page (or ``always_both``, for the benchmark's folds).
+    The fast precision reading always; the full precision reading when the fast one is
+    suspect, and the default reading when the precision text is short against the paragraph
+    text of the page (both always with ``always_both``, for the benchmark's folds).
     """
     rules = rules or default_rules()
     tree = _parse(html)
@@ -125,21 +147,28 @@ def candidates(
     meta = replace(meta, credit=find_credit(tree, rules.for_host(host).attribution, url))
     drop_before_headline(tree, meta.title)
     drop_blocks(tree, rules.for_host(host).dom_drop)
-    page_chars = _body_like_chars(tree)
-    precise = _trafilatura(tree, url, precision=True, fast=True)
-    found = Candidates(url, meta, rules, page_chars, precise, _clean_for(rules, meta, url, precise))
-    if _fast_reading_suspect(found, tree, tuning):
-        precise = _trafilatura(tree, url, precision=True)
-        found = replace(found, precise=precise, precise_cleaned=_clean(found, precise))
-    if always_both or _needs_default(found, tuning):
-        found = replace(found, default=_trafilatura(tree, url, precision=False))
-    return _second_opinion(found, html)
+    found = Candidates(
+        url,
+        meta,
+        rules,
+        page_chars=_body_like_chars(tree),
+        long_chars=_long_text_chars(tree),
+        fast=_reading(rules, meta, url, _trafilatura(tree, url, precision=True, fast=True)),
+    )
+    if always_both or _fast_reading_suspect(found, tuning):
+        full = _trafilatura(tree, url, precision=True)
+        found = replace(found, full=_reading(rules, meta, url, full))
+    if always_both or _needs_default(precision_reading(found, tuning), found, tuning):
+        default = _trafilatura(tree, url, precision=False)
+        found = replace(found, default=_reading(rules, meta, url, default))
+    return _second_opinion(found, html, tuning)
 
 
-def _second_opinion(found: Candidates, html: str) -> Candidates:
+def _second_opinion(found: Candidates, html: str, tuning: Tuning) -> Candidates:
     """boilerpy3's reading instead, when trafilatura found (nearly) nothing and it finds
     much more: a second parse, so only on the pages that need it."""
-    best = max(found.precise, found.default or "", key=len)
+    texts = (precision_reading(found, tuning).text, found.default.text if found.default else "")
+    best = max(texts, key=len)
     if len(best) >= MIN_BODY_CHARS:
         return found
     second = _boilerpy3(html)
@@ -147,17 +176,23 @@ def _second_opinion(found: Candidates, html: str) -> Candidates:
         return found
     return replace(
         found,
-        precise=second,
-        precise_cleaned=_clean(found, second),
+        fast=_reading(found.rules, found.meta, found.url, second),
+        full=None,
         default=None,
         first_engine="boilerpy3",
     )
 
 
-FULL_READING_SHARE = 0.3  # a fast reading under this share of the page's long text is suspect
+def precision_reading(found: Candidates, tuning: Tuning = TUNING) -> Reading:
+    """The precision reading ``tuning`` takes: the full one when it was made and the fast one
+    is suspect by ``tuning``, else the fast one (pure, so the bench's folds can ask it of every
+    ``Tuning`` on the same readings)."""
+    if found.full is not None and _fast_reading_suspect(found, tuning):
+        return found.full
+    return found.fast
 
 
-def _fast_reading_suspect(found: Candidates, tree: lxml.html.HtmlElement, tuning: Tuning) -> bool:
+def _fast_reading_suspect(found: Candidates, tuning: Tuning) -> bool:
     """Whether trafilatura's fast precision reading may have missed the body, so that its full
     reading (which compares itself with readability and justext) is worth its cost.
 
@@ -167,9 +202,10 @@ def _fast_reading_suspect(found: Candidates, tree: lxml.html.HtmlElement, tuning
     asks justext), or against the page's long text runs in any element (pages that hold their
     body in <div>s or table cells, where the paragraph measure sees nothing).
     """
-    if len(found.precise) < MIN_BODY_CHARS or _needs_default(found, tuning):
+    fast = found.fast
+    if len(fast.text) < MIN_BODY_CHARS or _needs_default(fast, found, tuning):
         return True
-    return len(found.precise) < FULL_READING_SHARE * _long_text_chars(tree)
+    return len(fast.text) < tuning.full_share * found.long_chars
 
 
 LONG_TEXT_RUN_CHARS = 80  # the same floor as BODY_PARAGRAPH_CHARS, for text in any element
@@ -187,18 +223,22 @@ def _long_text_chars(tree: lxml.html.HtmlElement) -> int:
     return sum(n for n in lengths if n >= LONG_TEXT_RUN_CHARS)
 
 
-def _needs_default(found: Candidates, tuning: Tuning) -> bool:
-    return len(found.precise_cleaned.text) < tuning.gate * found.page_chars
+def _needs_default(precise: Reading, found: Candidates, tuning: Tuning) -> bool:
+    return len(precise.cleaned.text) < tuning.gate * found.page_chars
 
 
 def finish(found: Candidates, *, tuning: Tuning = TUNING) -> Extraction:
-    """Choose between the readings, clean the chosen one, and build the Article."""
-    cleaned = found.precise_cleaned
-    engine, text = found.first_engine, found.precise
-    if found.default is not None and _needs_default(found, tuning):
-        other = _clean(found, found.default)
-        if len(cleaned.text) < tuning.fragment_ratio * len(other.text):
-            engine, text, cleaned = "default", found.default, other
+    """Choose between the readings by ``tuning`` and build the Article of the chosen one."""
+    chosen = precision_reading(found, tuning)
+    engine = found.first_engine
+    default = found.default
+    if (
+        default is not None
+        and _needs_default(chosen, found, tuning)
+        and len(chosen.cleaned.text) < tuning.fragment_ratio * len(default.cleaned.text)
+    ):
+        engine, chosen = "default", default
+    text, cleaned = chosen.text, chosen.cleaned
     if len(cleaned.text.split()) < MIN_ARTICLE_WORDS:
         raise ExtractionError(f"{found.url or 'page'}: no article text found", url=found.url)
     meta = found.meta
@@ -219,12 +259,8 @@ def finish(found: Candidates, *, tuning: Tuning = TUNING) -> Extraction:
     return Extraction(article, figures, dropped, engine)
 
 
-def _clean(found: Candidates, text: str) -> Cleaned:
-    return _clean_for(found.rules, found.meta, found.url, text)
-
-
-def _clean_for(rules: Rules, meta: Metadata, url: str | None, text: str) -> Cleaned:
-    return clean(text, url, rules=rules, title=meta.title)
+def _reading(rules: Rules, meta: Metadata, url: str | None, text: str) -> Reading:
+    return Reading(text, clean(text, url, rules=rules, title=meta.title))
 
 
 def _body_like_chars(tree: lxml.html.HtmlElement) -> int:
