@@ -10,6 +10,7 @@ of "outlet / 35 minutes ago / headline" cards, repeated teasers) and the rule ta
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ TAIL_SHARE = 0.5  # attribution/copyright lines in the last half of the text clo
 TITLE_SEARCH_LINES = 12  # a headline sits among the first dozen lines (after promos, bylines)
 PREAMBLE_MAX_WORDS = 25  # lines above the headline are promos, bylines, captions: all short
 LONG_PARAGRAPH = 20  # words; body paragraphs are at least this long, headings and captions not
+GOES_ON_LINES = 6  # lines after a section heading searched for two paragraphs in a row
 CAPTION_MAX_WORDS = 8  # "Mark Zuckerberg on stage." under a headline is a caption, not a lede
 PROMO_MAX_LINKS = 6  # inline promo boxes list a handful of links
 HEADLINE_MAX_WORDS = 20  # headlines run 5-15 words; a body sentence with no period is rare
@@ -280,14 +282,15 @@ def section_cuts(lines: Sequence[Line], ctx: Context) -> Decision:
 
 
 def _article_goes_on(lines: Sequence[Line], k: int) -> bool:
-    """The two lines after ``lines[k]`` are body paragraphs: what follows is the article.
+    """Two body paragraphs in a row soon after ``lines[k]``: what follows is the article.
 
-    Lists of other stories are headlines (short, no full stop), perhaps each with a teaser;
-    two full paragraphs in a row are the article going on after an in-body heading such as
-    "Related reading: …".
+    Lists of other stories are headlines (short, no full stop), perhaps each with a teaser,
+    so paragraphs never come two in a row there; two full paragraphs in a row are the article
+    going on after an in-body heading such as "Related reading: …", even when a short line or
+    two (a subheading, a glossary tooltip glued into the text) come first.
     """
-    following = lines[k + 1 : k + 3]
-    return len(following) == 2 and all(_is_paragraph(line) for line in following)
+    following = [_is_paragraph(line) for line in lines[k + 1 : k + 1 + GOES_ON_LINES]]
+    return any(a and b for a, b in itertools.pairwise(following))
 
 
 def _is_paragraph(line: Line) -> bool:

@@ -83,6 +83,42 @@ def test_in_body_related_reading_heading_does_not_cut_the_article() -> None:
     assert "Related reading" not in article.text
 
 
+def test_in_body_block_heading_with_short_lines_before_the_paragraphs_does_not_cut() -> None:
+    """Class 3, when the heading's next lines are short: "Top content …" reads like a block of
+    other stories, and a subheading and a glued glossary tooltip come before the article's
+    paragraphs go on, two in a row. Only the heading goes."""
+    paragraphs = "".join(f"<p>{s}</p>" for s in SENTENCES[:4])
+    rest = "".join(f"<p>{s}</p>" for s in SENTENCES[4:])
+    body = (
+        f"<article><h1>{TITLE}</h1>{paragraphs}<h2>Top content trends to watch in 2026</h2>"
+        "<p>Here is what the harbour has in store next</p><p>1. Quay building.</p>"
+        f"{rest}</article>"
+    )
+    article = extract(_html(body), "https://example.com/quay")
+    for sentence in SENTENCES:
+        assert sentence in article.text
+    assert "Top content trends" not in article.text
+
+
+def test_a_block_of_headlines_with_teasers_is_still_cut() -> None:
+    """The other side: a "Top stories" block alternates headlines and teaser paragraphs, never
+    two paragraphs in a row, so it is cut with everything after it."""
+    paragraphs = "".join(f"<p>{s}</p>" for s in SENTENCES[:4])
+    teaser = (
+        "The council met again on Tuesday to discuss the budget for the new bridge and"
+        " heard from residents for over three hours about the plans."
+    )
+    block = "".join(
+        f"<p><a href='/s{n}'>Other story {n} headline</a></p><p>{teaser}</p>" for n in range(3)
+    )
+    body = f"<article><h1>{TITLE}</h1>{paragraphs}<h3>Top stories</h3>{block}</article>"
+    article = extract(_html(body), "https://example.com/quay")
+    for sentence in SENTENCES[:4]:
+        assert sentence in article.text
+    assert "Other story" not in article.text
+    assert "council met again" not in article.text
+
+
 def test_a_cut_that_would_take_most_of_the_body_is_refused() -> None:
     """Class 3, at the step runner: whatever step asks for it, a cut taking most of the body
     is refused; only its heading goes."""
