@@ -456,23 +456,24 @@ class Outbox:
                 pipe.type(key)
             pipe.hgetall(self._state)
             pipe.zcard(self._retries)
-            *kinds, state, retrying = await pipe.execute(raise_on_error=False)
+            pipe.zrange(self._periods, 0, -1)
+            *kinds, state, retrying, periods = await pipe.execute(raise_on_error=False)
         if problems := self._wrong(kinds):
             raise StoreCorrupt("; ".join(problems))
-        for reply in (state, retrying):
+        for reply in (state, retrying, periods):
             if isinstance(reply, Exception):
                 raise reply
         out: dict[str, Any] = dict(state)
         out["retrying"] = int(retrying)
         out["unsettled"] = await self._unsettled()
-        out["collecting"], out["next_digest_ms"] = await self._collecting()
+        ends = [int(m) for m in periods if str(m).isdigit()]
+        out["collecting"], out["next_digest_ms"] = await self._collecting(ends)
         return out
 
-    async def _collecting(self) -> tuple[int, int | None]:
-        """Stories collected for digests not yet sent, and the end (Unix ms) of the earliest
-        period holding them; (0, None) for an endpoint without digests."""
-        ends: Any = await self._client.zrange(self._periods, 0, -1)
-        ends = [int(m) for m in ends if str(m).isdigit()]
+    async def _collecting(self, ends: list[int]) -> tuple[int, int | None]:
+        """Stories collected for the digest periods ending at ``ends`` (Unix ms), not sent yet,
+        and the earliest of those ends; (0, None) for an endpoint without digests, which
+        costs no round trip of its own (the periods are read with the rest of ``state``)."""
         if not ends:
             return 0, None
         async with self._client.pipeline(transaction=False) as pipe:
