@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+import lxml.etree
 import lxml.html
 from lxml.etree import XPath
 
@@ -270,17 +271,66 @@ def _body_like_chars(tree: lxml.html.HtmlElement) -> int:
 
 
 def _parse(html: str) -> lxml.html.HtmlElement | None:
-    """The page as trafilatura parses it (comments and processing instructions removed).
+    """The page as trafilatura's ``load_html`` parses it (comments and processing instructions
+    removed), with lxml's C-level element class lookup instead of lxml.html's Python one.
 
     Parsing with other options changes what trafilatura finds: comment nodes inside
-    paragraphs cost one dev-set page half its text.
+    paragraphs cost one dev-set page half its text. The lookup only picks the Python class of
+    each element proxy (every element an HtmlElement, none a FormElement or InputElement,
+    which nothing here uses), but lxml.html's calls back into Python for every element the
+    code touches: ~4,500 calls per page, in trafilatura's passes over the copies of this tree
+    too. The steps below are ``load_html``'s for a str, in its order.
     """
     if not html.strip():
         return None
-    from trafilatura.utils import load_html  # see _trafilatura: imported where it is used
+    from trafilatura.utils import is_dubious_html, repair_faulty_html  # see _trafilatura
 
-    tree: lxml.html.HtmlElement | None = load_html(html)
+    beginning = html[:50].lower()
+    html = repair_faulty_html(html, beginning)
+    tree: lxml.html.HtmlElement | None = None
+    as_bytes = False
+    try:
+        tree = lxml.html.fromstring(html, parser=_parser())
+    except ValueError:  # "Unicode strings with encoding declaration are not supported."
+        tree, as_bytes = _parse_bytes(html), True
+    except lxml.etree.LxmlError:  # "Document is empty": the bytes may still parse
+        pass
+    if (tree is None or len(tree) < 1) and not as_bytes:
+        tree = _parse_bytes(html)
+    if tree is not None and is_dubious_html(beginning) and len(tree) < 2:
+        return None  # not HTML at all (load_html's rejection test)
     return tree
+
+
+def _parse_bytes(html: str) -> lxml.html.HtmlElement | None:
+    try:
+        tree: lxml.html.HtmlElement = lxml.html.fromstring(
+            html.encode("utf8", "surrogatepass"), parser=_parser()
+        )
+    except (ValueError, lxml.etree.LxmlError):
+        return None
+    return tree
+
+
+@functools.cache
+def _parser() -> lxml.html.HTMLParser:
+    """trafilatura's parser settings (``trafilatura.utils.HTML_PARSER``), C-level lookup."""
+    parser = lxml.html.HTMLParser(
+        collect_ids=False,
+        default_doctype=False,
+        encoding="utf-8",
+        remove_comments=True,
+        remove_pis=True,
+    )
+    parser.set_element_class_lookup(
+        lxml.etree.ElementDefaultClassLookup(
+            element=lxml.html.HtmlElement,
+            comment=lxml.html.HtmlComment,
+            pi=lxml.html.HtmlProcessingInstruction,
+            entity=lxml.html.HtmlEntity,
+        )
+    )
+    return parser
 
 
 def _trafilatura(
@@ -357,7 +407,6 @@ def _headline(tree: lxml.html.HtmlElement, title: str | None) -> lxml.html.HtmlE
 
 
 _BLOCK_TAGS = ("div", "section", "aside", "ul", "ol", "nav", "footer", "form", "figure")
-_NAME_ATTRIBUTES = ("class", "id", "role", "aria-label")
 
 
 DOM_DROP_MAX_SHARE = 0.25  # a block holding this share of the page's body text is no widget
@@ -379,7 +428,7 @@ def drop_blocks(tree: lxml.html.HtmlElement, patterns: tuple[Rule, ...]) -> int:
         attributes = element.attrib
         if not attributes or element.getparent() is None:
             continue
-        names = " ".join(attributes.get(a, "") for a in _NAME_ATTRIBUTES).strip()
+        names = _names(attributes)
         if (hit := named.get(names)) is None:
             hit = named[names] = matcher.matches(names)
         if not hit or holds_body(element, page):
@@ -387,6 +436,12 @@ def drop_blocks(tree: lxml.html.HtmlElement, patterns: tuple[Rule, ...]) -> int:
         element.drop_tree()
         removed += 1
     return removed
+
+
+def _names(attributes: Any) -> str:
+    """The block's class, id, role and aria-label, as one string (what ``dom_drop`` rules read)."""
+    get = attributes.get
+    return f"{get('class', '')} {get('id', '')} {get('role', '')} {get('aria-label', '')}".strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,6 +476,7 @@ _CREDIT_HINTS = ("publish", "appeared", "reprint", "repost", "permission", "firs
 _CREDIT_TAGS = ("p", "em", "i", "small", "span", "div", "footer", "figcaption", "aside", "section")
 
 
+
 def find_credit(tree: lxml.html.HtmlElement, rules: tuple[Rule, ...], url: str | None) -> Credit:
     """The republication credit of the page, read from the tree before extraction.
 
@@ -433,7 +489,9 @@ def find_credit(tree: lxml.html.HtmlElement, rules: tuple[Rule, ...], url: str |
     if matcher is None:
         return Credit()
     for element in tree.iter(*_CREDIT_TAGS):
-        head = (element.text or "").lower()
+        if not (head := element.text):
+            continue
+        head = head.lower()
         if not any(hint in head for hint in _CREDIT_HINTS):
             continue
         text = " ".join(element.text_content().split())
