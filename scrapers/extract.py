@@ -476,7 +476,6 @@ _CREDIT_HINTS = ("publish", "appeared", "reprint", "repost", "permission", "firs
 _CREDIT_TAGS = ("p", "em", "i", "small", "span", "div", "footer", "figcaption", "aside", "section")
 
 
-
 def find_credit(tree: lxml.html.HtmlElement, rules: tuple[Rule, ...], url: str | None) -> Credit:
     """The republication credit of the page, read from the tree before extraction.
 
