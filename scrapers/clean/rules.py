@@ -149,8 +149,16 @@ class Matcher:
             self._any: Program | None = re2.compile(source, _options(capture=False))
         except re2.error:  # past RE2's memory budget: fall back to one scan per rule
             self._any = None
+        # The C++ program under the wrapper. The wrapper's ``search`` is a generator that maps
+        # byte offsets back to characters, most of a short line's cost; a yes/no question
+        # needs no offsets, so ``matches`` asks the program itself when it can reach it.
+        self._program = getattr(self._any, "_regexp", None)
 
     def matches(self, text: str) -> bool:
+        if self._program is not None:
+            encoded = text.encode("utf-8")  # as the wrapper does (and raises)
+            spans = self._program.Match(_UNANCHORED, encoded, 0, len(encoded))
+            return bool(spans[0] != _NO_SPAN)
         if self._any is not None:
             return self._any.search(text) is not None
         return any(rule.search(text) is not None for rule in self._rules)
@@ -162,6 +170,10 @@ class Matcher:
             if (match := rule.search(text)) is not None:
                 return match
         return None
+
+
+_UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED  # what ``search`` passes to the program
+_NO_SPAN = (-1, -1)  # the program's span of "no match"
 
 
 @functools.lru_cache(maxsize=256)

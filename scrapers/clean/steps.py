@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from scrapers.clean.rules import Rule, RuleMatch, RuleSet, combined
+from scrapers.clean.rules import Matcher, RuleMatch, RuleSet, combined
 
 HEADING_MAX_WORDS = 10  # section headings in news pages are short; body sentences are longer
 BODY_BEFORE_CUT = 40  # words of body needed above a "Related …" heading before we cut the rest
@@ -82,19 +82,18 @@ class Line:
     text: str
     words: int = field(init=False, compare=False, repr=False)  # counted once: every step asks
     bare: str = field(init=False, compare=False, repr=False)  # without a list marker ("- ")
+    is_bullet: bool = field(init=False, compare=False, repr=False)  # join_lines asks per pair
 
     def __post_init__(self) -> None:
+        marker = _BULLET.match(self.text)  # one match gives both the marker and ``bare``
         object.__setattr__(self, "words", len(self.text.split()))
-        object.__setattr__(self, "bare", _BULLET.sub("", self.text, count=1))
+        object.__setattr__(self, "bare", self.text[marker.end() :] if marker else self.text)
+        object.__setattr__(self, "is_bullet", marker is not None)
 
     @property
     def is_heading_like(self) -> bool:
         """Short and without closing punctuation: a heading, a name, a button."""
         return self.words <= HEADING_MAX_WORDS and not _TERMINAL.search(self.text)
-
-    @property
-    def is_bullet(self) -> bool:
-        return bool(_BULLET.match(self.text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,12 +136,15 @@ def split_lines(text: str) -> list[Line]:
 
 def join_lines(lines: Sequence[Line]) -> str:
     """Paragraphs joined by a blank line; consecutive list items stay in one paragraph."""
-    parts: list[str] = []
-    for i, line in enumerate(lines):
-        if i:
-            same_list = line.is_bullet and lines[i - 1].is_bullet
-            parts.append("\n" if same_list else "\n\n")
+    if not lines:
+        return ""
+    parts = [lines[0].text]
+    previous = lines[0].is_bullet
+    for line in itertools.islice(lines, 1, None):
+        bullet = line.is_bullet
+        parts.append("\n" if bullet and previous else "\n\n")
         parts.append(line.text)
+        previous = bullet
     return "".join(parts)
 
 
@@ -230,23 +232,26 @@ def _words_before(lines: Sequence[Line], position: int) -> int:
     return sum(line.words for line in lines[:position])
 
 
-def _first_match(rules: tuple[Rule, ...], text: str) -> RuleMatch | None:
+def _first_match(matcher: Matcher | None, text: str) -> RuleMatch | None:
     """The match of the first rule that matches ``text`` (for its groups)."""
-    matcher = combined(rules)
     return matcher.first(text) if matcher is not None else None
 
 
-def _matches(rules: tuple[Rule, ...], text: str) -> bool:
-    """Whether any of ``rules`` matches ``text``: one linear RE2 scan."""
-    matcher = combined(rules)
+def _matches(matcher: Matcher | None, text: str) -> bool:
+    """Whether any of the matcher's rules matches ``text``: one linear RE2 scan.
+
+    Steps look their ``combined`` matcher up once, not per line: the cache key is the tuple
+    of rules, and hashing it for every line cost more than the scan of a short line.
+    """
     return matcher is not None and matcher.matches(text)
 
 
 def attribution(lines: Sequence[Line], ctx: Context) -> Decision:
     """An "originally appeared in X" line: X becomes metadata; in the tail it ends the body."""
     total = _words_before(lines, len(lines))
+    matcher = combined(ctx.rules.attribution)
     for k, line in enumerate(lines):
-        match = _first_match(ctx.rules.attribution, line.bare)
+        match = _first_match(matcher, line.bare)
         if match is None:
             continue
         source = match.group("source").strip()
@@ -259,8 +264,9 @@ def attribution(lines: Sequence[Line], ctx: Context) -> Decision:
 def end_markers(lines: Sequence[Line], ctx: Context) -> Decision:
     """A copyright line in the last half closes the article; earlier it is only dropped."""
     total = _words_before(lines, len(lines))
+    matcher = combined(ctx.rules.end_markers)
     for k, line in enumerate(lines):
-        if line.words <= HEADING_MAX_WORDS and _matches(ctx.rules.end_markers, line.bare):
+        if line.words <= HEADING_MAX_WORDS and _matches(matcher, line.bare):
             if _words_before(lines, k) >= total * TAIL_SHARE and not _article_goes_on(lines, k):
                 return Decision(_cut(lines, k, "end_marker"))
             return Decision({line.index: "end_marker"})
@@ -272,8 +278,9 @@ def section_cuts(lines: Sequence[Line], ctx: Context) -> Decision:
 
     Above the body (a heading among byline lines) only the heading itself goes.
     """
+    matcher = combined(ctx.rules.cut_after)
     for k, line in enumerate(lines):
-        if not line.is_heading_like or not _matches(ctx.rules.cut_after, line.bare):
+        if not line.is_heading_like or not _matches(matcher, line.bare):
             continue
         if _words_before(lines, k) >= BODY_BEFORE_CUT and not _article_goes_on(lines, k):
             return Decision(_cut(lines, k, "section"))
@@ -300,8 +307,9 @@ def _is_paragraph(line: Line) -> bool:
 def promo_blocks(lines: Sequence[Line], ctx: Context) -> Decision:
     """An inline "Don't miss" / "Read more" heading and the headline links right under it."""
     drop: dict[int, str] = {}
+    matcher = combined(ctx.rules.promo_heading)
     for k, line in enumerate(lines):
-        if not line.is_heading_like or not _matches(ctx.rules.promo_heading, line.bare):
+        if not line.is_heading_like or not _matches(matcher, line.bare):
             continue
         drop[line.index] = "promo"
         for following in lines[k + 1 : k + 1 + PROMO_MAX_LINKS]:
@@ -336,20 +344,31 @@ def _is_relative_time(line: Line) -> bool:
 
 
 def patterns(lines: Sequence[Line], ctx: Context) -> Decision:
-    """Lines matching a drop or image-credit rule."""
+    """Lines matching a drop or image-credit rule.
+
+    Lines longer than ``guarded`` lets a "rule" drop take are not scanned: the drop would be
+    refused anyway, and they are the longest lines, the costliest to scan.
+    """
     drop: dict[int, str] = {}
+    drops, credits = combined(ctx.rules.drop), combined(ctx.rules.credits)
     for line in lines:
-        if _matches(ctx.rules.drop, line.bare):
+        if line.words > REASON_MAX_WORDS["rule"]:
+            continue
+        if _matches(drops, line.bare):
             drop[line.index] = "rule"
-        elif line.words <= CREDIT_MAX_WORDS and _matches(ctx.rules.credits, line.bare):
+        elif line.words <= CREDIT_MAX_WORDS and _matches(credits, line.bare):
             drop[line.index] = "credit"
     return Decision(drop)
 
 
 def timestamps(lines: Sequence[Line], ctx: Context) -> Decision:
     """A line that is only a date or time ("35 minutes ago", "Nov 5, 2024 3:45 PM ET"),
-    perhaps with a byline after it; or a short line holding both a clock time and a year."""
-    return Decision({line.index: "timestamp" for line in lines if is_timestamp(line)})
+    perhaps with a byline after it; or a short line holding both a clock time and a year.
+    Lines longer than ``guarded`` lets a "timestamp" drop take are not even tested."""
+    longest = REASON_MAX_WORDS["timestamp"]
+    return Decision(
+        {line.index: "timestamp" for line in lines if line.words <= longest and is_timestamp(line)}
+    )
 
 
 def is_timestamp(line: Line) -> bool:
@@ -450,6 +469,8 @@ def teasers(lines: Sequence[Line], ctx: Context) -> Decision:
     Plain repeated paragraphs stay: recipes and tables repeat lines legitimately, and
     removing repeats cost 0.002 F1 on the dev set.
     """
+    if not any(_may_be_teaser(line) for line in lines):
+        return Decision()  # the usual case: no line to compare, so no line to normalize
     normed = [_norm(line.text) for line in lines]
     return Decision(
         {
@@ -460,8 +481,12 @@ def teasers(lines: Sequence[Line], ctx: Context) -> Decision:
     )
 
 
+def _may_be_teaser(line: Line) -> bool:
+    return line.text.endswith(("…", "...")) and len(line.text) >= TEASER_MIN_CHARS
+
+
 def _is_teaser_of_other(line: Line, k: int, normed: Sequence[str]) -> bool:
-    if not line.text.endswith(("…", "...")) or len(line.text) < TEASER_MIN_CHARS:
+    if not _may_be_teaser(line):
         return False
     prefix = normed[k]
     return any(
