@@ -18,6 +18,7 @@ from __future__ import annotations
 import email.utils
 import functools
 import json
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -293,8 +294,8 @@ def _parse(html: str) -> lxml.html.HtmlElement | None:
         tree = lxml.html.fromstring(html, parser=_parser())
     except ValueError:  # "Unicode strings with encoding declaration are not supported."
         tree, as_bytes = _parse_bytes(html), True
-    except lxml.etree.LxmlError:  # "Document is empty": the bytes may still parse
-        pass
+    except lxml.etree.LxmlError as err:  # "Document is empty": the bytes may still parse
+        _parser_log().error("lxml parsing failed: %s", err)
     if (tree is None or len(tree) < 1) and not as_bytes:
         tree = _parse_bytes(html)
     if tree is not None and is_dubious_html(beginning) and len(tree) < 2:
@@ -307,9 +308,15 @@ def _parse_bytes(html: str) -> lxml.html.HtmlElement | None:
         tree: lxml.html.HtmlElement = lxml.html.fromstring(
             html.encode("utf8", "surrogatepass"), parser=_parser()
         )
-    except (ValueError, lxml.etree.LxmlError):
+    except (ValueError, lxml.etree.LxmlError) as err:
+        _parser_log().error("lxml parser bytestring %s", err)
         return None
     return tree
+
+
+def _parser_log() -> logging.Logger:
+    """trafilatura's logger: what a bad page logs is what ``load_html`` logged for it."""
+    return logging.getLogger("trafilatura.utils")
 
 
 @functools.cache
