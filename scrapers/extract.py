@@ -295,7 +295,7 @@ def _parse(html: str) -> lxml.html.HtmlElement | None:
     except ValueError:  # "Unicode strings with encoding declaration are not supported."
         tree, as_bytes = _parse_bytes(html), True
     except lxml.etree.LxmlError as err:  # "Document is empty": the bytes may still parse
-        _parser_log().error("lxml parsing failed: %s", err)
+        _PARSER_LOG.error("lxml parsing failed: %s", err)
     if (tree is None or len(tree) < 1) and not as_bytes:
         tree = _parse_bytes(html)
     if tree is not None and is_dubious_html(beginning) and len(tree) < 2:
@@ -309,14 +309,13 @@ def _parse_bytes(html: str) -> lxml.html.HtmlElement | None:
             html.encode("utf8", "surrogatepass"), parser=_parser()
         )
     except (ValueError, lxml.etree.LxmlError) as err:
-        _parser_log().error("lxml parser bytestring %s", err)
+        _PARSER_LOG.error("lxml parser bytestring %s", err)
         return None
     return tree
 
 
-def _parser_log() -> logging.Logger:
-    """trafilatura's logger: what a bad page logs is what ``load_html`` logged for it."""
-    return logging.getLogger("trafilatura.utils")
+# trafilatura's logger: what a bad page logs is what ``load_html`` logged for it.
+_PARSER_LOG = logging.getLogger("trafilatura.utils")
 
 
 @functools.cache
