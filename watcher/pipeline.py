@@ -313,7 +313,8 @@ async def _extract(
 ) -> Parsed:
     """Extract and clean in a worker, then drop the host's learned template paragraphs.
 
-    The learned pass runs on the cleaned text (cleaning twice is stable), so the paragraph
+    The learned pass counts the paragraphs of the cleaned text and only takes out those the
+    host's pages taught (the other steps do not run again: they are not idempotent), so the
     counts see what readers would see, not nav text the rules already removed. ``title``
     (the source's headline) decides topics when the page has none.
     """

@@ -7,10 +7,11 @@ no wrapper: the pipeline runs ``scrapers.discover.discover`` itself on the pool,
 homepage scan of ``type: site`` (``scrapers.discover.homepage.feed_links``).
 
 The learned-boilerplate pass needs Redis counts, which a worker cannot ask for. So
-``extract_article`` cleans as if nothing were learned and returns the paragraph fingerprints
-the pass would count (``Learning``); the pipeline counts them in one round trip; only when a
-paragraph reached ``min_pages`` does ``drop_learned`` clean again with those counts. Cleaning
-the same text with the same counts is what ``clean_text(..., counter=...)`` always did.
+``extract_article`` returns the cleaned text with the fingerprints of its paragraphs
+(``Learning``); the pipeline counts them in one round trip; only when a paragraph reached
+``min_pages`` does ``drop_learned`` take those paragraphs out (``drop_learned_lines``: the
+learned step alone, not the whole cleaning again). So the stream's text is what ``extract``
+returns for the page, less what the host's other pages taught.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import scrapers.discover.homepage  # noqa: F401 — the forkserver preloads discovery (site scan too)
-from scrapers.clean import Rules, clean, load_rules
+from scrapers.clean import Rules, drop_learned_lines, load_rules
 from scrapers.clean.drift import PageFigures
 from scrapers.errors import ExtractionError, ScrapeError
 from scrapers.extract import extract_report
@@ -131,11 +132,8 @@ def extract_article(html: str, url: str, *, title: str | None = None, learn: boo
     article, learning = extraction.article, None
     if learn:
         asked = _Asked()
-        text = clean(article.text, url, rules=rules, counter=asked).text
+        drop_learned_lines(article.text, url, asked, rules=rules)  # drops nothing: counts are 0
         learning = asked.learning(rules.min_pages, article.text)
-        if text == article.text:  # mostly: then the answer's pickle holds the text once
-            text = article.text
-        article = _cleaned(article, text, url)
     figures = PageFigures(extraction.figures.extracted_chars, len(article.text))
     return Parsed(article, facts_of(article, title), figures, learning)
 
@@ -148,7 +146,7 @@ def drop_learned(
     if learning is None:
         return parsed
     counter = _Counted(learning, tuple(counts))
-    text = clean(learning.text, url, rules=_state().rules, counter=counter).text
+    text = drop_learned_lines(learning.text, url, counter, rules=_state().rules).text
     article = _cleaned(parsed.article, text, url)
     figures = PageFigures(parsed.figures.extracted_chars, len(article.text))
     return Parsed(article, facts_of(article, title), figures, learning)

@@ -30,6 +30,7 @@ __all__ = [
     "clean",
     "clean_text",
     "default_rules",
+    "drop_learned_lines",
     "load_rules",
     "paragraph_fingerprint",
 ]
@@ -81,3 +82,30 @@ def clean(
     result = run_steps(kept, ctx, DEFAULT_STEPS)
     dropped = tuple((line, learned[line.index]) for line in lines if line.index in learned)
     return Cleaned(result.kept, dropped + result.dropped, result.original_source)
+
+
+def drop_learned_lines(
+    text: str,
+    url: str | None,
+    counter: ParagraphCounter,
+    *,
+    rules: Rules | None = None,
+) -> Cleaned:
+    """``text``, already cleaned, without the paragraphs ``counter`` has seen on the host's
+    ``min_pages`` distinct pages: the learned step of ``clean`` alone.
+
+    The service cleans a page once without counts (in a worker, which cannot reach Redis),
+    then drops what Redis learned. Running the other steps again on their own output would not
+    be a no-op: on 45 of the 884 dev pages a second pass cut more (preamble-like lines the
+    title had anchored), scoring lower on both sets, and the stream's text would then differ
+    from what ``extract`` returns for the same page.
+    """
+    rules = rules or default_rules()
+    host = host_key(url)
+    lines = split_lines(text)
+    if host is None:
+        return Cleaned(tuple(lines), ())
+    learned = learned_drops(lines, counter, host, page_identity(url, text), rules.min_pages)
+    kept = tuple(line for line in lines if line.index not in learned)
+    dropped = tuple((line, learned[line.index]) for line in lines if line.index in learned)
+    return Cleaned(kept, dropped)
