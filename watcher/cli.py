@@ -10,10 +10,10 @@ import os
 import shutil
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from scrapers import clean_text, extract
 from scrapers.charset import decode
@@ -22,7 +22,7 @@ from scrapers.errors import ScrapeError
 from scrapers.fetch import Fetcher
 from scrapers.urls import canonicalize, is_web_url
 from watcher import logs, metrics
-from watcher.app import App, fetch_settings, rules_of
+from watcher.app import App, fetch_settings, rules_of, workers_of
 from watcher.config import Config, FetchConfig, Source, config_from_bytes, load_config
 from watcher.config_edit import insert_sources
 from watcher.errors import ConfigError, OpmlError, Problem, StoreUnavailable
@@ -50,6 +50,8 @@ from watcher.webhooks.delivery import DrainReport
 
 EXIT_OK, EXIT_FAIL, EXIT_CONFIG = 0, 1, 2
 EXIT_INTERRUPTED = 130  # `once` cut short by Ctrl-C: 128 + SIGINT, as shells report it
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -693,24 +695,27 @@ async def _preview(config: Config, args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     client = connect(config.redis.url, config.data_dir)
     stories = Stories(client, Keys(config.redis.namespace))
+    workers = workers_of(config.model_copy(update={"workers": 1}))  # one parse at a time
 
     async def known(url: str) -> bool:
         return (await stories.known(canonicalize(url))).kind != "none"
 
+    async def parse(
+        url: str, body: str, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        return await workers.run(url, fn, *args, **kwargs)
+
     try:
+        await workers.start()
         async with Fetcher(fetch_settings(config.fetch)) as fetcher:
             found = await preview(
-                target,
-                fetcher,
-                known,
-                datetime.now(UTC),
-                rules=rules_of(config),
-                sample=args.sample,
+                target, fetcher, known, parse, datetime.now(UTC), sample=args.sample
             )
     except ScrapeError as exc:
         print(f"watcher: {args.target}: {exc.slug}: {exc}", file=sys.stderr)
         return EXIT_FAIL
     finally:
+        await workers.close()
         await client.aclose()
     print(format_preview(args.target, found))
     return EXIT_OK

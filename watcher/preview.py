@@ -1,6 +1,6 @@
 """``watcher preview``: what a source would yield, as a dry run that writes nothing to Redis.
 
-    preview(target, fetcher, known, now)
+    preview(target, fetcher, known, parse, now)
       1 fetch the source (no conditional GET: validators are neither read nor kept)
       2 kind: the configured type, else told by the body (JSON Feed / RSS / Atom → feed,
         urlset / sitemapindex → sitemap, HTML → page; HTML at a site's root → site). A site
@@ -12,7 +12,9 @@
         say, and which lines cleaning dropped and why
 
 The only Redis command it sends is the ``known`` read (MGET); fetches go through the same
-guarded, polite fetcher as a poll.
+guarded, polite fetcher as a poll, and every parse of a fetched body (discovery, the homepage
+scan, extraction) goes through ``parse``: the CLI's worker pool, under ``fetch.parse_timeout``,
+so a hostile page ends the preview with ``parse_timeout`` rather than hanging it.
 """
 
 from __future__ import annotations
@@ -20,20 +22,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
-from scrapers.clean.rules import Rules
 from scrapers.discover import DEFAULT_MAX_AGE, MAX_CHILD_SITEMAPS, detect_kind, discover
 from scrapers.errors import ScrapeError
-from scrapers.extract import extract_report
 from scrapers.fetch import Fetcher, RequestOptions
 from scrapers.model import Entry, Page
+from watcher import tasks
 from watcher.config import Source, SourceKind
-from watcher.site import SiteFound, SubSource, discover_site
-
-P = ParamSpec("P")
-T = TypeVar("T")
+from watcher.site import Parse, SiteFound, SubSource, discover_site
 
 __all__ = ["Preview", "PreviewArticle", "PreviewEntry", "detect_kind", "preview"]
 
@@ -81,19 +78,21 @@ async def preview(
     target: Source | str,
     fetcher: Fetcher,
     known: Known,
+    parse: Parse,
     now: datetime,
     *,
-    rules: Rules | None = None,
     sample: int = 3,
 ) -> Preview:
-    """Stages 1-5 (module docstring). Raises ScrapeError when the source itself fails."""
+    """Stages 1-5 (module docstring). Raises ScrapeError when the source itself fails (a
+    parse past its deadline included); a sampled article that fails says why in its place.
+    The boilerplate rules are those ``parse``'s workers loaded."""
     url = target if isinstance(target, str) else target.url
     options = None if isinstance(target, str) else target.http_options
     page = await fetcher.get(url, options=options)
     kind = target.type if isinstance(target, Source) else _kind_of(page)
     found_site = None
     if kind == "site":
-        found_site = await discover_site(page, fetcher, options, in_process, now, "first")
+        found_site = await discover_site(page, fetcher, options, parse, now, "first")
         roots = list(found_site.polls)
     else:
         roots = [SubSource(kind, page.url)]
@@ -101,18 +100,29 @@ async def preview(
     followed: list[str] = []
     for root in roots:
         body = page if root.url == page.url else await fetcher.get(root.url, options=options)
-        found = discover(root.kind, body.text, body.url, now=now, max_age=None)
+        found = await parse(
+            body.url, body.text, discover, root.kind, body.text, body.url, now=now, max_age=None
+        )
         entries += found.entries
         for child in found.follow[:MAX_CHILD_SITEMAPS]:
             child_page = await fetcher.get(child, options=options)
-            entries += discover("sitemap", child_page.text, child_page.url, now=now).entries
+            child_found = await parse(
+                child_page.url,
+                child_page.text,
+                discover,
+                "sitemap",
+                child_page.text,
+                child_page.url,
+                now=now,
+            )
+            entries += child_found.entries
             followed.append(child)
     max_age = DEFAULT_MAX_AGE if isinstance(target, str) else target.max_age  # the config default
     judged = [
         PreviewEntry(e, await _fate(e, fetcher, known, now, max_age, options)) for e in entries
     ]
     new = [e.entry for e in judged if e.fate == "new"][: max(sample, 0)]
-    articles = [await _article(entry, fetcher, rules, options) for entry in new]
+    articles = [await _article(entry, fetcher, parse, options) for entry in new]
     return Preview(page.url, kind, followed, judged, articles, found_site)
 
 
@@ -122,14 +132,6 @@ def _kind_of(page: Page) -> SourceKind:
     if kind == "page" and urlsplit(page.url).path in ("", "/"):
         return "site"
     return kind
-
-
-async def in_process(
-    url: str, body: str, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
-) -> T:
-    """``site.Parse`` without the worker pool: preview is a one-off run in the CLI process,
-    which parses the sampled articles in process too."""
-    return fn(*args, **kwargs)
 
 
 async def _fate(
@@ -150,7 +152,7 @@ async def _fate(
 
 
 async def _article(
-    entry: Entry, fetcher: Fetcher, rules: Rules | None, options: RequestOptions | None
+    entry: Entry, fetcher: Fetcher, parse: Parse, options: RequestOptions | None
 ) -> PreviewArticle:
     """The entry's article: the feed's full content when it carries one, else the page."""
     try:
@@ -159,7 +161,7 @@ async def _article(
         else:
             page = await fetcher.get(entry.url, options=options)
             html, url = page.text, page.url
-        report = extract_report(html, url, rules=rules)
+        report = await parse(url, html, tasks.extraction_of, html, url)
     except ScrapeError as exc:
         return PreviewArticle(entry.url, entry.title, error=f"{exc.slug}: {exc}")
     article = report.article

@@ -26,7 +26,7 @@ import scrapers.discover.homepage  # noqa: F401 — the forkserver preloads disc
 from scrapers.clean import Rules, drop_learned_lines, load_rules
 from scrapers.clean.drift import PageFigures
 from scrapers.errors import ExtractionError, ScrapeError
-from scrapers.extract import extract_report
+from scrapers.extract import Extraction, extract_report
 from scrapers.model import Article
 from watcher import logs
 from watcher.config import Topic
@@ -136,6 +136,12 @@ def extract_article(html: str, url: str, *, title: str | None = None, learn: boo
         learning = asked.learning(rules.min_pages, article.text)
     figures = PageFigures(extraction.figures.extracted_chars, len(article.text))
     return Parsed(article, facts_of(article, title), figures, learning)
+
+
+def extraction_of(html: str, url: str) -> Extraction:
+    """``extract_report`` with the rules this worker loaded: what ``watcher preview`` shows
+    (the article and the lines cleaning dropped, with why)."""
+    return extract_report(html, url, rules=_state().rules)
 
 
 def drop_learned(

@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 import redis
 
-from tests.support.builders import Story, listing_page, meta_story_json_feed, news_sitemap, rss
+from tests.support.builders import (
+    Story,
+    listing_page,
+    meta_story_json_feed,
+    news_sitemap,
+    paragraphs,
+    rss,
+)
 from tests.support.cli import meta_stories, run_cli, serve_stories
 
 pytestmark = pytest.mark.slow
@@ -112,3 +119,35 @@ def test_preview_refusals(site: Any, make_config: Callable[..., Path]) -> None:
     missing = run_cli("--config", str(config), "preview", site.url("/status/404"))
     assert missing.returncode == 1
     assert "http_404" in missing.stderr
+
+
+# ~2.8 MB of article: about a second of extraction here, far past a 0.1 s deadline (as in
+# test_cli_workers.py): a real page, only long.
+HEAVY_PARAGRAPHS = 6000
+
+
+def test_preview_parses_in_a_worker_under_the_parse_deadline(
+    site: Any, make_config: Callable[..., Path]
+) -> None:
+    """Preview parses a stranger's bytes as a poll does: in a worker, under
+    fetch.parse_timeout. A sampled article past the deadline says parse_timeout in its place
+    while the others are shown; a feed past it fails the preview, naming the URL, promptly."""
+    fine = meta_stories(1, prefix="preview-fine")[0]
+    heavy = Story("preview-heavy", "Meta heavy story", body=paragraphs("heavy", HEAVY_PARAGRAPHS))
+    base = serve_stories(site, [fine, heavy])
+    site.add("/feed.xml", rss([fine, heavy], base))
+    fetch = {"allow_private_networks": ["127.0.0.1/32"], "delay": "0s", "parse_timeout": "0.1s"}
+    config = make_config([{"name": "local", "type": "feed", "url": f"{base}/feed.xml"}],
+                         fetch=fetch)  # fmt: skip
+    result = run_cli("--config", str(config), "preview", "local")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"article 1: {fine.title}" in out
+    assert f"  > {fine.body[0][:60]}" in out
+    assert f"article 2: {heavy.title}\n  failed: parse_timeout: {base}{heavy.path}" in out, out
+
+    many = [Story(f"item-{i}", f"Meta item {i}", body=["-"]) for i in range(5000)]
+    site.add("/big.xml", rss(many, base))
+    slow = run_cli("--config", str(config), "preview", f"{base}/big.xml")
+    assert slow.returncode == 1, slow.stdout
+    assert f"watcher: {base}/big.xml: parse_timeout: {base}/big.xml" in slow.stderr, slow.stderr
