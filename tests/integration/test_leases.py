@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 
 from watcher.errors import StoreUnavailable
 from watcher.store.keys import Keys
-from watcher.store.leases import Claim, Ended, Leases, Scheduled, holders
+from watcher.store.leases import Ended, Leases, Scheduled, holders
 
 pytestmark = pytest.mark.anyio
 
@@ -36,112 +36,6 @@ def pair(
         Leases(a, Keys(ns), replica="host-a:1:aa", sources=sources, lease=lease),
         Leases(b, Keys(ns), replica="host-b:2:bb", sources=sources, lease=lease),
     )
-
-
-async def test_claim_gives_a_due_source_to_one_replica(
-    clients: tuple[aioredis.Redis, aioredis.Redis], ns: str
-) -> None:
-    """The first claim takes the lease and polls; the other replica is refused; no repeat poll."""
-    a, b = pair(clients, ns)
-    assert await a.claim("s", EVERY) is Claim.DUE
-    assert await b.claim("s", EVERY) is Claim.OTHERS
-    assert await a.claim("s", EVERY) is Claim.HELD
-    assert await clients[0].get(Keys(ns).lease("s")) == a.replica
-    assert (a.held, b.held) == ({"s"}, set())
-
-
-async def test_claim_renews_the_lease(
-    clients: tuple[aioredis.Redis, aioredis.Redis], ns: str
-) -> None:
-    """A lease about to run out is pushed back to a full lease by the holder's next claim."""
-    a, _b = pair(clients, ns, lease=10)
-    await a.claim("s", EVERY)
-    await clients[0].pexpire(Keys(ns).lease("s"), 50)
-    assert await a.claim("s", EVERY) is Claim.HELD
-    assert await clients[0].pttl(Keys(ns).lease("s")) > 5000
-
-
-async def test_crashed_holder_lease_expires_and_another_takes_over(
-    clients: tuple[aioredis.Redis, aioredis.Redis], ns: str
-) -> None:
-    """A holder that stops renewing loses the source after one lease; the taker does not
-    poll it again before it is due, and the old holder's release cannot free it."""
-    a, b = pair(clients, ns, lease=0.5)
-    assert await a.claim("s", EVERY) is Claim.DUE
-    assert await b.claim("s", EVERY) is Claim.OTHERS
-    await asyncio.sleep(0.6)  # a is gone: no renewal for longer than its lease
-    assert await b.claim("s", EVERY) is Claim.HELD
-    assert await a.release_all() == 0  # a comes back late: compare-and-delete spares b's lease
-    assert await clients[0].get(Keys(ns).lease("s")) == b.replica
-
-
-async def test_release_all_frees_leases_at_once_and_keeps_the_schedule(
-    clients: tuple[aioredis.Redis, aioredis.Redis], ns: str
-) -> None:
-    """On shutdown the leases go at once; the next holder polls when the source is due."""
-    a, b = pair(clients, ns)
-    assert await a.claim("s", 0.3) is Claim.DUE
-    assert await a.release_all() == 1
-    assert await clients[0].exists(Keys(ns).lease("s")) == 0
-    assert await b.claim("s", 0.3) is Claim.HELD  # polled 0.3 s ago by a: not due yet
-    await asyncio.sleep(0.4)
-    assert await b.claim("s", 0.3) is Claim.DUE
-
-
-async def test_busy_claim_renews_without_a_second_poll(
-    clients: tuple[aioredis.Redis, aioredis.Redis], ns: str
-) -> None:
-    """While this replica still polls a source, a due claim only renews; after, it polls."""
-    a, _b = pair(clients, ns)
-    assert await a.claim("s", 0.2) is Claim.DUE
-    await asyncio.sleep(0.3)
-    assert await a.claim("s", 0.2, busy=True) is Claim.HELD
-    assert await a.claim("s", 0.2) is Claim.DUE
-
-
-async def test_replica_above_its_share_hands_leases_to_a_newcomer(
-    clients: tuple[aioredis.Redis, aioredis.Redis], ns: str
-) -> None:
-    """A replica holding both sources gives one up once a second replica shows up."""
-    a, b = pair(clients, ns, sources=2)
-    assert await a.claim("s1", EVERY) is Claim.DUE
-    assert await a.claim("s2", EVERY) is Claim.DUE
-    assert await b.claim("s1", EVERY) is Claim.OTHERS  # b is now known: shares are 1 each
-    assert await a.claim("s1", EVERY) is Claim.OTHERS  # a holds 2 > 1: hands s1 back
-    assert await b.claim("s1", EVERY) is Claim.HELD  # b takes it; a polled it: not due
-    assert await a.claim("s2", EVERY) is Claim.HELD
-    assert await b.claim("s2", EVERY) is Claim.OTHERS
-    assert (a.held, b.held) == ({"s2"}, {"s1"})
-
-
-async def test_holders_names_replica_expiry_and_next_due(
-    clients: tuple[aioredis.Redis, aioredis.Redis], ns: str
-) -> None:
-    """`holders` shows who holds each source until when and when it is due; free ones empty."""
-    a, _b = pair(clients, ns, lease=10)
-    before = datetime.now(UTC)
-    await a.claim("s1", EVERY)
-    held, free = await holders(clients[1], Keys(ns), ["s1", "s2"])
-    assert (held.source, held.holder) == ("s1", a.replica)
-    assert held.expires_at is not None
-    assert before < held.expires_at <= datetime.now(UTC) + timedelta(seconds=10)
-    assert held.due_at is not None
-    assert held.due_at > before + timedelta(seconds=EVERY - 5)
-    assert (free.source, free.holder, free.expires_at, free.due_at) == ("s2", None, None, None)
-
-
-async def test_claim_with_redis_down_is_store_unavailable(ns: str) -> None:
-    """Redis unreachable surfaces as StoreUnavailable, not a redis-py error."""
-    client = aioredis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
-    leases = Leases(client, Keys(ns), replica="r", sources=1, lease=10)
-    try:
-        with pytest.raises(StoreUnavailable):
-            await leases.claim("s", EVERY)
-    finally:
-        await client.aclose()
-
-
-# --- the due queue: claim_due / renew (what `watcher run` uses) ---
 
 
 def queued(
@@ -258,3 +152,33 @@ async def test_claim_due_leaves_a_source_held_by_a_live_replica_and_takes_it_whe
     assert (left.claimed, left.left_to_others) == ((), 1)
     await asyncio.sleep(0.5)
     assert (await b.claim_due(1)).claimed == ("s",)
+    assert await a.release_all() == 0  # a comes back late: compare-and-delete spares b's lease
+    assert await clients[0].get(Keys(ns).lease("s")) == b.replica
+
+
+async def test_holders_names_replica_expiry_and_next_due(
+    clients: tuple[aioredis.Redis, aioredis.Redis], ns: str
+) -> None:
+    """`holders` shows who holds each source until when and when it is due; free ones empty."""
+    a, _b = pair(clients, ns, sources=2, lease=10)
+    before = datetime.now(UTC)
+    await a.schedule(plan("s1"))
+    assert (await a.claim_due(1)).claimed == ("s1",)
+    held, free = await holders(clients[1], Keys(ns), ["s1", "s2"])
+    assert (held.source, held.holder) == ("s1", a.replica)
+    assert held.expires_at is not None
+    assert before < held.expires_at <= datetime.now(UTC) + timedelta(seconds=10)
+    assert held.due_at is not None
+    assert held.due_at > before + timedelta(seconds=EVERY - 5)
+    assert (free.source, free.holder, free.expires_at, free.due_at) == ("s2", None, None, None)
+
+
+async def test_claim_due_with_redis_down_is_store_unavailable(ns: str) -> None:
+    """Redis unreachable surfaces as StoreUnavailable, not a redis-py error."""
+    client = aioredis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+    leases = Leases(client, Keys(ns), replica="r", sources=1, lease=10)
+    try:
+        with pytest.raises(StoreUnavailable):
+            await leases.claim_due(1)
+    finally:
+        await client.aclose()

@@ -25,7 +25,6 @@ clock (TIME, PX, PTTL), so replicas' clocks may disagree.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,7 +35,6 @@ from watcher.store import translated
 from watcher.store.keys import Keys
 from watcher.store.scripts import (
     CLAIM_DUE_SOURCES,
-    CLAIM_LEASE,
     RELEASE_LEASE,
     RENEW_LEASES,
     SCHEDULE_SOURCES,
@@ -76,14 +74,6 @@ class Scheduled:
     max_every: float
 
 
-class Claim(enum.IntEnum):
-    """What one tick found: the answers of CLAIM_LEASE."""
-
-    OTHERS = 0  # another replica holds it, or this one has its share already
-    HELD = 1  # ours, not due yet (or being polled here now)
-    DUE = 2  # ours and due: its resting period has started, poll it now
-
-
 @dataclass(frozen=True)
 class LeaseView:
     """One source's lease for ``watcher status``; None where nobody holds it or it is due."""
@@ -95,11 +85,8 @@ class LeaseView:
 
 
 class Leases:
-    """This replica's side of the leases: claims due work in batches, remembers what it holds.
-
-    ``claim`` (one source at a time) is the same decision for a single source; the scheduler
-    uses ``claim_due`` and ``renew``.
-    """
+    """This replica's side of the leases: claims due work in batches (``claim_due``), keeps
+    them alive (``renew``), remembers what it holds, and frees it all at shutdown."""
 
     def __init__(
         self,
@@ -116,7 +103,6 @@ class Leases:
         self._client = client
         self._keys = keys
         self._sources = sources
-        self._claim = client.register_script(CLAIM_LEASE)
         self._release = client.register_script(RELEASE_LEASE)
         self._schedule = client.register_script(SCHEDULE_SOURCES)
         self._claim_due = client.register_script(CLAIM_DUE_SOURCES)
@@ -184,32 +170,6 @@ class Leases:
             if int(answer) != 1:
                 self.held.discard(name)
         return len(self.held)
-
-    @translated
-    async def claim(self, source: str, every: float, *, busy: bool = False) -> Claim:
-        """Renew or take ``source``'s lease; DUE means poll it now (and only this replica will).
-
-        ``busy`` (a poll of it is running here) renews without starting another period.
-        """
-        keys = self._keys
-        answer = await self._claim(
-            keys=[keys.lease(source), keys.resting(source), keys.replicas, keys.due],
-            args=[
-                self.replica,
-                _ms(self.lease),
-                _ms(every),
-                len(self.held),
-                self._sources,
-                "1" if busy else "0",
-                source,
-            ],
-        )
-        claim = Claim(int(answer))
-        if claim is Claim.OTHERS:
-            self.held.discard(source)
-        else:
-            self.held.add(source)
-        return claim
 
     @translated
     async def release_all(self) -> int:

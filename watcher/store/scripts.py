@@ -560,42 +560,6 @@ return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
 
 # --- leases ---
 
-# claim: renew or take the lease of one source, hand it back above the fair share, and say
-# whether it is due (then start its resting period: the caller polls now).
-# KEYS[1] lease  KEYS[2] resting marker  KEYS[3] replicas ZSET  KEYS[4] due ZSET
-# ARGV[1] replica id  ARGV[2] lease ms  ARGV[3] every ms  ARGV[4] leases this replica holds
-# ARGV[5] sources configured  ARGV[6] "1" when this replica is polling the source right now
-# ARGV[7] source name
-# Returns 0 not ours, 1 ours and not due, 2 ours and due.
-CLAIM_LEASE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-redis.call('PEXPIRE', KEYS[3], ARGV[2])
-local share = math.ceil(tonumber(ARGV[5]) / redis.call('ZCARD', KEYS[3]))
-local held = tonumber(ARGV[4])
-local busy = ARGV[6] == '1'
-local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] then
-  if held > share and not busy then
-    redis.call('DEL', KEYS[1])
-    return 0
-  end
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-elseif holder or held >= share then
-  return 0
-else
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-end
-if busy then return 1 end
-if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3], 'NX') then
-  redis.call('ZADD', KEYS[4], 'XX', now + tonumber(ARGV[3]), ARGV[7])
-  return 2
-end
-return 1
-"""
-
 # release: delete the leases this replica still holds (never another's) and leave the set.
 # KEYS[1] replicas ZSET  KEYS[2..] lease keys  ARGV[1] replica id
 # Returns how many leases were released.
