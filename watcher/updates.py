@@ -177,8 +177,8 @@ class Unit:
     words: int
 
 
-def _hash(words: tuple[str, ...], size: int) -> int:
-    digest = hashlib.blake2b(" ".join(words).encode(), digest_size=size).digest()
+def _hash(joined: str, size: int) -> int:
+    digest = hashlib.blake2b(joined.encode(), digest_size=size).digest()
     return int.from_bytes(digest, "big")
 
 
@@ -190,9 +190,11 @@ def unit_prints(text: str) -> frozenset[Unit]:
 def unit_prints_of(words: TextWords) -> frozenset[Unit]:
     """``unit_prints`` of the text ``words`` came from: its sentences and lines as normalized
     word tuples, the units an edit changes."""
-    return frozenset(
-        Unit(_hash(u, 4), _hash(_masked(u), 3), min(len(u), 255)) for u in words.sentences()
-    )
+    units = set()
+    for unit in words.sentences():
+        joined = " ".join(unit)
+        units.add(Unit(_hash(joined, 4), _hash(_masked(unit, joined), 3), min(len(unit), 255)))
+    return frozenset(units)
 
 
 def pack_units(units: frozenset[Unit]) -> bytes:
@@ -261,6 +263,14 @@ def is_fuller_units(old: frozenset[Unit], new: frozenset[Unit]) -> bool:
     return new_words >= FULLER_RATIO * old_words and kept >= FULLER_KEEPS * old_words
 
 
-def _masked(unit: tuple[str, ...]) -> tuple[str, ...]:
-    """A short line with its numbers blanked: "Updated 10 32 am" and "Updated 11 05 am" agree."""
-    return tuple("#" if word.isdigit() else word for word in unit)
+def _masked(unit: tuple[str, ...], joined: str) -> str:
+    """A short line with its numbers blanked: "Updated 10 32 am" and "Updated 11 05 am" agree.
+
+    ``joined`` is ``unit`` joined by spaces. Most sentences hold no digit at all, and an
+    ASCII one without 0-9 has no word that ``isdigit``: then the words need no look."""
+    if joined.isascii() and not any(digit in joined for digit in _DIGITS):
+        return joined
+    return " ".join("#" if word.isdigit() else word for word in unit)
+
+
+_DIGITS = "0123456789"

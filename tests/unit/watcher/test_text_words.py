@@ -23,7 +23,7 @@ from watcher.neardup import (
     shingles_of,
     sketch_of,
 )
-from watcher.updates import Unit, _hash, _masked, unit_prints
+from watcher.updates import Unit, unit_prints
 
 _MASK64 = (1 << 64) - 1
 OLD_LINES = re.compile(r"(?<!\s)\s*\n\s*")
@@ -55,9 +55,20 @@ def old_line_shingles(text: str) -> list[set[int]]:
     return out
 
 
+def _old_hash(words: tuple[str, ...], size: int) -> int:
+    digest = hashlib.blake2b(" ".join(words).encode(), digest_size=size).digest()
+    return int.from_bytes(digest, "big")
+
+
+def _old_masked(unit: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple("#" if word.isdigit() else word for word in unit)
+
+
 def old_unit_prints(text: str) -> frozenset[Unit]:
     units = [tuple(normalize(u).split()) for u in OLD_SENTENCES.split(text)]
-    return frozenset(Unit(_hash(u, 4), _hash(_masked(u), 3), min(len(u), 255)) for u in units if u)
+    return frozenset(
+        Unit(_old_hash(u, 4), _old_hash(_old_masked(u), 3), min(len(u), 255)) for u in units if u
+    )
 
 
 def old_content_hash(text: str) -> str:
@@ -80,7 +91,8 @@ MARKS = [
     "e\u0301",
     "\u1100\u1161",
 ]
-WORDS = ["1", "2024", "10:32", "word", "Story", "the", "a", "b", "c", "d", "e", "f", "g"]
+# Digits beyond ASCII too: "\u0663" (Arabic-Indic three) is a digit word, "²" one after NFKC.
+WORDS = ["1", "2024", "10:32", "x2", "\u0663", "²", "word", "Story", "the", "a", "b", "c", "d", "e"]
 PIECES = st.sampled_from([*SPACES, *PUNCTUATION, *MARKS, *WORDS])
 TEXTS = st.lists(PIECES, max_size=60).map("".join)
 EXAMPLES = settings(max_examples=400, deadline=timedelta(seconds=2), database=None)
