@@ -12,6 +12,7 @@ commandstats: the embedded Redis is this bench's own) per article.
     .venv/bin/python bench/pipeline.py                    # 400 pages, 3 rounds
     .venv/bin/python bench/pipeline.py --pages 884 --rounds 1
     .venv/bin/python bench/pipeline.py --profile          # pyinstrument of the daemon process
+    .venv/bin/python bench/pipeline.py --profile cpu      # cProfile on a CPU clock, the same
 
 Targets: workers 1 on 1 core at least 0.8x trafilatura alone; workers 2 on 2 cores 1.6x.
 """
@@ -147,7 +148,7 @@ def _cpu_of(pids: list[int]) -> float:
 
 
 async def _pipeline(
-    feeds: list[str], redis_url: str, workers: int, profile: bool
+    feeds: list[str], redis_url: str, workers: int, profile: str | None
 ) -> dict[str, Any]:
     import redis.asyncio as aioredis
 
@@ -182,20 +183,27 @@ async def _pipeline(
         await stats.config_resetstat()
         redis_cpu = _redis_cpu(await stats.info("cpu"))
         before = (trips.round_trips, trips.commands)
-        profiler = None
-        if profile:
+        profiler: Any = None
+        if profile == "wall":
             from pyinstrument import Profiler
 
             profiler = Profiler(async_mode="disabled")
             profiler.start()
+        elif profile == "cpu":  # the daemon's own CPU time only: waits and the workers' not
+            import cProfile
+
+            profiler = cProfile.Profile(time.process_time)
+            profiler.enable()
         pids = app.workers.pids
         started, cpu, worker_cpu = time.perf_counter(), _cpu(), _cpu_of(pids)
         reports = await app.poll_all()
         seconds = time.perf_counter() - started
         daemon_cpu, worker_cpu = _cpu() - cpu, _cpu_of(pids) - worker_cpu
         assert app.workers.pids == pids, "a worker was replaced: its CPU is not counted"
-        if profiler is not None:
+        if profile == "wall":
             profiler.stop()
+        elif profile == "cpu":
+            profiler.disable()
         commandstats = await stats.info("commandstats")
         redis_cpu = _redis_cpu(await stats.info("cpu")) - redis_cpu
         trips_used = (trips.round_trips - before[0], trips.commands - before[1])
@@ -222,8 +230,17 @@ async def _pipeline(
         "polls": len(reports),
         "redis_cpu": redis_cpu,
     }
-    if profiler is not None:
+    if profile == "wall":
         out["profile"] = profiler.output_text(unicode=True, color=False, show_all=False)
+    elif profile == "cpu":
+        import io
+        import pstats
+
+        text = io.StringIO()
+        stats_of = pstats.Stats(profiler, stream=text)
+        stats_of.sort_stats("cumulative").print_stats(60)
+        stats_of.sort_stats("tottime").print_stats(30)
+        out["profile"] = text.getvalue()
     return out
 
 
@@ -241,10 +258,12 @@ def child_main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_child(kind: str, cpus: str, spec: dict[str, Any], profile: bool = False) -> dict[str, Any]:
+def _run_child(
+    kind: str, cpus: str, spec: dict[str, Any], profile: str | None = None
+) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--child", kind, "--cpus", cpus]
     if profile:
-        cmd.append("--profile")
+        cmd += ["--profile", profile]
     done = subprocess.run(
         cmd, input=json.dumps(spec), capture_output=True, text=True, check=False, cwd=ROOT
     )
@@ -257,7 +276,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--profile", action="store_true", help="pyinstrument, workers 1")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="wall",
+        choices=("wall", "cpu"),
+        help="workers 1, the daemon process: pyinstrument (wall, the default) or cProfile (cpu)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--cpus", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -281,7 +306,7 @@ def main() -> int:
         feeds = ready.get(timeout=300)
         spec = {"files": files, "feeds": feeds, "redis_url": redis_url}
         if args.profile:
-            result = _run_child("1", one, spec, profile=True)
+            result = _run_child("1", one, spec, profile=args.profile)
             print(result.pop("profile"))
             print(json.dumps(result))
             return 0

@@ -556,6 +556,7 @@ def _page(
         last_modified=headers.get("last-modified", last_modified),
         not_modified=answer.status == 304,
         headers=dict(headers.items()),
+        size=len(answer.body),
     )
 
 

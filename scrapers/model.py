@@ -48,6 +48,7 @@ class Page:
     last_modified: str | None = None
     not_modified: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    size: int = 0  # bytes of the body as received, Content-Encoding undone (for metrics)
 
 
 @dataclass(frozen=True, slots=True)

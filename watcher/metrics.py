@@ -88,7 +88,7 @@ FETCH_SECONDS = Histogram(
 )
 FETCHED_BYTES = Counter(
     "watcher_fetched_bytes",
-    "Bytes of decoded bodies fetched.",
+    "Bytes of bodies fetched, Content-Encoding undone (before charset decoding).",
     ["source"],
     registry=REGISTRY,
 )

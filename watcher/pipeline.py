@@ -304,7 +304,7 @@ async def _fetch(
     """Fetch through the shared fetcher, timing it and counting the bytes for /metrics."""
     with metrics.FETCH_SECONDS.labels(kind).time():
         page = await deps.fetcher.get(url, options=source.http_options, **conditional)
-    metrics.FETCHED_BYTES.labels(source.name).inc(len(page.text.encode("utf-8", "replace")))
+    metrics.FETCHED_BYTES.labels(source.name).inc(page.size)
     return page
 
 
@@ -332,14 +332,13 @@ async def _parse(
     deps: Deps, url: str, body: str, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
 ) -> T:
     """``fn`` on ``body`` in a worker, unless this very body ran past the deadline lately."""
-    key = deps.quarantine.key(url, body)
-    deps.quarantine.check(key, url)
+    deps.quarantine.check(url, body)
     try:
         result = await deps.workers.run(url, fn, *args, **kwargs)
     except ParseTimeout:
-        deps.quarantine.timed_out(key)
+        deps.quarantine.timed_out(url, body)
         raise
-    deps.quarantine.parsed(key)
+    deps.quarantine.parsed(url, body)
     return result
 
 
