@@ -72,6 +72,19 @@ async def test_index_answers_words_topics_sources_and_since(
     assert not [k async for k in client.scan_iter(match=f"{ns}:ix:tmp:*")]
 
 
+async def test_index_brief_keeps_any_text_exactly(client: aioredis.Redis, ns: str) -> None:
+    """The brief crosses to Redis as one JSON argument: accents, emoji (beyond the BMP),
+    quotes, backslashes and newlines come back as they went."""
+    stories, index = Stories(client, Keys(ns)), StoryIndex(client, Keys(ns))
+    title = 'Caf\u00e9 \U0001f600 "quoted" \\ back\\slash\nand a second line \u4e2d\u6587'
+    doc = document("https://a.test/odd", "Meta ships Llama five.", title=title, source="feed-a")
+    assert (await stories.record_story(doc, ["https://a.test/odd"], "story.created")).kind == "new"
+    assert await index.catch_up(tokenize) == 1
+    (brief,) = (await index.stories(StoryQuery())).stories
+    assert brief.title == title
+    assert brief.url == "https://a.test/odd"
+
+
 async def test_index_story_shows_versions_and_copies(client: aioredis.Redis, ns: str) -> None:
     """An update is a second version with its own text; a copy's URL shows under also_at."""
     stories, index = await _recorded(client, ns)

@@ -45,6 +45,6 @@ class RedisParagraphCounter:
             self._keys.boilerplate_pages(host, gen),
             self._keys.boilerplate(host, gen - 1),
         ]
-        args: list[str | int] = [page_id, 2 * GENERATION_SECONDS, *fingerprints]
+        args: list[str | int] = [page_id, 2 * GENERATION_SECONDS, " ".join(fingerprints)]
         counts = await self._count(keys=keys, args=args)
         return [int(c) for c in counts]

@@ -359,20 +359,21 @@ return 1
 # count_paragraphs: count a page's paragraph fingerprints once per distinct page of a host.
 # KEYS[1] counts HASH (this generation)  KEYS[2] pages SET (this generation)
 # KEYS[3] counts HASH (previous generation)
-# ARGV[1] page id  ARGV[2] ttl seconds  ARGV[3..] fingerprints
+# ARGV[1] page id  ARGV[2] ttl seconds  ARGV[3] the fingerprints, space-separated (one
+# argument, not one each: ~50 arguments a page cost the client more to pack than Redis to run)
 # Returns, per fingerprint, the pages seen with it in this and the previous generation.
 COUNT_PARAGRAPHS = """
 local fresh = redis.call('SADD', KEYS[2], ARGV[1]) == 1
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 local out = {}
-for i = 3, #ARGV do
+for fp in string.gmatch(ARGV[3], '%S+') do
   local now
   if fresh then
-    now = redis.call('HINCRBY', KEYS[1], ARGV[i], 1)
+    now = redis.call('HINCRBY', KEYS[1], fp, 1)
   else
-    now = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0')
+    now = tonumber(redis.call('HGET', KEYS[1], fp) or '0')
   end
-  local before = tonumber(redis.call('HGET', KEYS[3], ARGV[i]) or '0')
+  local before = tonumber(redis.call('HGET', KEYS[3], fp) or '0')
   out[#out + 1] = now + before
 end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
@@ -756,7 +757,7 @@ return 1
 # ARGV[1] story id  ARGV[2] stream id  ARGV[3] score  ARGV[4] lowest score kept
 # ARGV[5] ttl seconds  ARGV[6] word key prefix  ARGV[7] the words, space-separated
 # ARGV[8] topic key prefix  ARGV[9] the topics, newline-separated
-# ARGV[10..] the brief's field, value, field, value...
+# ARGV[10] the brief: a JSON object of its fields (strings)
 # Returns 1 when the brief was written, 0 when it holds a later version already.
 INDEX_STORY = """
 local function parts(id)
@@ -787,7 +788,7 @@ if held then
   redis.call('DEL', KEYS[1])
 end
 redis.call('HSET', KEYS[1], 'stream_id', ARGV[2], 'created_id', created)
-for i = 10, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for field, value in pairs(cjson.decode(ARGV[10])) do redis.call('HSET', KEYS[1], field, value) end
 redis.call('EXPIRE', KEYS[1], ttl)
 return 1
 """

@@ -176,7 +176,7 @@ class StoryIndex:
         args: list[Any] = [entry.story_id, entry.stream_id, score, floor, self._ttl]
         args += [keys.index_word(""), " ".join(entry.words)]
         args += [keys.index_topic(""), "\n".join(entry.topics)]
-        args += [*(x for pair in entry.brief for x in pair), "event", entry.event]
+        args.append(json.dumps({**dict(entry.brief), "event": entry.event}, ensure_ascii=False))
         await self._index(
             keys=[keys.index_doc(entry.story_id), keys.index_versions(entry.story_id), *sets],
             args=args,
