@@ -14,6 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 _NON_WORD = re.compile(r"[^\w]+")
+# ``normalize``'s words without the joining and splitting again: the runs of \w (whitespace is
+# never \w, so ``_NON_WORD.sub(" ", x).split()`` is exactly these runs)
+_WORD = re.compile(r"\w+")
 # Line and sentence breaks. ``(?<!\s)``: a break starts where its whitespace run starts (the
 # leftmost match always did); without it every position of a long run of spaces rescanned the
 # rest of the run looking for a newline, quadratic in the run.
@@ -74,7 +77,7 @@ def text_words(text: str) -> TextWords:
     for line in LINE_BREAK.split(text):
         sentences = []
         for piece in _IN_LINE.split(line):
-            words = tuple(normalize(piece).split())
+            words = tuple(_WORD.findall(unicodedata.normalize("NFKC", piece).casefold()))
             if words:
                 sentences.append(words)
         lines.append(tuple(sentences))
