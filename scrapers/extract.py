@@ -121,9 +121,15 @@ def extract(html: str, url: str | None = None, *, rules: Rules | None = None) ->
     return extract_report(html, url, rules=rules).article
 
 
-def extract_report(html: str, url: str | None = None, *, rules: Rules | None = None) -> Extraction:
-    """``extract`` with its figures (for the drift alarm) and the dropped lines (for logs)."""
-    return finish(candidates(html, url, rules=rules))
+def extract_report(
+    html: str, url: str | None = None, *, rules: Rules | None = None, find_date: bool = True
+) -> Extraction:
+    """``extract`` with its figures (for the drift alarm) and the dropped lines (for logs).
+
+    ``find_date=False``: the caller has the date already (a feed entry's), so a page whose
+    tags carry none is not searched by htmldate (a guess from the text and the URL, ~0.6 ms
+    a page); its ``published_at`` is then None."""
+    return finish(candidates(html, url, rules=rules, find_date=find_date))
 
 
 def candidates(
@@ -133,6 +139,7 @@ def candidates(
     rules: Rules | None = None,
     tuning: Tuning = TUNING,
     always_both: bool = False,
+    find_date: bool = True,
 ) -> Candidates:
     """Parse once, read the metadata, pre-clean the tree, and read the body with trafilatura.
 
@@ -144,7 +151,7 @@ def candidates(
     tree = _parse(html)
     if tree is None:
         raise ExtractionError(f"{url or 'page'}: not parseable as HTML", url=url)
-    meta = read_metadata(tree, url)
+    meta = read_metadata(tree, url, find_date=find_date)
     host = host_key(url)
     meta = replace(meta, credit=find_credit(tree, rules.for_host(host).attribution, url))
     drop_before_headline(tree, meta.title)
@@ -531,14 +538,17 @@ class Metadata:
     credit: Credit = field(default_factory=lambda: Credit())
 
 
-def read_metadata(tree: lxml.html.HtmlElement, url: str | None) -> Metadata:
-    """Title, author, date, language, canonical URL and site name of a parsed page."""
+def read_metadata(
+    tree: lxml.html.HtmlElement, url: str | None, *, find_date: bool = True
+) -> Metadata:
+    """Title, author, date, language, canonical URL and site name of a parsed page (the date
+    from the tags only, without ``find_date``)."""
     metas = _meta_tags(tree)
     ld = list(_json_ld(tree))
     return Metadata(
         title=_title(tree, metas, ld),
         author=_author(tree, metas, ld),
-        published_at=_published(tree, metas, ld, url),
+        published_at=_published(tree, metas, ld, url, find_date=find_date),
         language=_language(tree, metas),
         canonical_url=_canonical(tree, metas, url),
         site=_site(metas, ld, url),
@@ -675,6 +685,8 @@ def _published(
     metas: dict[str, str],
     ld: list[dict[str, Any]],
     url: str | None = None,
+    *,
+    find_date: bool = True,
 ) -> datetime | None:
     """The first parseable publication date: meta tags, JSON-LD, <time datetime>, then htmldate.
 
@@ -688,7 +700,7 @@ def _published(
     for candidate in candidates:
         if isinstance(candidate, str) and (parsed := parse_date(candidate)):
             return parsed
-    return _htmldate(tree, url)
+    return _htmldate(tree, url) if find_date else None
 
 
 def _htmldate(tree: lxml.html.HtmlElement, url: str | None) -> datetime | None:

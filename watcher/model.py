@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from scrapers.clean.drift import PageFigures
-from scrapers.model import Refresh
+from scrapers.model import Article, Entry, Refresh
 
 EXCERPT_CHARS = 300  # SPEC: "first ~300 chars"
 
@@ -62,6 +62,20 @@ def excerpt_of(text: str, limit: int = EXCERPT_CHARS) -> str:
         return flat
     cut = flat[:limit].rsplit(" ", 1)[0]
     return cut.rstrip(",;:-") + "…"
+
+
+def published_of(article: Article, entry: Entry) -> datetime | None:
+    """A story's date, in UTC: the page's own tags, else the feed entry's, else what htmldate
+    guessed from the page (the worker searches only when the entry has no date:
+    ``find_date``). The stream and ``watcher preview`` both say this one."""
+    return utc(article.published_at or entry.published_at)
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """``moment`` in UTC; a date without a zone (a page's "2025-03-03") is taken as UTC."""
+    if moment is None or moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC) if moment else None
+    return moment.astimezone(UTC)
 
 
 def iso(moment: datetime | None) -> str | None:

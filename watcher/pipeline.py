@@ -37,7 +37,16 @@ from watcher import metrics, site, tasks
 from watcher.config import DedupeConfig, Source
 from watcher.dedupe import story_id
 from watcher.errors import StoreUnavailable
-from watcher.model import Deferral, Document, Outcome, PollReport, StoryRecord, iso
+from watcher.model import (
+    Deferral,
+    Document,
+    Outcome,
+    PollReport,
+    StoryRecord,
+    iso,
+    published_of,
+    utc,
+)
 from watcher.site import SiteFound, SubSource
 from watcher.store.boilerplate import RedisParagraphCounter
 from watcher.store.fingerprints import NearDupIndex
@@ -308,20 +317,28 @@ async def _fetch(
     return page
 
 
-async def _extract(
-    html: str, url: str, title: str | None, deps: Deps, report: PollReport
-) -> Parsed:
+async def _extract(html: str, url: str, entry: Entry, deps: Deps, report: PollReport) -> Parsed:
     """Extract and clean in a worker, then drop the host's learned template paragraphs.
 
     The learned pass counts the paragraphs of the cleaned text and only takes out those the
     host's pages taught (the other steps do not run again: they are not idempotent), so the
-    counts see what readers would see, not nav text the rules already removed. ``title``
-    (the source's headline) decides topics when the page has none.
+    counts see what readers would see, not nav text the rules already removed. The entry's
+    title decides topics when the page has none; its date spares the page's date search.
     """
+    title = entry.title
     with metrics.EXTRACT_SECONDS.time():
         learn = deps.counter is not None
+        find_date = entry.published_at is None
         parsed = await _parse(
-            deps, url, html, tasks.extract_article, html, url, title=title, learn=learn
+            deps,
+            url,
+            html,
+            tasks.extract_article,
+            html,
+            url,
+            title=title,
+            learn=learn,
+            find_date=find_date,
         )
         parsed = await _learn(parsed, url, title, deps)
     report.figures.append(parsed.figures)
@@ -624,7 +641,7 @@ async def _recheck(
 
 
 def _due(record: StoryRecord, entry: Entry, now: datetime, settings: DedupeConfig) -> bool:
-    listed = _utc(entry.published_at)
+    listed = utc(entry.published_at)
     return recheck_due(
         first_seen=record.created_at,
         last_checked=record.checked_at or record.created_at,
@@ -657,7 +674,7 @@ async def _article(
     if entry.content:
         page = Page(url=entry.url, status=200, text=entry.content, content_type="text/html")
         try:
-            parsed = await _extract(entry.content, entry.url, entry.title, deps, report)
+            parsed = await _extract(entry.content, entry.url, entry, deps, report)
             if len(parsed.article.text) >= MIN_TEXT_CHARS:
                 return page, parsed
         except ExtractionError:
@@ -665,7 +682,7 @@ async def _article(
     page = await _fetch(entry.url, "article", source, deps, **conditional)
     if page.not_modified:
         return page, None
-    return page, await _extract(page.text, page.url, entry.title, deps, report)
+    return page, await _extract(page.text, page.url, entry, deps, report)
 
 
 def make_document(
@@ -691,7 +708,7 @@ def make_document(
     original_source = article.original_source
     if original_url and not original_source:
         original_source = host_of(original_url).removeprefix("www.")
-    published = article.published_at or entry.published_at
+    published = published_of(article, entry)
     return Document(
         id=story_id(canonical),
         url=final_url,
@@ -700,7 +717,7 @@ def make_document(
         site=article.site or host_of(final_url).removeprefix("www."),
         title=article.title or entry.title,
         author=article.author or entry.author,
-        published_at=iso(_utc(published)),
+        published_at=iso(published),
         fetched_at=fetched_at.isoformat(),
         language=article.language,
         text=article.text,
@@ -710,12 +727,6 @@ def make_document(
         original_source=original_source,
         original_url=original_url,
     )
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC) if moment else None
-    return moment.astimezone(UTC)
 
 
 def next_due(now: datetime, every: float) -> datetime:

@@ -30,6 +30,7 @@ from scrapers.fetch import Fetcher, RequestOptions
 from scrapers.model import Entry, Page
 from watcher import tasks
 from watcher.config import Source, SourceKind
+from watcher.model import published_of
 from watcher.site import Parse, SiteFound, SubSource, discover_site
 
 __all__ = ["Preview", "PreviewArticle", "PreviewEntry", "detect_kind", "preview"]
@@ -161,7 +162,8 @@ async def _article(
         else:
             page = await fetcher.get(entry.url, options=options)
             html, url = page.text, page.url
-        report = await parse(url, html, tasks.extraction_of, html, url)
+        find_date = entry.published_at is None  # as a poll extracts it
+        report = await parse(url, html, tasks.extraction_of, html, url, find_date=find_date)
     except ScrapeError as exc:
         return PreviewArticle(entry.url, entry.title, error=f"{exc.slug}: {exc}")
     article = report.article
@@ -169,7 +171,7 @@ async def _article(
         url=url,
         title=article.title or entry.title,
         site=article.site,
-        published_at=entry.published_at or article.published_at,
+        published_at=published_of(article, entry),
         first_lines=tuple(article.text.split("\n\n")[:FIRST_LINES]),
         dropped=report.dropped,
     )

@@ -121,14 +121,17 @@ def _state() -> _Loaded:
     return _loaded
 
 
-def extract_article(html: str, url: str, *, title: str | None = None, learn: bool) -> Parsed:
+def extract_article(
+    html: str, url: str, *, title: str | None = None, learn: bool, find_date: bool = True
+) -> Parsed:
     """Extract and clean ``html``; with ``learn``, also what the learned pass must count.
 
-    ``title`` is the source's headline, for topics when the page has none. Raises
-    ExtractionError when no article text is found.
+    ``title`` is the source's headline, for topics when the page has none; ``find_date``
+    False when the source gave the date (``extract_report``). Raises ExtractionError when no
+    article text is found.
     """
     rules = _state().rules
-    extraction = extract_report(html, url, rules=rules)
+    extraction = extract_report(html, url, rules=rules, find_date=find_date)
     article, learning = extraction.article, None
     if learn:
         asked = _Asked()
@@ -138,10 +141,10 @@ def extract_article(html: str, url: str, *, title: str | None = None, learn: boo
     return Parsed(article, facts_of(article, title), figures, learning)
 
 
-def extraction_of(html: str, url: str) -> Extraction:
+def extraction_of(html: str, url: str, *, find_date: bool = True) -> Extraction:
     """``extract_report`` with the rules this worker loaded: what ``watcher preview`` shows
     (the article and the lines cleaning dropped, with why)."""
-    return extract_report(html, url, rules=_state().rules)
+    return extract_report(html, url, rules=_state().rules, find_date=find_date)
 
 
 def drop_learned(

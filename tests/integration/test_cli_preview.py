@@ -136,7 +136,9 @@ def test_preview_parses_in_a_worker_under_the_parse_deadline(
     heavy = Story("preview-heavy", "Meta heavy story", body=paragraphs("heavy", HEAVY_PARAGRAPHS))
     base = serve_stories(site, [fine, heavy])
     site.add("/feed.xml", rss([fine, heavy], base))
-    fetch = {"allow_private_networks": ["127.0.0.1/32"], "delay": "0s", "parse_timeout": "0.1s"}
+    # 0.3 s: the heavy page takes ~1 s, the feed and the fine page a few tens of ms (a margin
+    # for a loaded machine: every parse of the preview runs under the same deadline)
+    fetch = {"allow_private_networks": ["127.0.0.1/32"], "delay": "0s", "parse_timeout": "0.3s"}
     config = make_config([{"name": "local", "type": "feed", "url": f"{base}/feed.xml"}],
                          fetch=fetch)  # fmt: skip
     result = run_cli("--config", str(config), "preview", "local")
