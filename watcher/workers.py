@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 import structlog
 
@@ -405,7 +405,7 @@ class Quarantine:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._first, self._longest, self._size, self._clock = first, longest, size, clock
-        self._held: OrderedDict[bytes, tuple[float, float, str]] = OrderedDict()
+        self._held: OrderedDict[bytes, _Hold] = OrderedDict()
         self._urls: Counter[str] = Counter()  # held keys per URL
 
     @staticmethod
@@ -425,7 +425,7 @@ class Quarantine:
         held = self._held.get(self._key(about, body))
         if held is None:
             return
-        left = held[0] - self._clock()
+        left = held.until - self._clock()
         if left > 0:
             raise ParseTimeout(
                 f"{about}: not parsed again: the same body ran past the deadline before"
@@ -437,25 +437,32 @@ class Quarantine:
         """This body ran past the deadline: hold it, twice as long as last time."""
         key = self._key(about, body)
         previous = self._held.pop(key, None)
-        hold = self._first if previous is None else min(previous[1] * 2, self._longest)
+        hold = self._first if previous is None else min(previous.seconds * 2, self._longest)
         if previous is None:
             self._urls[about] += 1
-        self._held[key] = (self._clock() + hold, hold, about)
+        self._held[key] = _Hold(self._clock() + hold, hold, about)
         while len(self._held) > self._size:
-            self._forget(*self._held.popitem(last=False))
+            self._forget(self._held.popitem(last=False)[1])
 
     def parsed(self, about: str, body: str) -> None:
         """This body parsed within the deadline: it is held no more."""
         if about in self._urls:
             key = self._key(about, body)
             if key in self._held:
-                self._forget(key, self._held.pop(key))
+                self._forget(self._held.pop(key))
 
-    def _forget(self, key: bytes, held: tuple[float, float, str]) -> None:
-        about = held[2]
-        self._urls[about] -= 1
-        if self._urls[about] <= 0:
-            del self._urls[about]
+    def _forget(self, held: _Hold) -> None:
+        self._urls[held.about] -= 1
+        if self._urls[held.about] <= 0:
+            del self._urls[held.about]
+
+
+class _Hold(NamedTuple):
+    """One held body: until when, for how long this time (the next doubles it), whose."""
+
+    until: float
+    seconds: float
+    about: str
 
 
 def _exit_text(code: int | None) -> str:
