@@ -29,7 +29,7 @@ from scrapers.errors import (
     RateLimited,
     ScrapeError,
 )
-from scrapers.fetch import Fetcher
+from scrapers.fetch import Fetcher, RequestOptions
 from scrapers.model import Entry, Page, Refresh
 from scrapers.refresh import cache_max_age
 from scrapers.urls import canonicalize, host_of, same_site, strip_tracking
@@ -216,7 +216,12 @@ async def _rediscover(
     try:
         home = await _fetch(source.url, "source", source, deps)
         found = await site.discover_site(
-            home, deps.fetcher, source.http_options, partial(_parse, deps), deps.clock(), why
+            home,
+            _Probing(source, deps),
+            source.http_options,
+            partial(_parse, deps),
+            deps.clock(),
+            why,
         )
     except HostDeferred:
         raise
@@ -234,6 +239,21 @@ async def _rediscover(
     if deps.sites is not None:
         await deps.sites.put(source.name, found)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Probing:
+    """The fetcher as site discovery sees it: each probe (a candidate feed or sitemap) is
+    fetched as the source's other requests are, and counted in /metrics as kind ``probe``."""
+
+    source: Source
+    deps: Deps
+
+    async def get(self, url: str, *, options: RequestOptions | None = None) -> Page:
+        return await _fetch(url, "probe", self.source, self.deps)
+
+    async def robots_sitemaps(self, url: str, options: RequestOptions | None = None) -> list[str]:
+        return await self.deps.fetcher.robots_sitemaps(url, options)
 
 
 async def _discover_roots(

@@ -31,7 +31,7 @@ from typing import Any, Literal, ParamSpec, Protocol, TypeVar
 from scrapers.discover import Discovery, Kind, detect_kind, discover
 from scrapers.discover.homepage import HomepageLinks, feed_links, is_news_sitemap
 from scrapers.errors import HostDeferred, RateLimited, ScrapeError
-from scrapers.fetch import Fetcher, RequestOptions
+from scrapers.fetch import RequestOptions
 from scrapers.model import Page
 from scrapers.politeness import origin
 
@@ -54,6 +54,17 @@ CONVENTIONAL_SITEMAPS = (  # where CMSs and SEO plugins put them, news ones firs
 
 Verdict = Literal["news_sitemap", "sitemap", "full_feed", "feed", "failed"]
 Reason = Literal["first", "url_changed", "daily", "failure"]
+
+
+class SiteFetcher(Protocol):
+    """What discovery fetches with: the shared ``Fetcher`` (``watcher preview``), or the
+    pipeline's wrapper of it that also counts each probe in /metrics."""
+
+    async def get(self, url: str, *, options: RequestOptions | None = None) -> Page: ...
+
+    async def robots_sitemaps(
+        self, url: str, options: RequestOptions | None = None
+    ) -> list[str]: ...
 
 
 class Parse(Protocol):
@@ -155,7 +166,7 @@ def choose(home_url: str, probes: list[Probe]) -> tuple[SubSource, ...]:
 
 async def discover_site(
     home: Page,
-    fetcher: Fetcher,
+    fetcher: SiteFetcher,
     options: RequestOptions | None,
     parse: Parse,
     now: datetime,
@@ -184,7 +195,7 @@ async def discover_site(
 
 
 async def _probe_feed(
-    url: str, fetcher: Fetcher, options: RequestOptions | None, parse: Parse, now: datetime
+    url: str, fetcher: SiteFetcher, options: RequestOptions | None, parse: Parse, now: datetime
 ) -> Probe:
     try:
         page = await fetcher.get(url, options=options)
@@ -203,7 +214,7 @@ async def _probe_feed(
 
 async def _probe_sitemaps(
     home_url: str,
-    fetcher: Fetcher,
+    fetcher: SiteFetcher,
     options: RequestOptions | None,
     parse: Parse,
     now: datetime,
@@ -225,7 +236,7 @@ async def _probe_sitemaps(
 
 
 async def _probe_sitemap(
-    url: str, fetcher: Fetcher, options: RequestOptions | None, parse: Parse, now: datetime
+    url: str, fetcher: SiteFetcher, options: RequestOptions | None, parse: Parse, now: datetime
 ) -> Probe:
     """A urlset by its own body; an index by its newest child's (one more fetch)."""
     try:

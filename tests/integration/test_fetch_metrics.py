@@ -54,3 +54,44 @@ async def test_fetched_bytes_count_each_body_as_received_content_encoding_undone
         await app.aclose()
     assert report.new == 1, report
     assert _fetched(name) - before == len(feed.encode()) + len(raw)
+
+
+def _probes() -> float:
+    return (
+        metrics.REGISTRY.get_sample_value("watcher_fetch_seconds_count", {"kind": "probe"}) or 0.0
+    )
+
+
+@pytest.mark.anyio
+async def test_site_discovery_probes_are_fetches_in_the_metrics(
+    site: Any, make_config: Callable[..., Path]
+) -> None:
+    """A site's discovery counts each probe it fetched (its feed, the sitemaps it tried) as
+    kind ``probe``, and the probes' bytes under the source, like its polls' requests."""
+    (story,) = meta_stories(1, prefix="probe-metrics")
+    base = site.url("").rstrip("/")
+    site.add(story.path, article_page(story, base))
+    link = '<link rel="alternate" type="application/rss+xml" href="/feeds/all.xml">'
+    home = f"<!doctype html><html><head><title>News</title>{link}</head><body></body></html>"
+    site.add("/", home, headers={"content-type": "text/html"})
+    feed = rss([story], base)
+    site.add("/feeds/all.xml", feed)
+    name = "probe-metrics"
+    sources = [{"name": name, "type": "site", "url": f"{base}/", "every": "1h"}]
+    config = load_config(make_config(sources, fetch=FETCH, workers=1), os.environ)
+    probes, fetched = _probes(), _fetched(name)
+    app = await App.open(config)
+    try:
+        await app.workers.start()
+        report = await app.poll(config.sources[0])
+    finally:
+        await app.aclose()
+    assert report.new == 1, report
+    probed = [s.path for s in site.requests if s.path != "/robots.txt"]
+    # the homepage, the feed probed, then polled, the article; the rest are sitemaps tried
+    sitemaps = len(probed) - 4
+    assert probed.count("/feeds/all.xml") == 2
+    assert _probes() - probes == 1 + sitemaps
+    assert _fetched(name) - fetched == len(home) + 2 * len(feed.encode()) + len(
+        article_page(story, base).encode()
+    )
