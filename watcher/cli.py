@@ -150,6 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _sources(config, path, args)
     logs.setup(os.environ.get("WATCHER_LOG_LEVEL", config.log_level))
     logs.register_secrets(secrets_of(config))
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return asyncio.run(_COMMANDS[args.command](config, args))
     except StoreUnavailable as exc:
@@ -157,6 +158,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAIL
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED if args.command == "once" else EXIT_OK
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    """SIGTERM (``timeout``, ``docker stop``, systemd) ends a command as Ctrl-C does: its
+    ``finally`` blocks close Redis, so the embedded server it started stops with the last
+    process using it, instead of being left running with nobody to stop it. ``run`` and
+    ``once`` take SIGTERM on their event loop instead, to finish their work first."""
+    raise KeyboardInterrupt
 
 
 # Request headers whose values are not secrets; every other configured header value (a token,
@@ -276,13 +285,14 @@ async def _once(config: Config, args: argparse.Namespace) -> int:
 async def _poll_until_interrupted(
     app: App, sources: Sequence[Source], tracker: CycleProgress
 ) -> tuple[list[PollReport], list[str]]:
-    """Poll every source, ``concurrency`` at once, until all are done or SIGINT (Ctrl-C)
-    comes; then the reports of the polls that finished, and the names of those cut short
-    (cancelled: nothing of theirs is marked seen that was not emitted, so the next cycle
+    """Poll every source, ``concurrency`` at once, until all are done or SIGINT (Ctrl-C) or
+    SIGTERM comes; then the reports of the polls that finished, and the names of those cut
+    short (cancelled: nothing of theirs is marked seen that was not emitted, so the next cycle
     picks the rest up)."""
     loop = asyncio.get_running_loop()
     interrupted = asyncio.Event()
-    loop.add_signal_handler(signal.SIGINT, interrupted.set)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, interrupted.set)
     gate = app.poll_gate()
     polls = {s.name: asyncio.create_task(app.poll(s, gate)) for s in sources}
     for task in polls.values():
@@ -293,7 +303,9 @@ async def _poll_until_interrupted(
         while not stop.done() and not all(t.done() for t in polls.values()):
             await asyncio.wait([*polls.values(), stop], return_when=asyncio.FIRST_COMPLETED)
     finally:
-        loop.remove_signal_handler(signal.SIGINT)  # a second Ctrl-C stops at once
+        for sig in (signal.SIGINT, signal.SIGTERM):  # a second one stops at once
+            loop.remove_signal_handler(sig)
+        signal.signal(signal.SIGTERM, _interrupt)  # asyncio put back the default: no cleanup
         stop.cancel()
     cut = [name for name, task in polls.items() if not task.done()]
     for name in cut:

@@ -27,6 +27,7 @@ from tests.support.builders import (
 from tests.support.cli import (
     REPO,
     daemon,
+    line_with,
     meta_stories,
     run_cli,
     serve_stories,
@@ -282,6 +283,38 @@ def test_tail_prints_documents_as_json_lines(
         proc.stdout.close() if proc.stdout else None
     assert {line["event"] for line in lines} == {"story.created"}
     assert sorted(line["title"] for line in lines) == sorted(s.title for s in stories)
+
+
+def test_tail_keeps_following_a_quiet_stream(
+    site: Any, make_config: Callable[..., Path], redis_client: redis.Redis, ns: str
+) -> None:
+    """`watcher tail` waits on a stream with nothing new for as long as it takes, then prints
+    what arrives: its blocking read once outlasted redis-py's reply timeout (5 s in redis-py
+    8), and an idle tail ended after 5 s with "Redis is unreachable"."""
+    stories = meta_stories(1)
+    base = serve_stories(site, stories)
+    site.add("/feed.xml", rss(stories, base))
+    config = make_config([{"name": "local", "type": "feed", "url": f"{base}/feed.xml"}])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "watcher", "tail", "--config", str(config)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line_with(proc.stderr, "reading stream")
+        time.sleep(7)  # nothing to read for longer than the old 5 s reply timeout
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        assert run_cli("once", "--config", str(config), "--wait", "0").returncode == 0
+        line = json.loads(line_with(proc.stdout, "story.created"))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=20)
+        for pipe in (proc.stdout, proc.stderr):
+            pipe.close() if pipe else None
+    assert (line["event"], line["title"]) == ("story.created", stories[0].title)
+    assert code == 0
 
 
 def test_extract_prints_article_json_from_a_file(tmp_path: Path) -> None:

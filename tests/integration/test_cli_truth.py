@@ -28,6 +28,7 @@ from tests.support.builders import article_page, rss
 from tests.support.cli import (
     REPO,
     daemon,
+    line_with,
     meta_stories,
     run_cli,
     serve_stories,
@@ -173,6 +174,58 @@ def test_status_prints_the_embedded_redis_socket(
     assert path.endswith("redis.socket"), line
     body = json.loads(run_cli("status", "--json", "--config", str(config)).stdout)
     assert body["redis_socket"].endswith("redis.socket")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.parametrize("command", [["tail"], ["once", "--wait", "0"]])
+def test_sigterm_ends_a_command_as_ctrl_c_does_and_its_embedded_redis_with_it(
+    site: Any, tmp_path: Path, ns: str, command: list[str]
+) -> None:
+    """SIGTERM (`timeout`, `docker stop`) ends `tail` or `once` with exit 0 or 130 as Ctrl-C
+    would, closing Redis first: the embedded server the command started stops with it. Killed
+    by the signal's default action instead, the command left that server running, orphaned."""
+    from tests.support.builders import write_config
+
+    slow = site.url("/slow.xml")
+    site.add("/slow.xml", rss([], site.url("")), delay=10)  # keeps `once` busy until the signal
+    config = write_config(
+        tmp_path / "embedded.yaml",
+        redis={"url": "", "namespace": ns},
+        data_dir=str(tmp_path / "data"),
+        fetch={"allow_private_networks": ["127.0.0.1/32"]},
+        sources=[{"name": "s", "type": "feed", "url": slow}],
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "watcher", *command, "--config", str(config)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    settings = tmp_path / "data" / "redis.db.settings"
+    try:
+        if command == ["tail"]:  # its first line comes once it reads the stream
+            line_with(proc.stderr, "reading stream")
+        else:
+            wait_until(lambda: bool(site.hits("/slow.xml")), what="the poll")
+        pid = int(Path(json.loads(settings.read_text())["pidfile"]).read_text())
+        time.sleep(1)  # the command is inside its work: tail's read, once's poll
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == (0 if command == ["tail"] else 130), err[-2000:]
+    assert "Traceback" not in err
+    wait_until(lambda: not _alive(pid), within=15, what="the embedded Redis to stop")
+    if command[0] == "once":
+        assert "s: interrupted" in out, out
 
 
 def test_version_is_the_installed_package_version() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import redis
 
@@ -107,6 +108,21 @@ def wait_until(predicate: Callable[[], object], within: float = 60.0, what: str 
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what or predicate}"
         time.sleep(0.05)
+
+
+def line_with(pipe: IO[str] | None, text: str, within: float = 60.0) -> str:
+    """The first line of another process's ``pipe`` that holds ``text``: a hang guard like
+    ``wait_until`` (a process that stops writing fails the test, it does not block it)."""
+    assert pipe is not None
+    deadline = time.monotonic() + within
+    while True:
+        left = deadline - time.monotonic()
+        ready, _, _ = select.select([pipe], [], [], max(left, 0))
+        assert ready, f"timed out waiting for a line with {text!r}"
+        line = pipe.readline()
+        assert line, f"the pipe closed before a line with {text!r}"
+        if text in line:
+            return line
 
 
 def stream(client: redis.Redis, ns: str) -> list[dict[str, Any]]:

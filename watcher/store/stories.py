@@ -28,6 +28,7 @@ from watcher.store.scripts import (
 from watcher.updates import NO_ORIGINAL, Original
 
 DEFAULT_TTL = 30 * 86400  # how long a story's URLs and text hash are remembered (30 days)
+TAIL_BLOCK_MS = 2000  # ``tail``'s blocking read: under the client's SOCKET_TIMEOUT
 
 
 RecordedKind = Literal["new", "duplicate", "updated", "stale", "held"]
@@ -287,7 +288,7 @@ class Stories:
         return StoryRecord.from_fields({str(k): str(v) for k, v in raw.items()})
 
     async def tail(
-        self, *, from_start: bool = False, block_ms: int = 5000
+        self, *, from_start: bool = False, block_ms: int = TAIL_BLOCK_MS
     ) -> AsyncIterator[tuple[str, str, Document]]:
         """Yield (stream id, event, document) as entries arrive; from the start or from now."""
         last = "0-0" if from_start else "$"
