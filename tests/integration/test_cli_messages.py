@@ -80,3 +80,11 @@ def test_check_refuses_a_source_at_a_literal_address_the_guard_refuses(tmp_path:
         f"{config}: sources[5].url: 169.254.169.254 is not a public address "
         f"({HINT}169.254.169.254/32])",
     ]
+
+
+def test_extract_of_a_missing_file_says_no_such_file(tmp_path: Path) -> None:
+    """`watcher extract` of a path that does not exist says so, not that it is no http URL."""
+    missing = tmp_path / "nofile.html"
+    result = run_cli("extract", str(missing), "--config", str(tmp_path / "absent.yaml"))
+    assert result.returncode == 1
+    assert result.stderr == f"watcher: {missing}: no such file\n"
