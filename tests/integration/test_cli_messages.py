@@ -88,3 +88,20 @@ def test_extract_of_a_missing_file_says_no_such_file(tmp_path: Path) -> None:
     result = run_cli("extract", str(missing), "--config", str(tmp_path / "absent.yaml"))
     assert result.returncode == 1
     assert result.stderr == f"watcher: {missing}: no such file\n"
+
+
+def test_page_source_serving_a_feed_says_use_type_feed(
+    site: Site, make_config: Callable[..., Path]
+) -> None:
+    """A `type: page` source whose URL serves RSS fails saying it is a feed and which type
+    reads it, without lxml's words about encoding declarations."""
+    base = serve_stories(site, meta_stories(1))
+    url = site.add("/feed.xml", rss(meta_stories(1), base))
+    config = make_config([{"name": "listing", "type": "page", "url": f"{url}?v=3"}])
+    result = run_cli("once", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert (
+        f"source failed: malformed_page: {url}?v=3: serves an RSS/Atom feed, not a page: "
+        "use type: feed"
+    ) in result.stdout, result.stdout
+    assert "Unicode strings" not in result.stdout + result.stderr
