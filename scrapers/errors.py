@@ -136,9 +136,18 @@ class TooManyRedirects(FetchError):
 
 
 class BlockedAddress(FetchError):
-    """The SSRF guard refused a target (private, loopback, link-local, metadata) at some hop."""
+    """The SSRF guard refused a target (private, loopback, link-local, metadata) at some hop.
+
+    ``refusal`` is the guard's own words without the request (``refused to connect to
+    127.0.0.1: ...``), so a caller can say them of another URL: robots.txt is refused because
+    its page's host is, and the page is what the user asked for.
+    """
 
     reason: ClassVar[str] = "private_address"
+
+    def __init__(self, message: str, *, url: str | None = None, refusal: str = "") -> None:
+        super().__init__(message, url=url)
+        self.refusal = refusal or message
 
 
 class RobotsDisallowed(FetchError):

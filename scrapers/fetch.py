@@ -317,13 +317,17 @@ class Fetcher:
 
     async def allows(self, url: str, options: RequestOptions | None = None) -> bool:
         """Whether ``get(url)`` would pass robots.txt (always, with ``robots`` off)."""
-        return not self._settings.robots or await self._lane(options).robots.allows(url)
+        if not self._settings.robots:
+            return True
+        with _refused_as(url):
+            return await self._lane(options).robots.allows(url)
 
     async def robots_sitemaps(self, url: str, options: RequestOptions | None = None) -> list[str]:
         """The sitemap URLs robots.txt of ``url``'s origin lists (``Sitemap:`` lines), from the
         same cached robots.txt that decides what may be fetched. Raises BlockedAddress,
         RateLimited or HostDeferred as fetching robots.txt does; any other failure: none."""
-        return await self._lane(options).robots.sitemaps(url)
+        with _refused_as(url):
+            return await self._lane(options).robots.sitemaps(url)
 
     async def _follow(
         self,
@@ -361,8 +365,11 @@ class Fetcher:
         cap: int | None,
     ) -> _Answer:
         """One hop: robots first, then attempts until one answers or the retries are spent."""
-        if robots and not await lane.robots.allows(url):
-            raise RobotsDisallowed(f"GET {url}: disallowed by robots.txt", url=url)
+        if robots:
+            with _refused_as(url):
+                allowed = await lane.robots.allows(url)
+            if not allowed:
+                raise RobotsDisallowed(f"GET {url}: disallowed by robots.txt", url=url)
         budget = self._settings.retries if retries is None else retries
         for attempt in range(budget + 1):
             try:
@@ -461,7 +468,8 @@ class Fetcher:
                 parsed.host, port, self._resolver, self._settings.allow_private_networks
             )
         except BlockedAddress as exc:
-            raise BlockedAddress(f"GET {url}: {exc} (target, via proxy)", url=url) from None
+            why = f"{exc} (target, via proxy)"
+            raise BlockedAddress(f"GET {url}: {why}", url=url, refusal=why) from None
         except DnsFailed as exc:
             raise DnsFailed(f"GET {url}: {exc} (target, via proxy)", url=url) from None
 
@@ -485,6 +493,19 @@ class Fetcher:
 
 
 @contextmanager
+def _refused_as(url: str) -> Iterator[None]:
+    """A refused robots.txt reported as the refusal of ``url``, the page it was read for.
+
+    robots.txt is on the page's own origin, so its host is the page's: naming robots.txt would
+    read as if robots were the problem, when the page itself is what the guard refuses.
+    """
+    try:
+        yield
+    except BlockedAddress as exc:
+        raise BlockedAddress(f"GET {url}: {exc.refusal}", url=url, refusal=exc.refusal) from None
+
+
+@contextmanager
 def _translated(url: str, via: str = "") -> Iterator[None]:
     """httpx's exceptions → ours, ``from`` the original; the guard's refusal gains the URL.
 
@@ -495,7 +516,8 @@ def _translated(url: str, via: str = "") -> Iterator[None]:
     try:
         yield
     except BlockedAddress as exc:
-        raise BlockedAddress(f"GET {url}: {proxy}{exc}", url=url) from None
+        why = f"{proxy}{exc.refusal}"
+        raise BlockedAddress(f"GET {url}: {why}", url=url, refusal=why) from None
     except DnsFailed as exc:
         raise DnsFailed(f"GET {url}: {proxy}{exc}", url=url) from exc.__cause__
     except httpx.ProxyError as exc:

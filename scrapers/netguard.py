@@ -162,8 +162,21 @@ async def checked_addresses(host: str, port: int, resolver: Resolver, allow: All
     blocked = [ip for ip in addresses if is_blocked(ip, allow)]
     if blocked:
         shown = host if literal else f"{host} ({blocked[0]})"
-        raise BlockedAddress(f"refused to connect to {shown}: not a public address")
+        raise BlockedAddress(f"refused to connect to {shown}: {not_public(blocked[0])}")
     return addresses
+
+
+def not_public(ip: str) -> str:
+    """Why ``ip`` is refused and the setting that would allow it. The example is the exact
+    address: the narrowest opening, and the only one that allows a metadata address."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:  # a resolver's answer that is no address (is_blocked refuses it)
+        return "not an address"
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # judged as the IPv4 address, so allowed as one
+    exact = f"{address}/{address.max_prefixlen}"
+    return f"not a public address (set fetch.allow_private_networks to allow it, e.g. [{exact}])"
 
 
 def _literal(host: str) -> str | None:

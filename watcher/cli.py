@@ -614,18 +614,27 @@ def _extract(args: argparse.Namespace, path: Path) -> int:
         if args.text:
             print(clean_text(target.read_text(encoding="utf-8"), url=args.url))
             return EXIT_OK
-        if target.is_file():
-            html = decode(target.read_bytes(), "")
-            article = extract(html, url=args.url)
-        else:
+        if "://" in args.target and not target.is_file():
             fetch = load_config(path, os.environ).fetch if path.is_file() else FetchConfig()
             html, url = asyncio.run(_fetch_one(args.target, fetch))
             article = extract(html, url=url)
+        else:
+            html = decode(target.read_bytes(), "")
+            article = extract(html, url=args.url)
     except (ScrapeError, OSError) as exc:
-        print(f"watcher: {args.target}: {exc}", file=sys.stderr)
+        print(f"watcher: {args.target}: {_failure(exc)}", file=sys.stderr)
         return EXIT_FAIL
     print(json.dumps(_article_json(article), ensure_ascii=False, indent=2))
     return EXIT_OK
+
+
+def _failure(exc: ScrapeError | OSError) -> str:
+    """What went wrong, once: an OSError's own text repeats the path the line starts with."""
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()  # "is a directory", "permission denied"
+    return str(exc)
 
 
 async def _fetch_one(url: str, fetch: FetchConfig) -> tuple[str, str]:

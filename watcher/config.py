@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from scrapers.fetch import RequestOptions
-from scrapers.netguard import is_blocked
+from scrapers.netguard import is_blocked, not_public
 from watcher import safeyaml, template
 from watcher.errors import ConfigError, Problem
 from watcher.safeyaml import MAX_BYTES
@@ -383,6 +383,7 @@ class Config(Frozen):
         problems += _duplicate_channels(self.channel_entries())
         problems += _duplicate_names("topics", self.topics)
         problems += _refused_proxies(self)
+        problems += _refused_sources(self)
         known = {t.name for t in self.topics}
         filters = [(f"sources[{i}]", s.topics) for i, s in enumerate(self.sources)]
         filters += [(path, hook.topics) for path, hook in self.channel_entries()]
@@ -423,10 +424,20 @@ def _refused_proxies(config: Config) -> list[str]:
     for path, url in proxies:
         host = proxy_host(url) if url else ""
         if host and _is_ip(host) and is_blocked(host, allow):
-            out.append(
-                f"{path}: the proxy's address {host} is not a public address "
-                "(allow it in fetch.allow_private_networks)"
-            )
+            out.append(f"{path}: the proxy's address {host} is {not_public(host)}")
+    return out
+
+
+def _refused_sources(config: Config) -> list[str]:
+    """A source whose URL is a literal address the SSRF guard refuses would fail every poll
+    (``private_address``): an error here, like a refused proxy. A host name is not looked up
+    (check does no DNS, and a name may resolve elsewhere at fetch time): the fetch judges it."""
+    allow = config.fetch.allow_private_networks
+    out = []
+    for i, source in enumerate(config.sources):
+        host = proxy_host(source.url)
+        if _is_ip(host) and is_blocked(host, allow):
+            out.append(f"sources[{i}].url: {host} is {not_public(host)}")
     return out
 
 

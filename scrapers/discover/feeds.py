@@ -29,7 +29,14 @@ from scrapers.model import Entry, Refresh
 from scrapers.refresh import feed_refresh
 from scrapers.urls import is_web_url, resolve
 
-__all__ = ["MIN_CONTENT_CHARS", "looks_like_html", "parse_feed", "plain_text", "read_feed"]
+__all__ = [
+    "MIN_CONTENT_CHARS",
+    "looks_like_feed",
+    "looks_like_html",
+    "parse_feed",
+    "plain_text",
+    "read_feed",
+]
 
 # A feed body counts as the full article from this many characters of text. Teasers and
 # "Continue reading..." summaries run one to three sentences (under ~400 characters); 500
@@ -38,6 +45,10 @@ __all__ = ["MIN_CONTENT_CHARS", "looks_like_html", "parse_feed", "plain_text", "
 MIN_CONTENT_CHARS = 500
 
 _HTML_TAG = re.compile(r"<(?:!doctype\s+html|html[\s>])", re.IGNORECASE)
+_FEED_ROOT = re.compile(r"<(?:rss|feed|rdf:rdf)[\s>/]", re.IGNORECASE)  # RSS 2.0, Atom, RSS 1.0
+# What may come before an XML document's root element, each skipped at its first closer:
+# the declaration and processing instructions (xml-stylesheet), comments, a doctype.
+_PROLOG = (("<?", "?>"), ("<!--", "-->"), ("<!", ">"))
 _TAG = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"\s*")
 _SPACE = re.compile(r"\s+")
@@ -88,6 +99,20 @@ def looks_like_html(body: str) -> bool:
             return False
         position = _after_space(text, end + 3)
     return _HTML_TAG.match(text, position) is not None
+
+
+def looks_like_feed(body: str) -> bool:
+    """Whether a body is an RSS, RSS 1.0 (RDF) or Atom document, by its root element: a page
+    source given a feed's URL can then say so. Each character is looked at once, as above."""
+    text = body.lstrip("\ufeff")
+    position = _after_space(text, 0)
+    while skip := next((pair for pair in _PROLOG if text.startswith(pair[0], position)), None):
+        opener, closer = skip
+        end = text.find(closer, position + len(opener))
+        if end < 0:
+            return False
+        position = _after_space(text, end + len(closer))
+    return _FEED_ROOT.match(text, position) is not None
 
 
 def _after_space(text: str, position: int) -> int:

@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, urlsplit
 import lxml.html
 from lxml import etree
 
+from scrapers.discover.feeds import looks_like_feed
 from scrapers.errors import ParseError
 from scrapers.model import Entry
 from scrapers.urls import canonicalize, host_of, is_web_url, resolve, same_site
@@ -143,6 +144,8 @@ _DATE_IN_PATH = re.compile(
 _DATE_ARCHIVE = re.compile(r"/(?:19|20)\d{2}(?:/(?:\d{1,2}|[a-z]{3}))?(?:/\d{1,2})?/?$", re.I)
 _DIGIT_ID = re.compile(r"\d{4,}")  # ids such as news-12345678, story.php?id=20931, /a/123456
 _SPACE = re.compile(r"\s+")
+# XHTML's ``<?xml ... encoding=...?>``: lxml refuses it in a str, and the body is already text.
+_XML_DECLARATION = re.compile(r"\s*<\?xml[^>]*\?>")
 
 Signal = Literal["strong", "weak", ""]
 
@@ -216,11 +219,19 @@ def _parse_html(body: str, base_url: str) -> Any:
         raise ParseError(
             f"{base_url}: not a page (empty body)", url=base_url, kind="malformed_page"
         )
-    try:
-        return lxml.html.document_fromstring(body.lstrip("\ufeff"))
-    except (etree.ParserError, ValueError) as exc:
+    if looks_like_feed(body):
         raise ParseError(
-            f"{base_url}: not a page ({exc})", url=base_url, kind="malformed_page"
+            f"{base_url}: serves an RSS/Atom feed, not a page: use type: feed",
+            url=base_url,
+            kind="malformed_page",
+        )
+    text = body.lstrip("\ufeff")
+    declaration = _XML_DECLARATION.match(text)
+    try:
+        return lxml.html.document_fromstring(text[declaration.end() :] if declaration else text)
+    except (etree.ParserError, ValueError) as exc:  # lxml's words are about its own API
+        raise ParseError(
+            f"{base_url}: not an HTML page", url=base_url, kind="malformed_page"
         ) from exc
 
 

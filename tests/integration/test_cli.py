@@ -234,6 +234,7 @@ def test_once_with_unreachable_redis_exits_1(tmp_path: Path) -> None:
     config = write_config(
         tmp_path / "w.yaml",
         redis={"url": "redis://127.0.0.1:1/0", "namespace": "x"},
+        fetch={"allow_private_networks": ["127.0.0.1/32"]},  # else check refuses the source
         sources=[{"name": "x", "type": "feed", "url": "http://127.0.0.1:1/feed"}],
     )
     result = run_cli("once", "--config", str(config))

@@ -193,3 +193,41 @@ def test_page_empty_body_raises(body: str) -> None:
         discover("page", body, SECTION_URL, now=NOW)
     assert caught.value.slug == "malformed_page"
     assert str(caught.value) == f"{SECTION_URL}: not a page (empty body)"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>t</title></channel></rss>',
+        '<?xml version="1.0"?><?xml-stylesheet href="/rss.xsl"?><!-- c --><rss version="2.0"><channel/></rss>',
+        '<rss version="2.0"><channel><item><link>https://paper.example.org/news/a</link></item></channel></rss>',
+        '\ufeff<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title></feed>',
+        '<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>',
+    ],
+    ids=["rss-declared", "rss-stylesheet", "rss-bare", "atom-bom", "rss1-rdf"],
+)
+def test_page_source_serving_a_feed_says_use_type_feed(body: str) -> None:
+    """A feed given as a page source is malformed_page saying what it is and which type reads
+    it, not lxml's complaint about encoding declarations (nor, undeclared, zero links)."""
+    with pytest.raises(ParseError) as caught:
+        discover("page", body, SECTION_URL, now=NOW)
+    assert caught.value.slug == "malformed_page"
+    assert str(caught.value) == (
+        f"{SECTION_URL}: serves an RSS/Atom feed, not a page: use type: feed"
+    )
+
+
+def test_xhtml_page_with_an_xml_declaration_is_a_page() -> None:
+    """An XHTML listing page that opens with ``<?xml ... encoding=...?>`` is read as a page;
+    lxml refuses such a declaration in text, and the body is already decoded text."""
+    body = (
+        '<?xml version="1.0" encoding="iso-8859-1"?>\n'
+        '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "xhtml1-strict.dtd">\n'
+        '<html xmlns="http://www.w3.org/1999/xhtml"><body>'
+        '<a href="/news/2026/11/23/meta-opens-llama">Meta opens Llama to every developer</a>'
+        "</body></html>"
+    )
+    found = discover("page", body, "https://paper.example.org/news/", now=NOW)
+    assert [e.url for e in found.entries] == [
+        "https://paper.example.org/news/2026/11/23/meta-opens-llama"
+    ]

@@ -17,7 +17,7 @@ from scrapers.charset import decode
 from scrapers.clean import clean_text, load_rules
 from scrapers.clean.steps import Line, is_timestamp
 from scrapers.discover import discover
-from scrapers.discover.feeds import looks_like_html, parse_feed
+from scrapers.discover.feeds import looks_like_feed, looks_like_html, parse_feed
 from scrapers.discover.homepage import feed_links
 from scrapers.discover.pages import parse_page
 from scrapers.errors import ScrapeError
@@ -89,6 +89,10 @@ CASES: dict[str, tuple[Callable[[int], str], Callable[[str], object]]] = {
         _quietly(lambda body: discover("feed", body, BASE, now=_NOW)),
     ),
     "feeds-open-comment": (repeated("<!-- ", prefix=" "), looks_like_html),
+    # scrapers/discover/feeds.py: the feed sniffing, over a prolog of comments or instructions
+    "feeds-sniff-comments": (_comment_bomb, looks_like_feed),
+    "feeds-sniff-instructions": (repeated("<?pi?> "), looks_like_feed),
+    "feeds-sniff-open-doctype": (repeated("<!x "), looks_like_feed),
     # scrapers/discover/feeds.py: tag stripping, quadratic on a title of "&lt;"
     "feeds-title-of-lt": (_feed_with_title, lambda body: parse_feed(body, BASE)),
     # scrapers/clean/steps.py: the dateline, quadratic on one word of clock times

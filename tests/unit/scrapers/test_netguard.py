@@ -227,3 +227,32 @@ def test_failed_resolution_is_dns_failed(error: Exception) -> None:
     with pytest.raises(DnsFailed, match=r"nowhere\.test") as caught:
         asyncio.run(call)
     assert caught.value.slug == "dns"
+
+
+@pytest.mark.parametrize(
+    ("host", "answers", "message"),
+    [
+        ("127.0.0.1", None, "refused to connect to 127.0.0.1: not a public address "
+         "(set fetch.allow_private_networks to allow it, e.g. [127.0.0.1/32])"),
+        ("[::1]", None, "refused to connect to [::1]: not a public address "
+         "(set fetch.allow_private_networks to allow it, e.g. [::1/128])"),
+        ("::ffff:10.0.0.7", None, "refused to connect to ::ffff:10.0.0.7: not a public address "
+         "(set fetch.allow_private_networks to allow it, e.g. [10.0.0.7/32])"),
+        ("intranet.test", ["192.168.1.20"], "refused to connect to intranet.test (192.168.1.20): "
+         "not a public address (set fetch.allow_private_networks to allow it, "
+         "e.g. [192.168.1.20/32])"),
+    ],
+    ids=["literal-v4", "literal-v6", "v4-mapped", "name"],
+)  # fmt: skip
+def test_refusal_names_the_setting_that_allows_the_address(
+    host: str, answers: list[str] | None, message: str
+) -> None:
+    """A refusal says which address and how to allow exactly it: an IPv4-mapped address is
+    allowed as the IPv4 address it is judged as, so that is the example given."""
+    resolver = TableResolver({} if answers is None else {host: answers})
+    with pytest.raises(BlockedAddress) as caught:
+        asyncio.run(checked_addresses(host, 80, resolver, False))
+    assert str(caught.value) == message
+    example = message.rsplit("[", 1)[1].rstrip("])")
+    ip = answers[0] if answers else host.strip("[]")
+    assert not is_blocked(ip, (example,))  # the example given does allow it
