@@ -49,6 +49,8 @@ from watcher.webhooks import channels
 from watcher.webhooks.delivery import DrainReport
 
 EXIT_OK, EXIT_FAIL, EXIT_CONFIG = 0, 1, 2
+# What `once` adds under a damaged source: its readable entries were processed above.
+DAMAGE_NOTE = "its readable entries were processed; items past the damage may be missing"
 EXIT_INTERRUPTED = 130  # `once` cut short by Ctrl-C: 128 + SIGINT, as shells report it
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -388,6 +390,7 @@ def format_report(report: PollReport) -> str:
     lines = [head]
     if report.error:
         lines.append(f"  source failed: {report.reason}: {report.error}")
+    lines += [f"  source damaged: {d.reason}: {d}; {DAMAGE_NOTE}" for d in report.damage]
     lines += [f"  failed {f.url}: {f.reason}" for f in report.failures]
     return "\n".join(lines)
 
@@ -583,6 +586,8 @@ def format_status(view: SourceView) -> str:
         lines += format_site(view.site)
     if row.drift_alarm:
         lines.append(f"  DRIFT: {row.drift_alarm}: extraction changed sharply; check the rules")
+    if row.last_warning:
+        lines.append(f"  warning {iso(row.last_warning_at) or '-'}: {row.last_warning}")
     if row.last_error:
         lines.append(
             f"  last error {iso(row.last_error_at) or '-'}: {row.last_reason}: {row.last_error}"
