@@ -19,6 +19,34 @@ class Refresh:
 
 
 @dataclass(frozen=True, slots=True)
+class Damage:
+    """Where a source body that was still partly read stops being well-formed.
+
+    The entries the parser could read were kept; what follows the damage may be lost, so the
+    caller reports it (a log line, ``watcher once``, ``watcher status``) instead of passing the
+    poll as clean. ``reason`` is the ParseError kind it would have been (``malformed_feed``);
+    ``line`` and ``column`` are the parser's (1-based line, 0-based column), when it gave them.
+    """
+
+    url: str
+    reason: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    @property
+    def detail(self) -> str:
+        """``malformed XML at line 3, column 22: not well-formed (invalid token)``."""
+        if self.line is None:
+            return f"malformed XML: {self.message}"
+        column = f", column {self.column}" if self.column is not None else ""
+        return f"malformed XML at line {self.line}{column}: {self.message}"
+
+    def __str__(self) -> str:
+        return f"{self.url}: {self.detail}"
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """A link found by discovery: an article URL and what the source told us about it.
 

@@ -23,7 +23,14 @@ from scrapers.fetch import Fetcher
 from scrapers.urls import canonicalize, is_web_url
 from watcher import logs, metrics
 from watcher.app import App, fetch_settings, rules_of, workers_of
-from watcher.config import Config, FetchConfig, Source, config_from_bytes, load_config
+from watcher.config import (
+    Config,
+    FetchConfig,
+    Source,
+    config_from_bytes,
+    load_config,
+    refused_sources,
+)
 from watcher.config_edit import insert_sources
 from watcher.errors import ConfigError, OpmlError, Problem, StoreUnavailable
 from watcher.metrics import package_version
@@ -49,6 +56,8 @@ from watcher.webhooks import channels
 from watcher.webhooks.delivery import DrainReport
 
 EXIT_OK, EXIT_FAIL, EXIT_CONFIG = 0, 1, 2
+# What `once` adds under a damaged source: its readable entries were processed above.
+DAMAGE_NOTE = "its readable entries were processed; items past the damage may be missing"
 EXIT_INTERRUPTED = 130  # `once` cut short by Ctrl-C: 128 + SIGINT, as shells report it
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -143,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{path}: boilerplate_rules: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     if args.command == "check":
+        for warning in refused_sources(config):  # they fail their polls; the rest runs
+            print(f"{path}: warning: {warning}: every poll of it will fail", file=sys.stderr)
         sources, topics = _count(len(config.sources), "source"), _count(len(config.topics), "topic")
         print(f"{path}: ok ({sources}, {topics})")
         return EXIT_OK
@@ -400,6 +411,7 @@ def format_report(report: PollReport) -> str:
     lines = [head]
     if report.error:
         lines.append(f"  source failed: {report.reason}: {report.error}")
+    lines += [f"  source damaged: {d.reason}: {d}; {DAMAGE_NOTE}" for d in report.damage]
     lines += [f"  failed {f.url}: {f.reason}" for f in report.failures]
     return "\n".join(lines)
 
@@ -595,6 +607,8 @@ def format_status(view: SourceView) -> str:
         lines += format_site(view.site)
     if row.drift_alarm:
         lines.append(f"  DRIFT: {row.drift_alarm}: extraction changed sharply; check the rules")
+    if row.last_warning:
+        lines.append(f"  warning {iso(row.last_warning_at) or '-'}: {row.last_warning}")
     if row.last_error:
         lines.append(
             f"  last error {iso(row.last_error_at) or '-'}: {row.last_reason}: {row.last_error}"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -27,6 +28,7 @@ from pydantic import (
 from scrapers.fetch import RequestOptions
 from scrapers.netguard import is_blocked, not_public
 from watcher import safeyaml, template
+from watcher.configproblems import DURATION, dedupe, problems_from
 from watcher.errors import ConfigError, Problem
 from watcher.safeyaml import MAX_BYTES
 from watcher.urlcheck import check_http_url, check_proxy_url, check_redis_url, proxy_host
@@ -62,7 +64,7 @@ def parse_duration(value: object) -> float:
     return float(seconds)
 
 
-Seconds = Annotated[float, BeforeValidator(parse_duration)]
+Seconds = Annotated[float, BeforeValidator(parse_duration), DURATION]
 AUTO = "auto"
 
 
@@ -74,7 +76,9 @@ def parse_every(value: object) -> float | None:
     return parse_duration(value)
 
 
-Every = Annotated[Annotated[float, Field(ge=MIN_EVERY)] | None, BeforeValidator(parse_every)]
+Every = Annotated[
+    Annotated[float, Field(ge=MIN_EVERY)] | None, BeforeValidator(parse_every), DURATION
+]
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
 
 
@@ -135,7 +139,7 @@ def check_headers(value: dict[str, str]) -> dict[str, str]:
 
 
 Headers = Annotated[dict[str, str], AfterValidator(check_headers)]
-RetryDelay = Annotated[float, BeforeValidator(parse_duration), Field(ge=MIN_RETRY)]
+RetryDelay = Annotated[float, BeforeValidator(parse_duration), Field(ge=MIN_RETRY), DURATION]
 
 
 class Frozen(BaseModel):
@@ -379,19 +383,7 @@ class Config(Frozen):
 
     @model_validator(mode="after")
     def _check_names(self) -> Self:
-        problems = _duplicate_names("sources", self.sources)
-        problems += _duplicate_channels(self.channel_entries())
-        problems += _duplicate_names("topics", self.topics)
-        problems += _refused_proxies(self)
-        problems += _refused_sources(self)
-        known = {t.name for t in self.topics}
-        filters = [(f"sources[{i}]", s.topics) for i, s in enumerate(self.sources)]
-        filters += [(path, hook.topics) for path, hook in self.channel_entries()]
-        for where, names in filters:
-            for j, name in enumerate(names):
-                if name not in known:
-                    problems.append(f"{where}.topics[{j}]: unknown topic {name!r}")
-        if problems:
+        if problems := _entry_problems(_Names.of_config(self)):
             raise ValueError("\n".join(problems))
         return self
 
@@ -414,12 +406,127 @@ class Config(Frozen):
         return next(s for s in self.sources if s.name == name)
 
 
-def _refused_proxies(config: Config) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class _Names:
+    """What the checks between entries read: names that must be unique (sources, channels,
+    topics: each a list of ``(key path, name)``), the topic names known, each topic filter
+    (``(key path, names)``) and the proxies with the private networks allowed.
+
+    Built from a validated Config, or from the YAML tree when some fields failed, so that
+    ``watcher check`` reports a duplicate name or an unknown topic in the same run as a
+    typo'd key, not after it is fixed.
+    """
+
+    unique: list[list[tuple[str, object]]]
+    known: set[object]
+    filters: list[tuple[str, Sequence[object]]]
+    proxies: list[tuple[str, str]]
+    allow: bool | tuple[str, ...] | None  # None: fetch itself is invalid, proxies unchecked
+
+    @classmethod
+    def of_config(cls, config: Config) -> _Names:
+        channels = config.channel_entries()
+        proxies = [("fetch.proxy", config.fetch.proxy)]
+        proxies += [(f"sources[{i}].proxy", s.proxy or "") for i, s in enumerate(config.sources)]
+        filters: list[tuple[str, Sequence[object]]] = [
+            (f"sources[{i}]", s.topics) for i, s in enumerate(config.sources)
+        ]
+        filters += [(path, hook.topics) for path, hook in channels]
+        return cls(
+            unique=[
+                [(f"sources[{i}]", s.name) for i, s in enumerate(config.sources)],
+                [(path, hook.name) for path, hook in channels],
+                [(f"topics[{i}]", t.name) for i, t in enumerate(config.topics)],
+            ],
+            known={t.name for t in config.topics},
+            filters=filters,
+            proxies=proxies,
+            allow=config.fetch.allow_private_networks,
+        )
+
+    @classmethod
+    def of_tree(cls, tree: dict[str, Any]) -> _Names:
+        """The same from the raw tree: only entries that are mappings, names that are
+        strings and proxies that parse count (the rest already has a field problem)."""
+        sources, topics = _entries(tree, "sources"), _entries(tree, "topics")
+        channels = _entries(tree, "webhooks") + _entries(tree, "notify")
+        filtered = [(p, e["topics"]) for p, e in sources + channels if _is_list(e.get("topics"))]
+        fetch = _fetch_config(tree.get("fetch"))
+        proxies = [(f"{p}.proxy", e["proxy"]) for p, e in sources if _is_proxy(e.get("proxy"))]
+        return cls(
+            unique=[_named(sources), _named(channels), _named(topics)],
+            known={e.get("name") for _, e in topics},
+            filters=filtered if _is_list(tree.get("topics", [])) else [],
+            proxies=[("fetch.proxy", fetch.proxy), *proxies] if fetch else [],
+            allow=fetch.allow_private_networks if fetch else None,
+        )
+
+
+def _entries(tree: dict[str, Any], section: str) -> list[tuple[str, dict[str, Any]]]:
+    items = tree.get(section)
+    if not isinstance(items, list):
+        return []
+    return [(f"{section}[{i}]", e) for i, e in enumerate(items) if isinstance(e, dict)]
+
+
+def _named(entries: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, object]]:
+    return [(path, e["name"]) for path, e in entries if isinstance(e.get("name"), str)]
+
+
+def _is_list(value: object) -> bool:
+    return isinstance(value, list)
+
+
+def _is_proxy(value: object) -> bool:
+    if not isinstance(value, str) or not value:
+        return False
+    try:
+        check_proxy_url(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _fetch_config(fetch: object) -> FetchConfig | None:
+    """``fetch`` when it validates: proxies are checked against its private networks."""
+    try:
+        return FetchConfig.model_validate(fetch or {})
+    except ValidationError:
+        return None
+
+
+def _entry_problems(names: _Names) -> list[str]:
+    """``path: message`` lines: duplicate names, refused proxies, unknown topics."""
+    problems = [line for group in names.unique for line in _duplicates(group)]
+    if names.allow is not None:
+        problems += _refused_proxies(names.proxies, names.allow)
+    for where, topics in names.filters:
+        for j, name in enumerate(topics):
+            if isinstance(name, str) and name not in names.known:
+                problems.append(f"{where}.topics[{j}]: unknown topic {name!r}")
+    return problems
+
+
+def _duplicates(entries: list[tuple[str, object]]) -> list[str]:
+    """Names are unique within a group (channels across ``webhooks`` and ``notify``: they
+    name Redis keys)."""
+    seen: set[object] = set()
+    out = []
+    for path, name in entries:
+        if name in seen:
+            out.append(f"{path}.name: duplicate name {name!r}")
+        seen.add(name)
+    return out
+
+
+def _problem(line: str) -> Problem:
+    path, _, message = line.partition(": ")
+    return Problem(path, message)
+
+
+def _refused_proxies(proxies: list[tuple[str, str]], allow: bool | tuple[str, ...]) -> list[str]:
     """A proxy at an address the SSRF guard refuses is a config error when the URL says the
     address (a name is resolved, and refused, when a fetch connects to it)."""
-    allow = config.fetch.allow_private_networks
-    proxies = [("fetch.proxy", config.fetch.proxy)]
-    proxies += [(f"sources[{i}].proxy", s.proxy or "") for i, s in enumerate(config.sources)]
     out = []
     for path, url in proxies:
         host = proxy_host(url) if url else ""
@@ -428,10 +535,11 @@ def _refused_proxies(config: Config) -> list[str]:
     return out
 
 
-def _refused_sources(config: Config) -> list[str]:
-    """A source whose URL is a literal address the SSRF guard refuses would fail every poll
-    (``private_address``): an error here, like a refused proxy. A host name is not looked up
-    (check does no DNS, and a name may resolve elsewhere at fetch time): the fetch judges it."""
+def refused_sources(config: Config) -> list[str]:
+    """Sources whose URL is a literal address the SSRF guard refuses: each will fail every
+    poll (``private_address``). A warning for ``watcher check``, not a config error: a source
+    failure never stops the daemon or the other sources (SPEC, "Bad input"). A host name is not
+    looked up (check does no DNS, and a name may resolve elsewhere at fetch time)."""
     allow = config.fetch.allow_private_networks
     out = []
     for i, source in enumerate(config.sources):
@@ -447,27 +555,6 @@ def _is_ip(host: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _duplicate_names(section: str, items: list[Any]) -> list[str]:
-    seen: set[str] = set()
-    out = []
-    for i, item in enumerate(items):
-        if item.name in seen:
-            out.append(f"{section}[{i}].name: duplicate name {item.name!r}")
-        seen.add(item.name)
-    return out
-
-
-def _duplicate_channels(entries: list[tuple[str, Webhook]]) -> list[str]:
-    """Channel names are unique across ``webhooks`` and ``notify``: they name Redis keys."""
-    seen: set[str] = set()
-    out = []
-    for path, hook in entries:
-        if hook.name in seen:
-            out.append(f"{path}.name: duplicate name {hook.name!r}")
-        seen.add(hook.name)
-    return out
 
 
 def interpolate(tree: Any, env: Mapping[str, str], path: str = "") -> tuple[Any, list[Problem]]:
@@ -502,38 +589,6 @@ def interpolate(tree: Any, env: Mapping[str, str], path: str = "") -> tuple[Any,
     return _VAR.sub(sub_var, tree), problems
 
 
-def _loc_path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif not part.startswith(("function-", "function_", "tagged-union")):
-            out += f".{part}" if out else part
-    return out
-
-
-def _problems_from(exc: ValidationError) -> list[Problem]:
-    problems = []
-    for err in exc.errors():
-        message = str(err["msg"]).removeprefix("Value error, ")
-        if not err["loc"]:  # model-level checks report "path: message" lines themselves
-            for line in message.splitlines():
-                path, _, msg = line.partition(": ")
-                problems.append(Problem(path, msg))
-            continue
-        problems.append(Problem(_loc_path(err["loc"]), message))
-    return problems
-
-
-def _dedupe(problems: list[Problem]) -> list[Problem]:
-    """Union members (``bool | tuple``) report one error each; keep one line per path."""
-    seen: dict[str, Problem] = {}
-    for p in problems:
-        key = p.path.rsplit(".", 1)[0] if p.path.endswith((".bool", ".tuple[str, ...]")) else p.path
-        seen.setdefault(key, Problem(key, p.message))
-    return list(seen.values())
-
-
 def parse_config(tree: Any, env: Mapping[str, str]) -> Config:
     """Interpolate and validate a loaded YAML tree; ConfigError lists every problem."""
     if not isinstance(tree, dict):
@@ -542,7 +597,10 @@ def parse_config(tree: Any, env: Mapping[str, str]) -> Config:
     try:
         config = Config.model_validate(tree)
     except ValidationError as exc:
-        raise ConfigError(_dedupe(problems + _problems_from(exc))) from None
+        problems += problems_from(exc, Config)
+        if all(err["loc"] for err in exc.errors()):  # fields failed: _check_names did not run
+            problems += [_problem(line) for line in _entry_problems(_Names.of_tree(tree))]
+        raise ConfigError(dedupe(problems)) from None
     if problems:
         raise ConfigError(problems)
     return config

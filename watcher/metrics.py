@@ -55,6 +55,12 @@ POLL_FAILURES = Counter(
     ["source", "reason"],
     registry=REGISTRY,
 )
+SOURCE_DAMAGE = Counter(
+    "watcher_source_damage",
+    "Polls that read a source only partly: its XML is not well-formed, by reason.",
+    ["source", "reason"],
+    registry=REGISTRY,
+)
 ARTICLES = Counter(
     "watcher_articles",
     "Articles by outcome (new, duplicate, filtered, failed) and reason.",
@@ -170,6 +176,8 @@ def record_poll(report: PollReport) -> None:
         POLLS.labels(report.source, "deferred").inc()
     else:
         POLLS.labels(report.source, "not_modified" if report.not_modified else "ok").inc()
+        for damage in report.damage:
+            SOURCE_DAMAGE.labels(report.source, damage.reason).inc()
         SOURCE_LAST_SUCCESS.labels(report.source).set_to_current_time()
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from scrapers.clean.drift import PageFigures
-from scrapers.model import Article, Entry, Refresh
+from scrapers.model import Article, Damage, Entry, Refresh
 
 EXCERPT_CHARS = 300  # SPEC: "first ~300 chars"
 
@@ -119,6 +119,7 @@ class PollReport:
     error: str | None = None
     reason: str | None = None
     failures: list[Outcome] = field(default_factory=list)
+    damage: list[Damage] = field(default_factory=list)  # sources read only partly (bad XML)
     figures: list[PageFigures] = field(default_factory=list)  # per extracted page, for drift
     seconds: float = 0.0
     # for ``every: auto``: what the source said about its rate and how long to cache it

@@ -105,8 +105,9 @@ async def poll_source(source: Source, deps: Deps) -> PollReport:
     """One poll of one source. Failures of the source are reported, never raised.
 
     1 fetch the source (conditional GET), 2 discover entries (following sitemap indexes),
-    3 process every entry, 4 keep the validators only when every entry was handled, so a
-    crash or a failed article makes the next poll see the same entries again.
+    3 process every entry, 4 keep the validators only when every entry was handled and the
+    source was well-formed, so a crash or a failed article makes the next poll see the same
+    entries again, and a damaged feed is read (and reported) again until it is fixed.
     """
     report = PollReport(source=source.name)
     started = time.perf_counter()
@@ -121,7 +122,7 @@ async def poll_source(source: Source, deps: Deps) -> PollReport:
                     e.published_at.timestamp() for e in discovery.entries if e.published_at
                 )
                 await _process_all(discovery.entries, source, deps, report)
-                if not report.failed:
+                if not report.failed and not report.damage:  # reread a damaged feed
                     for page in pages:
                         await deps.http_cache.put(page.url, page.etag, page.last_modified)
             else:
@@ -172,7 +173,8 @@ def _log_poll(report: PollReport) -> None:
         log.info("poll", outcome="deferred", host=report.deferred.host, until=until, **fields)
     else:
         outcome = "not_modified" if report.not_modified else "ok"
-        log.info("poll", outcome=outcome, **fields)
+        damaged = {"damaged": [d.url for d in report.damage]} if report.damage else {}
+        log.info("poll", outcome=outcome, **damaged, **fields)
 
 
 async def _discover(
@@ -276,6 +278,7 @@ async def _discover_roots(
         if root.not_modified:
             continue
         found = await _parse_source(sub.kind, root, source, deps, now)
+        _note_damage(found, report)
         refresh = refresh or (found.refresh if found.refresh != Refresh() else None)
         pages.append(root)
         entries += found.entries
@@ -308,6 +311,25 @@ async def _parse_source(
         now=now,
         max_age=source.max_age,
     )
+
+
+def _note_damage(found: Discovery, report: PollReport) -> None:
+    """A feed that was read only up to where its XML breaks: its entries go on, and the
+    damage is a WARNING line and goes in the report (``watcher once``, ``watcher status``),
+    so items lost after it are not lost without a word."""
+    damage = found.damage
+    if damage is None:
+        return
+    log.warning(
+        "feed_malformed",
+        url=damage.url,
+        reason=damage.reason,
+        line=damage.line,
+        column=damage.column,
+        error=damage.message,
+        entries=len(found.entries),
+    )
+    report.damage.append(damage)
 
 
 def _unique(entries: list[Entry]) -> list[Entry]:

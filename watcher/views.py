@@ -71,6 +71,8 @@ def source_json(view: SourceView) -> dict[str, Any]:
         "last_error_at": iso(row.last_error_at),
         "last_reason": row.last_reason,
         "last_error": row.last_error,
+        "last_warning_at": iso(row.last_warning_at),
+        "last_warning": row.last_warning,
         "next_poll": iso(view.next_poll),
         "every": view.every,
         "every_auto": view.auto is not None,

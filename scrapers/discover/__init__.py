@@ -7,8 +7,10 @@
       3 order    newest first, undated last in document order (a page has no dates: page order)
       4 cap      one entry per canonical URL, at most ``limit``
 
-A body that is not what the source type promised raises ``ParseError`` (``malformed_feed``,
-``malformed_sitemap``, ``malformed_page``) naming the URL and what is wrong.
+A feed that is not well-formed but still yields entries is read, with ``Discovery.damage``
+saying where it broke. A body that is not what the source type promised raises ``ParseError``
+(``malformed_feed``, ``malformed_sitemap``, ``malformed_page``) naming the URL and what is
+wrong.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from scrapers.discover.feeds import looks_like_html, read_feed
 from scrapers.discover.jsonfeed import is_json_feed_body, parse_json_feed
 from scrapers.discover.pages import parse_page
 from scrapers.discover.sitemaps import parse_sitemap
-from scrapers.model import Entry, Refresh
+from scrapers.model import Damage, Entry, Refresh
 from scrapers.urls import canonicalize
 
 __all__ = [
@@ -50,13 +52,15 @@ class Discovery:
 
     ``entries`` newest first when dates are known; ``follow`` child sitemaps to fetch next
     (same site only); ``refused`` cross-site URLs that were dropped, so the caller can log them;
-    ``refresh`` what an RSS feed says about how often to poll it (``every: auto`` uses it).
+    ``refresh`` what an RSS feed says about how often to poll it (``every: auto`` uses it);
+    ``damage`` where a feed that was still partly read is not well-formed (None: it is).
     """
 
     entries: list[Entry]
     follow: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     refresh: Refresh = field(default_factory=Refresh)
+    damage: Damage | None = None
 
 
 def discover(
@@ -76,8 +80,12 @@ def discover(
     if kind == "feed":
         if is_json_feed_body(body):  # by content, not URL
             return Discovery(entries=select(parse_json_feed(body, base_url), now, max_age, limit))
-        entries, refresh = read_feed(body, base_url)
-        return Discovery(entries=select(entries, now, max_age, limit), refresh=refresh)
+        feed = read_feed(body, base_url)
+        return Discovery(
+            entries=select(feed.entries, now, max_age, limit),
+            refresh=feed.refresh,
+            damage=feed.damage,
+        )
     if kind == "sitemap":
         sitemap = parse_sitemap(body, base_url)
         children = select(sitemap.children, now, max_age, MAX_CHILD_SITEMAPS)

@@ -4,9 +4,11 @@ feedparser does the format work (it knows every RSS dialect, Atom, dates in a do
 relative links and HTML sanitizing). This module decides what an entry is worth to us:
 
 1 refuse bodies that are not feeds (empty, an HTML page, XML nothing usable came out of)
-2 one Entry per item with a web link: link (FeedBurner's original link when present) resolved
+2 a feed that is not well-formed but still yields entries is read, and where it broke is
+  returned beside them (``Feed.damage``), never dropped silently
+3 one Entry per item with a web link: link (FeedBurner's original link when present) resolved
   against the feed URL; date from published, else updated, in UTC; title and author as text
-3 the full article body when the feed carries one (``content:encoded``, Atom ``<content>``)
+4 the full article body when the feed carries one (``content:encoded``, Atom ``<content>``)
 
 Feeds legitimately link to other hosts (FeedBurner, CDNs, wire partners), so nothing is refused
 for being cross-site here.
@@ -18,19 +20,23 @@ import html
 import io
 import re
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from xml.sax import SAXParseException
 
 import feedparser
+from feedparser.exceptions import ThingsNobodyCaresAboutButMe
 from lxml import etree
 
 from scrapers.errors import ParseError
-from scrapers.model import Entry, Refresh
+from scrapers.model import Damage, Entry, Refresh
 from scrapers.refresh import feed_refresh
 from scrapers.urls import is_web_url, resolve
 
 __all__ = [
     "MIN_CONTENT_CHARS",
+    "Feed",
     "looks_like_feed",
     "looks_like_html",
     "parse_feed",
@@ -58,25 +64,50 @@ _SPACE = re.compile(r"\s+")
 _RESPONSE_HEADERS = {"content-type": "application/xml; charset=utf-8"}
 
 
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """What one feed body gave: its entries in feed order, its refresh hints (``<ttl>``,
+    ``sy:updatePeriod``/``sy:updateFrequency``), and ``damage`` when the XML was not
+    well-formed but entries could still be read (None: the feed is well-formed)."""
+
+    entries: list[Entry]
+    refresh: Refresh = field(default_factory=Refresh)
+    damage: Damage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """feedparser's result and, when the XML had to be read leniently, where it broke."""
+
+    result: Any
+    damage: Damage | None = None
+
+
 def parse_feed(body: str, base_url: str) -> list[Entry]:
     """The entries of a feed, in feed order. Raises ParseError(kind="malformed_feed")."""
-    return read_feed(body, base_url)[0]
+    return read_feed(body, base_url).entries
 
 
-def read_feed(body: str, base_url: str) -> tuple[list[Entry], Refresh]:
-    """The entries of a feed, in feed order, and its refresh hints (``<ttl>``,
-    ``sy:updatePeriod``/``sy:updateFrequency``). Raises ParseError(kind="malformed_feed")."""
+def read_feed(body: str, base_url: str) -> Feed:
+    """The entries of a feed, in feed order, its refresh hints and its damage.
+
+    A feed that is not well-formed but still yields entries is read (losing nothing that was
+    readable), and ``Feed.damage`` says where the parser first choked, so the caller can tell
+    the user that items after it may be missing. Raises ParseError(kind="malformed_feed")
+    when nothing usable comes out.
+    """
     parsed = _parse(body, base_url)
-    entries = [entry for item in parsed.get("entries", []) if (entry := _entry(item, base_url))]
-    if parsed.get("bozo") and not entries:
-        raise _malformed(base_url, parsed.get("bozo_exception"))
-    channel = parsed.get("feed") or {}
+    result = parsed.result
+    entries = [entry for item in result.get("entries", []) if (entry := _entry(item, base_url))]
+    if result.get("bozo") and not entries:
+        raise _malformed(base_url, result.get("bozo_exception"))
+    channel = result.get("feed") or {}
     refresh = feed_refresh(
         _text(channel.get("ttl")),
         _text(channel.get("sy_updateperiod")),
         _text(channel.get("sy_updatefrequency")),
     )
-    return entries, refresh
+    return Feed(entries, refresh, parsed.damage)
 
 
 def _text(value: object) -> str | None:
@@ -121,7 +152,7 @@ def _after_space(text: str, position: int) -> int:
     return run.end() if run else position
 
 
-def _parse(body: str, base_url: str) -> Any:
+def _parse(body: str, base_url: str) -> _Parsed:
     """feedparser's result, after refusing bodies that cannot be feeds.
 
     A stream (never a str) goes in: feedparser fetches strings that look like URLs and opens
@@ -137,11 +168,13 @@ def _parse(body: str, base_url: str) -> Any:
         )
     data = body.lstrip("\ufeff").encode("utf-8")
     try:
-        parsed = _feedparser(data, base_url)
+        result = _feedparser(data, base_url)
     except Exception as exc:  # noqa: BLE001 - its lenient parser breaks on markup it can't place
         parsed = _parse_repaired(data, base_url, exc)
-    if not parsed.get("version") and not parsed.get("entries"):
-        raise _malformed(base_url, parsed.get("bozo_exception"))
+    else:
+        parsed = _Parsed(result, _bozo_damage(result, base_url))
+    if not parsed.result.get("version") and not parsed.result.get("entries"):
+        raise _malformed(base_url, parsed.result.get("bozo_exception"))
     return parsed
 
 
@@ -150,14 +183,27 @@ def _feedparser(data: bytes, base_url: str) -> Any:
     return feedparser.parse(io.BytesIO(data), response_headers=headers)
 
 
-def _parse_repaired(data: bytes, base_url: str, error: Exception) -> Any:
+def _bozo_damage(result: Any, base_url: str) -> Damage | None:
+    """Where the XML broke, when feedparser had to fall back to its lenient parser.
+
+    Its other "bozo" complaints (a declared charset the HTTP header overrides, an XML feed
+    served as text/html) lose nothing and are not damage.
+    """
+    error = result.get("bozo_exception") if result.get("bozo") else None
+    if error is None or isinstance(error, ThingsNobodyCaresAboutButMe):
+        return None
+    return _damage(base_url, error)
+
+
+def _parse_repaired(data: bytes, base_url: str, error: Exception) -> _Parsed:
     """feedparser's result on the feed as lxml's recovering parser repairs it.
 
     feedparser falls back to a lenient parser on XML that is not well-formed, and that parser
     raises on some broken markup instead of reporting it (TypeError on a stray ``</width>``,
     KeyError 'links' on a ``<link>`` that outlives its ``<source>``), losing every entry. lxml
-    drops or closes what does not fit, and the repaired feed parses; when even that fails, the
-    feed is malformed, named with feedparser's original complaint.
+    drops or closes what does not fit, and the repaired feed parses, with lxml's first
+    complaint as its damage; when even that fails, the feed is malformed, named with
+    feedparser's original complaint.
     """
     parser = etree.XMLParser(
         recover=True, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
@@ -165,18 +211,34 @@ def _parse_repaired(data: bytes, base_url: str, error: Exception) -> Any:
     try:
         root = etree.fromstring(data, parser)
         if root is not None:
-            return _feedparser(etree.tostring(root, encoding="utf-8"), base_url)
+            result = _feedparser(etree.tostring(root, encoding="utf-8"), base_url)
+            return _Parsed(result, _repair_damage(parser, base_url, error))
     except Exception:  # noqa: BLE001 - as above, on the repaired feed: then it is malformed
         pass
     raise _malformed(base_url, f"{type(error).__name__}: {error}") from error
 
 
+def _repair_damage(parser: etree.XMLParser, base_url: str, error: Exception) -> Damage:
+    """lxml's first complaint with its position (feedparser's own error has none)."""
+    for entry in parser.error_log:
+        return Damage(base_url, "malformed_feed", entry.message, entry.line, entry.column)
+    return Damage(base_url, "malformed_feed", f"{type(error).__name__}: {error}")
+
+
+def _damage(base_url: str, error: object) -> Damage:
+    """feedparser's complaint as a Damage, with the SAX parser's line and column when known."""
+    if isinstance(error, SAXParseException):
+        line, column = error.getLineNumber(), error.getColumnNumber()
+        return Damage(base_url, "malformed_feed", _message(error), line, column)
+    return Damage(base_url, "malformed_feed", _message(error))
+
+
 def _malformed(base_url: str, error: object) -> ParseError:
-    """A ParseError naming the URL and feedparser's complaint, with its line when known."""
+    """A ParseError naming the URL and feedparser's complaint, with its position when known."""
     if error is None:
         detail = "no RSS or Atom root element"
-    elif hasattr(error, "getLineNumber"):
-        detail = f"malformed XML at line {error.getLineNumber()}: {_message(error)}"
+    elif isinstance(error, SAXParseException):
+        detail = _damage(base_url, error).detail
     else:
         detail = _message(error)
     return ParseError(f"{base_url}: not a feed ({detail})", url=base_url, kind="malformed_feed")

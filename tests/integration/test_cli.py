@@ -162,6 +162,52 @@ def test_once_reports_failing_source_and_keeps_the_others(
     assert "http_500" in status.stdout
 
 
+def test_once_reads_a_damaged_feed_and_reports_where_it_breaks(
+    site: Any, make_config: Callable[..., Path], redis_client: redis.Redis, ns: str
+) -> None:
+    """A feed with one good item, then an unclosed one and no </rss>: the good item is
+    emitted, and the damage is a feed_malformed WARNING (source, URL, line, column), a
+    `source damaged` line in `once` and a warning in `status` until the feed is fixed; its
+    ETag is not kept, so the fixed feed is read on the next poll."""
+    (story,) = meta_stories(1)
+    base = serve_stories(site, [story])
+    good = rss([story], base).removesuffix("</channel></rss>")
+    site.add("/feed.xml", f"{good}\n<item><title>unclosed\n</channel>", etag='"v1"')
+    url = f"{base}/feed.xml"
+    config = make_config([{"name": "damaged", "type": "feed", "url": url}])
+
+    once = run_cli("once", "--config", str(config))
+    assert once.returncode == 0, once.stderr[-3000:]
+    assert "damaged: polled 1, new 1, duplicate 0, filtered 0, failed 0" in once.stdout
+    assert [d["url"] for d in stream(redis_client, ns)] == [f"{base}{story.path}"]
+    assert f"  source damaged: malformed_feed: {url}: malformed XML at line 4, column " in (
+        once.stdout
+    ), once.stdout
+    logged = [json.loads(x) for x in once.stderr.splitlines() if "feed_malformed" in x]
+    assert [(x["level"], x["source"], x["url"], x["line"]) for x in logged] == [
+        ("warning", "damaged", url, 4)
+    ], logged
+    assert isinstance(logged[0]["column"], int)
+    assert logged[0]["error"] == "mismatched tag"
+
+    status = run_cli("status", "--config", str(config))
+    assert re.search(
+        rf"^  warning \S+: malformed_feed: {re.escape(url)}: malformed XML at line 4",
+        status.stdout,
+        re.MULTILINE,
+    ), status.stdout
+    body = json.loads(run_cli("status", "--json", "--config", str(config)).stdout)
+    assert body["sources"]["damaged"]["last_warning"].startswith(f"malformed_feed: {url}: ")
+    assert body["sources"]["damaged"]["last_error"] is None
+
+    site.add("/feed.xml", rss([story], base), etag='"v2"')  # the publisher fixes it
+    fixed = run_cli("once", "--config", str(config))
+    assert "damaged: polled 1, new 0, duplicate 1" in fixed.stdout, fixed.stdout
+    assert "source damaged" not in fixed.stdout
+    body = json.loads(run_cli("status", "--json", "--config", str(config)).stdout)
+    assert body["sources"]["damaged"]["last_warning"] is None
+
+
 def test_once_failed_article_is_retried_next_cycle(
     site: Any, make_config: Callable[..., Path], redis_client: redis.Redis, ns: str
 ) -> None:

@@ -66,11 +66,37 @@ def test_check_names_each_bad_url_and_every_at_its_key_path(tmp_path: Path) -> N
         "redis.url: port 99999 is out of range (1-65535)",
         "sources[0].url: port 99999 is out of range (1-65535)",
         "sources[1].url: contains whitespace or control characters (percent-encode them)",
-        "sources[2].every: Input should be greater than or equal to 1",
+        "sources[2].every: must be at least 1s",
         "webhooks[0].url: host '0177.0.0.2' looks like an IPv4 address but is not four decimal"
         " numbers 0-255 without leading zeros; it would mean 127.0.0.2, write that",
     ]
     assert sorted(lines) == sorted(f"{config}: {line}" for line in expected)
+
+
+def test_check_reports_typo_duplicate_and_unknown_topic_in_one_run(tmp_path: Path) -> None:
+    """A typo'd key, a duplicate source name and an unknown topic: all three in one run of
+    `watcher check` (exit 2), the typo with the key it probably means."""
+    config = write_config(
+        tmp_path / "watcher.yaml",
+        topics=[{"name": "meta-ai", "any": ["Meta AI"]}],
+        sources=[
+            {
+                "name": "daily-tech",
+                "type": "feed",
+                "url": "https://a.example/feed.xml",
+                "evrey": "10s",
+                "topics": ["meta-aii"],
+            },
+            {"name": "daily-tech", "type": "feed", "url": "https://b.example/rss.xml"},
+        ],
+    )
+    result = run_cli("check", "--config", str(config))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        f"{config}: sources[0].evrey: unknown key (did you mean 'every'?)",
+        f"{config}: sources[1].name: duplicate name 'daily-tech'",
+        f"{config}: sources[0].topics[0]: unknown topic 'meta-aii'",
+    ]
 
 
 @pytest.mark.parametrize("kind", ["directory", "missing"])

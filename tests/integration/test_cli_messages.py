@@ -56,10 +56,11 @@ def test_extract_of_a_refused_url_names_it_and_the_setting(site: Site, tmp_path:
     assert site.connections == 0
 
 
-def test_check_refuses_a_source_at_a_literal_address_the_guard_refuses(tmp_path: Path) -> None:
+def test_check_warns_of_a_source_at_a_literal_address_the_guard_refuses(tmp_path: Path) -> None:
     """A source URL whose host is a literal IPv4 or IPv6 address outside
-    allow_private_networks fails every poll, so check reports it at its key path and exits 2;
-    an allowed private address, a public one and a host name (not resolved) pass."""
+    allow_private_networks fails every poll, so check names it at its key path, with the fix;
+    a warning, exit 0: a failing source never stops the daemon or the other sources (SPEC).
+    An allowed private address, a public one and a host name (not resolved) pass silently."""
     config = write_config(
         tmp_path / "watcher.yaml",
         fetch={"allow_private_networks": ["10.0.0.0/8"]},
@@ -73,12 +74,15 @@ def test_check_refuses_a_source_at_a_literal_address_the_guard_refuses(tmp_path:
         ],
     )
     result = run_cli("check", "--config", str(config))
-    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == f"{config}: ok (6 sources, 0 topics)\n"
+    fails = ": every poll of it will fail"
     assert result.stderr.splitlines() == [
-        f"{config}: sources[0].url: 127.0.0.1 is not a public address ({HINT}127.0.0.1/32])",
-        f"{config}: sources[2].url: ::1 is not a public address ({HINT}::1/128])",
-        f"{config}: sources[5].url: 169.254.169.254 is not a public address "
-        f"({HINT}169.254.169.254/32])",
+        f"{config}: warning: sources[0].url: 127.0.0.1 is not a public address"
+        f" ({HINT}127.0.0.1/32]){fails}",
+        f"{config}: warning: sources[2].url: ::1 is not a public address ({HINT}::1/128]){fails}",
+        f"{config}: warning: sources[5].url: 169.254.169.254 is not a public address "
+        f"({HINT}169.254.169.254/32]){fails}",
     ]
 
 

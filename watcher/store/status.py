@@ -42,6 +42,8 @@ class SourceRow:
     last_error_at: datetime | None = None
     last_reason: str | None = None
     last_error: str | None = None
+    last_warning_at: datetime | None = None  # the last good poll read a damaged source ...
+    last_warning: str | None = None  # ... where (cleared by a poll that reads it whole)
     drift_pages: int = 0
     drift_normal_chars: float = 0.0
     drift_recent_chars: float = 0.0
@@ -86,11 +88,22 @@ class SourceRow:
             last_error_at=moment("last_error_at"),
             last_reason=row.get("last_reason") or None,
             last_error=row.get("last_error") or None,
+            last_warning_at=moment("last_warning_at"),
+            last_warning=row.get("last_warning") or None,
             drift_pages=count("drift_pages"),
             drift_normal_chars=figure("drift_normal_chars"),
             drift_recent_chars=figure("drift_recent_chars"),
             drift_alarm=row.get("drift_alarm") or None,
         )
+
+
+def _warning_fields(report: PollReport, now: datetime) -> dict[FieldT, EncodableT]:
+    """A successful poll of a damaged source stamps its warning; one that read every body
+    whole clears it, so ``watcher status`` shows the damage only while it lasts."""
+    if not report.damage:
+        return {"last_warning": "", "last_warning_at": ""}
+    text = "; ".join(f"{damage.reason}: {damage}" for damage in report.damage)
+    return {"last_warning": text, "last_warning_at": now.isoformat()}
 
 
 class SourceStatus:
@@ -133,6 +146,7 @@ class SourceStatus:
             fields["last_deferred"] = now.isoformat()
         else:
             fields["last_success"] = now.isoformat()
+            fields |= _warning_fields(report, now)
         async with self._client.pipeline(transaction=True) as pipe:
             pipe.sadd(self._keys.sources, report.source)
             pipe.hset(key, mapping=fields)

@@ -28,12 +28,15 @@ _COUNTERS: tuple[str, ...] = (
 )
 _TIMES: tuple[str, ...] = (
     *("last_poll", "last_success", "last_deferred", "last_error_at", "next_poll"),
-    "deferred_until",
+    *("deferred_until", "last_warning_at"),
 )
 
 SOURCE = {
     "type": "object",
-    "required": ["name", *_COUNTERS, *_TIMES, "last_reason", "last_error", "drift", "lease"],
+    "required": [
+        *("name", *_COUNTERS, *_TIMES, "last_reason", "last_error", "last_warning"),
+        *("drift", "lease"),
+    ],
     "properties": {
         "name": {"type": "string"},
         "type": {"enum": ["feed", "sitemap", "page", None]},
@@ -44,6 +47,7 @@ SOURCE = {
         **{t: {**_NULL_STR, "format": "date-time"} for t in _TIMES},
         "last_reason": _NULL_STR,
         "last_error": _NULL_STR,
+        "last_warning": {**_NULL_STR, "description": "the source was read only partly"},
         "drift": _DRIFT,
         "lease": {
             "type": "object",

@@ -220,6 +220,55 @@ def test_feed_tolerates_bozo_when_entries_parsed() -> None:
     assert len(_run("unescaped_ampersand_rss2.xml").entries) == 2
 
 
+UNCLOSED_ITEM = (
+    '<?xml version="1.0"?>\n<rss version="2.0"><channel><title>Broken</title>\n'
+    "<item><title>Meta ships Llama 5</title><link>https://x.com/llama-5</link></item>\n"
+    "<item><title>unclosed\n</channel>"
+)
+
+# (id, body, urls read, (line, column, parser message) of the damage, or None: well-formed)
+DAMAGED = [
+    ("unclosed-item", UNCLOSED_ITEM, ["https://x.com/llama-5"], (5, 2, "mismatched tag")),
+    (
+        "bare-ampersand",
+        _read("unescaped_ampersand_rss2.xml"),
+        [
+            "https://marketsandmoney.com/2026/11/23/chips-cloud-earnings-season",
+            "https://marketsandmoney.com/2026/11/22/bond-yields-slip-fed",
+        ],
+        (4, 20, "not well-formed (invalid token)"),
+    ),
+    (
+        "latin1-declared",  # the HTTP charset overrides the declaration: nothing is lost
+        '<?xml version="1.0" encoding="ISO-8859-1"?><rss version="2.0"><channel>'
+        "<item><link>https://x.com/a</link></item></channel></rss>",
+        ["https://x.com/a"],
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "urls", "where"), [d[1:] for d in DAMAGED], ids=[d[0] for d in DAMAGED]
+)
+def test_feed_partly_read_keeps_its_entries_and_says_where_it_breaks(
+    body: str, urls: list[str], where: tuple[int, int, str] | None
+) -> None:
+    """A feed whose XML breaks still gives every entry that could be read, and its damage
+    names the URL and the parser's line and column, so the loss is not silent."""
+    found = discover("feed", body, FEED_URL, now=NOW)
+    assert sorted(e.url for e in found.entries) == sorted(urls)
+    if where is None:
+        assert found.damage is None
+        return
+    assert found.damage is not None
+    assert (found.damage.line, found.damage.column, found.damage.message) == where
+    assert (found.damage.url, found.damage.reason) == (FEED_URL, "malformed_feed")
+    assert str(found.damage) == (
+        f"{FEED_URL}: malformed XML at line {where[0]}, column {where[1]}: {where[2]}"
+    )
+
+
 MALFORMED = [
     ("empty", "", "empty body"),
     ("whitespace", " \n\t ", "empty body"),

@@ -11,7 +11,7 @@ import pytest
 from scrapers.clean import clean_text
 from scrapers.clean.learned import host_key
 from scrapers.clean.rules import RulesError, load_rules, parse_rules, to_re2
-from scrapers.discover.feeds import parse_feed
+from scrapers.discover.feeds import parse_feed, read_feed
 from scrapers.errors import ParseError
 from scrapers.extract import extract
 from scrapers.urls import canonicalize
@@ -30,8 +30,16 @@ def test_a_feed_that_breaks_feedparser_still_yields_its_entries(
     data = (FEEDS / name).read_bytes()
     with pytest.raises(error):  # the bug this works around is still there in feedparser
         feedparser.parse(io.BytesIO(data))
-    entries = parse_feed(data.decode("utf-8"), BASE)
-    assert [entry.url.rsplit("/", 1)[1] for entry in entries] == {
+    feed = read_feed(data.decode("utf-8"), BASE)
+    assert feed.damage is not None  # lxml's repair is reported, with its position
+    assert (feed.damage.url, feed.damage.line) == (
+        BASE,
+        {
+            "stray_width_rss2.xml": 11,
+            "link_outlives_source_rss2.xml": 12,
+        }[name],
+    )
+    assert [entry.url.rsplit("/", 1)[1] for entry in feed.entries] == {
         "stray_width_rss2.xml": ["meta-ships-a-new-open-model", "regulators-look-at-the-deal"],
         "link_outlives_source_rss2.xml": ["chip-export-rules-tighten", "partner-story"],
     }[name]

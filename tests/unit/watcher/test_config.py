@@ -120,6 +120,98 @@ def test_parse_config_duplicate_source_names_are_an_error() -> None:
         parse_config({"sources": [src, src]}, {})
 
 
+SRC = {"name": "a", "type": "feed", "url": "https://x.test/rss"}
+HOOK = {"name": "w", "url": "https://h.test/"}
+
+
+@pytest.mark.parametrize(
+    ("tree", "line"),
+    [
+        (
+            {"sources": [{**SRC, "evrey": "10s"}]},
+            "sources[0].evrey: unknown key (did you mean 'every'?)",
+        ),
+        (
+            {"sources": [SRC], "fetch": {"allow_privat_networks": True}},
+            "fetch.allow_privat_networks: unknown key (did you mean 'allow_private_networks'?)",
+        ),
+        (
+            {"sources": [SRC], "topics": [{"name": "t", "any": ["x"], "nonee": ["y"]}]},
+            "topics[0].nonee: unknown key (did you mean 'none'?)",
+        ),
+        ({"sources": [SRC], "colour": 1}, "colour: unknown key"),
+        ({"sources": [{**SRC, "every": "0s"}]}, "sources[0].every: must be at least 1s"),
+        ({"sources": [SRC], "fetch": {"timeout": 0}}, "fetch.timeout: must be at least 100ms"),
+        (
+            {"sources": [SRC], "webhooks": [{**HOOK, "retry": ["5s", "10ms"]}]},
+            "webhooks[0].retry[1]: must be at least 50ms",
+        ),
+        ({"sources": [SRC], "index": {"retention": "60d"}}, "index.retention: must be at most 30d"),
+        ({"sources": [SRC], "dedupe": {"horizon": 0}}, "dedupe.horizon: must be more than 0s"),
+        ({"sources": [SRC], "http": {"port": 70000}}, "http.port: must be at most 65535"),
+        ({"sources": [SRC], "fetch": {"max_bytes": 0}}, "fetch.max_bytes: must be more than 0"),
+    ],
+    ids=[
+        "typo-in-source",
+        "typo-in-fetch",
+        "typo-of-alias",
+        "unknown-nothing-close",
+        "every-zero",
+        "timeout-zero",
+        "retry-too-soon",
+        "retention-too-long",
+        "horizon-zero",
+        "port-not-a-duration",
+        "size-not-a-duration",
+    ],
+)
+def test_parse_config_words_problems_for_the_yaml_reader(
+    tree: dict[str, object], line: str
+) -> None:
+    """An unknown key names the key it is probably a typo of, and a bound reads in the
+    field's own units (durations as 1s or 50ms), not in pydantic's words."""
+    with pytest.raises(ConfigError) as info:
+        parse_config(tree, {})
+    assert [str(p) for p in info.value.problems] == [line]
+
+
+def test_parse_config_reports_entry_problems_beside_field_problems() -> None:
+    """A typo'd key, a duplicate name, an unknown topic and a refused proxy are all reported
+    in one run: the checks between entries run on what parsed, not after the rest is fixed."""
+    tree = {
+        "topics": [{"name": "meta-ai", "any": ["Meta"]}],
+        "fetch": {"proxy": "http://10.0.0.1:3128"},
+        "sources": [
+            {**SRC, "name": "daily-tech", "evrey": "10s", "topics": ["meta-aii"]},
+            {**SRC, "name": "daily-tech", "url": "https://y.test/rss"},
+        ],
+    }
+    with pytest.raises(ConfigError) as info:
+        parse_config(tree, {})
+    assert [str(p) for p in info.value.problems] == [
+        "sources[0].evrey: unknown key (did you mean 'every'?)",
+        "sources[1].name: duplicate name 'daily-tech'",
+        "fetch.proxy: the proxy's address 10.0.0.1 is not a public address"
+        " (allow it in fetch.allow_private_networks)",
+        "sources[0].topics[0]: unknown topic 'meta-aii'",
+    ]
+
+
+def test_parse_config_invalid_topic_is_still_a_known_topic() -> None:
+    """A topic with a bad field is reported once; sources naming it are not also told the
+    topic is unknown."""
+    tree = {
+        "topics": [{"name": "meta-ai"}],
+        "sources": [{**SRC, "topics": ["meta-ai"]}, {**SRC, "name": "b", "evrey": 1}],
+    }
+    with pytest.raises(ConfigError) as info:
+        parse_config(tree, {})
+    assert [str(p) for p in info.value.problems] == [
+        "topics[0].any: Field required",
+        "sources[1].evrey: unknown key (did you mean 'every'?)",
+    ]
+
+
 def test_load_config_bad_yaml_names_file_and_line(tmp_path: Path) -> None:
     """Broken YAML is reported with the file and the line."""
     path = tmp_path / "w.yaml"

@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from watcher.store.leases import LeaseView
+from watcher.store.status import SourceRow
+from watcher.views import SourceView
 from watcher.web.access import check, is_loopback, presented_token
 from watcher.web.pages import duration, page_link, render, safe_href
 from watcher.web.params import BadParam, integer, moment, parse, story_query
@@ -161,3 +164,24 @@ def test_templates_escape_strangers_text() -> None:
     body = render("error.html", status="404", reason="<script>alert(1)</script>", here="")
     assert b"<script>alert" not in body
     assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_sources_page_shows_a_feed_read_only_partly() -> None:
+    """The dashboard shows what `watcher status` does: a source whose feed is damaged."""
+    moment = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
+    warning = "malformed_feed: https://x.test/feed.xml: malformed XML at line 4, column 2: x"
+    row = SourceRow("damaged", polls=1, last_warning=warning, last_warning_at=moment)
+    view = SourceView(row=row, lease=LeaseView("damaged", None, None, None))
+    body = render(
+        "sources.html",
+        here="sources",
+        refresh=30,
+        views=[view],
+        total=1,
+        offset=0,
+        limit=100,
+        path="/",
+        query={},
+    )
+    assert b"read partly since 2026-12-03T15:00:00+00:00" in body
+    assert warning.encode() in body
