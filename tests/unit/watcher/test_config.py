@@ -192,7 +192,7 @@ def test_parse_config_reports_entry_problems_beside_field_problems() -> None:
         "sources[0].evrey: unknown key (did you mean 'every'?)",
         "sources[1].name: duplicate name 'daily-tech'",
         "fetch.proxy: the proxy's address 10.0.0.1 is not a public address"
-        " (allow it in fetch.allow_private_networks)",
+        " (set fetch.allow_private_networks to allow it, e.g. [10.0.0.1/32])",
         "sources[0].topics[0]: unknown topic 'meta-aii'",
     ]
 
