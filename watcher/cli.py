@@ -590,9 +590,9 @@ def format_status(view: SourceView) -> str:
     return "\n".join(lines)
 
 
-def _count(n: int, noun: str) -> str:
-    """``1 topic``, ``2 topics``: what users read should read right."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 topic``, ``2 topics``: what users read should read right (``plural`` for ``entry``)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
 def _extract(args: argparse.Namespace, path: Path) -> int:
@@ -730,20 +730,37 @@ FATES = (
 
 
 def format_preview(target: str, found: Preview) -> str:
-    """What kind of source, what it listed and each entry's fate, then the sampled articles."""
+    """What kind of source, what it listed and each entry's fate, then the sampled articles.
+    With a ``topics:`` filter, only sampled entries can say ``filtered`` (topics need the
+    article), so the output says how many new ones were not checked."""
     lines = [f"{target}: {found.kind} at {found.url}"]
     if found.site is not None:
         lines += format_site(found.site)
     lines += [f"  followed child sitemap {url}" for url in found.followed]
-    counts = ", ".join(f"{label} {found.count(fate)}" for fate, label in FATES)
+    fates = (*FATES, ("filtered", "filtered by topics")) if found.topics else FATES
+    counts = ", ".join(f"{label} {found.count(fate)}" for fate, label in fates)
     lines.append(f"entries: {len(found.entries)} ({counts})")
     for item in found.entries:
         when = item.entry.published_at.isoformat() if item.entry.published_at else "undated"
         lines.append(f"  {item.fate:<8} {when:<25} {item.entry.url}  {item.entry.title or ''}")
+    unchecked = found.count("new") - sum(1 for art in found.articles if not art.filtered)
+    if found.topics and unchecked > 0:
+        lines.append(
+            f"topics filter {', '.join(found.topics)}: checked on sampled articles only;"
+            f" {_count(unchecked, 'other new entry', 'other new entries')} may still be"
+            " filtered (--sample N checks more)"
+        )
     for i, art in enumerate(found.articles, 1):
         lines.append(f"article {i}: {art.title or '(no title)'}")
         if art.error:
             lines.append(f"  failed: {art.error}")
+            continue
+        if art.filtered:
+            matched = ", ".join(art.topics) or "no topic"
+            lines.append(
+                f"  filtered: topics (matched {matched}; the source wants"
+                f" {', '.join(found.topics)}): a poll marks it seen and emits nothing"
+            )
             continue
         when = art.published_at.isoformat() if art.published_at else "undated"
         lines.append(f"  {art.url} | site {art.site or '-'} | {when}")
