@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -266,7 +267,8 @@ async def _once(config: Config, args: argparse.Namespace) -> int:
             )
             return EXIT_INTERRUPTED
         if app.dispatcher is not None:
-            print(format_drain(await app.dispatcher.drain(args.wait)))
+            drained = await app.dispatcher.drain(args.wait)
+            print(format_drain(drained, config_arg=args.config))
     finally:
         tracker.clear()
         await app.aclose()
@@ -336,14 +338,19 @@ def format_reachable(
     return line + (f" ({', '.join(notes)})" if notes else "")
 
 
-def format_drain(report: DrainReport) -> str:
-    """The webhook line of ``watcher once``: what was delivered, and what waits for later."""
+def format_drain(report: DrainReport, *, config_arg: str | None = None) -> str:
+    """The webhook line of ``watcher once``: what was delivered, and what waits for later;
+    then, for each endpoint with events dead now, the command that re-delivers them (a dead
+    letter is never retried by itself)."""
     line = (
         f"webhooks: delivered {report.delivered}, failed attempts {report.failed}, "
         f"dead {report.dead}, retrying later {report.waiting}"
     )
     if report.disabled:
         line += f"; disabled (410 Gone): {', '.join(report.disabled)}"
+    for name, counts in report.endpoints.items():
+        if counts.dead:
+            line += f"\n  endpoint {name}: dead {counts.dead} ({replay_hint(name, config_arg)})"
     for name, problem in report.failing.items():
         line += f"\n  endpoint {name} failed: {problem}"
     return line
@@ -362,7 +369,7 @@ async def _webhooks(config: Config, args: argparse.Namespace) -> int:
             print(f"watcher: {exc}", file=sys.stderr)
             return EXIT_CONFIG
         print(f"replay: {queued} events queued")
-        print(format_drain(await app.dispatcher.drain(args.wait)))
+        print(format_drain(await app.dispatcher.drain(args.wait), config_arg=args.config))
     finally:
         await app.aclose()
     return EXIT_OK
@@ -453,7 +460,8 @@ async def _status(config: Config, args: argparse.Namespace) -> int:
     for view in views:
         print(format_status(view))
     for name, row in hooks.items():
-        print(logs.redact_text(format_endpoint(name, row)))  # the last reason quotes the receiver
+        shown = format_endpoint(name, row, config_arg=args.config)
+        print(logs.redact_text(shown))  # the last reason quotes the receiver
     return EXIT_OK
 
 
@@ -529,8 +537,17 @@ def format_lease(view: LeaseView) -> str:
     return f"  lease: held by {view.holder} until {iso(view.expires_at) or '-'}"
 
 
-def format_endpoint(name: str, row: dict[str, Any]) -> str:
-    """One endpoint: health first, then counts; only the target's origin, never a secret."""
+def replay_hint(endpoint: str, config_arg: str | None) -> str:
+    """How to get ``endpoint``'s dead letters delivered, as a command to paste: with the
+    ``--config`` the user gave, since replay must read the same config."""
+    config = f" --config {shlex.quote(config_arg)}" if config_arg else ""
+    return f"re-deliver with: watcher webhooks replay --endpoint {endpoint}{config}"
+
+
+def format_endpoint(name: str, row: dict[str, Any], *, config_arg: str | None = None) -> str:
+    """One endpoint: health first, then counts; only the target's origin, never a secret.
+    ``healthy`` is about its delivery state; dead letters wait for a replay whatever it
+    says, so a dead count comes with the command that re-delivers them."""
     state = "DISABLED" if row["disabled"] else "healthy" if row["healthy"] else "UNHEALTHY"
     if row["pending"] is None:  # its state in Redis cannot be read
         head = f"webhook {name} ({row['format']} → {row['target']}): {state}"
@@ -538,7 +555,7 @@ def format_endpoint(name: str, row: dict[str, Any]) -> str:
     lines = [
         f"webhook {name} ({row['format']} → {row['target']}): {state}, pending {row['pending']}"
         f" (retrying {row['retrying']}), delivered {row['delivered']}, failed {row['failed']},"
-        f" dead {row['dead']}",
+        f" dead {row['dead']}" + (f" ({replay_hint(name, config_arg)})" if row["dead"] else ""),
         f"  last success {row['last_success'] or '-'}, last failure {row['last_failure'] or '-'}"
         + (f": {row['last_reason']}" if row.get("last_reason") else ""),
     ]
