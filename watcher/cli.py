@@ -673,7 +673,7 @@ def _sources(config: Config, path: Path, args: argparse.Namespace) -> int:
         except ConfigError as exc:
             return _config_failed(exc)
     added, skipped = len(plan.sources), len(plan.skipped)
-    print(f"{args.file}: {added} feeds added to {path} as sources, {skipped} skipped")
+    print(f"{args.file}: {_count(added, 'feed')} added to {path} as sources, {skipped} skipped")
     return EXIT_OK
 
 
