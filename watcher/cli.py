@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -286,7 +287,8 @@ async def _once(config: Config, args: argparse.Namespace) -> int:
             )
             return EXIT_INTERRUPTED
         if app.dispatcher is not None:
-            print(format_drain(await app.dispatcher.drain(args.wait)))
+            drained = await app.dispatcher.drain(args.wait)
+            print(format_drain(drained, config_arg=args.config))
     finally:
         tracker.clear()
         await app.aclose()
@@ -359,14 +361,19 @@ def format_reachable(
     return line + (f" ({', '.join(notes)})" if notes else "")
 
 
-def format_drain(report: DrainReport) -> str:
-    """The webhook line of ``watcher once``: what was delivered, and what waits for later."""
+def format_drain(report: DrainReport, *, config_arg: str | None = None) -> str:
+    """The webhook line of ``watcher once``: what was delivered, and what waits for later;
+    then, for each endpoint with events dead now, the command that re-delivers them (a dead
+    letter is never retried by itself)."""
     line = (
         f"webhooks: delivered {report.delivered}, failed attempts {report.failed}, "
         f"dead {report.dead}, retrying later {report.waiting}"
     )
     if report.disabled:
         line += f"; disabled (410 Gone): {', '.join(report.disabled)}"
+    for name, counts in report.endpoints.items():
+        if counts.dead:
+            line += f"\n  endpoint {name}: dead {counts.dead} ({replay_hint(name, config_arg)})"
     for name, problem in report.failing.items():
         line += f"\n  endpoint {name} failed: {problem}"
     return line
@@ -385,7 +392,7 @@ async def _webhooks(config: Config, args: argparse.Namespace) -> int:
             print(f"watcher: {exc}", file=sys.stderr)
             return EXIT_CONFIG
         print(f"replay: {queued} events queued")
-        print(format_drain(await app.dispatcher.drain(args.wait)))
+        print(format_drain(await app.dispatcher.drain(args.wait), config_arg=args.config))
     finally:
         await app.aclose()
     return EXIT_OK
@@ -477,7 +484,8 @@ async def _status(config: Config, args: argparse.Namespace) -> int:
     for view in views:
         print(format_status(view))
     for name, row in hooks.items():
-        print(logs.redact_text(format_endpoint(name, row)))  # the last reason quotes the receiver
+        shown = format_endpoint(name, row, config_arg=args.config)
+        print(logs.redact_text(shown))  # the last reason quotes the receiver
     return EXIT_OK
 
 
@@ -553,8 +561,17 @@ def format_lease(view: LeaseView) -> str:
     return f"  lease: held by {view.holder} until {iso(view.expires_at) or '-'}"
 
 
-def format_endpoint(name: str, row: dict[str, Any]) -> str:
-    """One endpoint: health first, then counts; only the target's origin, never a secret."""
+def replay_hint(endpoint: str, config_arg: str | None) -> str:
+    """How to get ``endpoint``'s dead letters delivered, as a command to paste: with the
+    ``--config`` the user gave, since replay must read the same config."""
+    config = f" --config {shlex.quote(config_arg)}" if config_arg else ""
+    return f"re-deliver with: watcher webhooks replay --endpoint {endpoint}{config}"
+
+
+def format_endpoint(name: str, row: dict[str, Any], *, config_arg: str | None = None) -> str:
+    """One endpoint: health first, then counts; only the target's origin, never a secret.
+    ``healthy`` is about its delivery state; dead letters wait for a replay whatever it
+    says, so a dead count comes with the command that re-delivers them."""
     state = "DISABLED" if row["disabled"] else "healthy" if row["healthy"] else "UNHEALTHY"
     if row["pending"] is None:  # its state in Redis cannot be read
         head = f"webhook {name} ({row['format']} → {row['target']}): {state}"
@@ -562,7 +579,7 @@ def format_endpoint(name: str, row: dict[str, Any]) -> str:
     lines = [
         f"webhook {name} ({row['format']} → {row['target']}): {state}, pending {row['pending']}"
         f" (retrying {row['retrying']}), delivered {row['delivered']}, failed {row['failed']},"
-        f" dead {row['dead']}",
+        f" dead {row['dead']}" + (f" ({replay_hint(name, config_arg)})" if row["dead"] else ""),
         f"  last success {row['last_success'] or '-'}, last failure {row['last_failure'] or '-'}"
         + (f": {row['last_reason']}" if row.get("last_reason") else ""),
     ]
@@ -616,9 +633,9 @@ def format_status(view: SourceView) -> str:
     return "\n".join(lines)
 
 
-def _count(n: int, noun: str) -> str:
-    """``1 topic``, ``2 topics``: what users read should read right."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 topic``, ``2 topics``: what users read should read right (``plural`` for ``entry``)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
 def _extract(args: argparse.Namespace, path: Path) -> int:
@@ -691,7 +708,7 @@ def _sources(config: Config, path: Path, args: argparse.Namespace) -> int:
         except ConfigError as exc:
             return _config_failed(exc)
     added, skipped = len(plan.sources), len(plan.skipped)
-    print(f"{args.file}: {added} feeds added to {path} as sources, {skipped} skipped")
+    print(f"{args.file}: {_count(added, 'feed')} added to {path} as sources, {skipped} skipped")
     return EXIT_OK
 
 
@@ -765,20 +782,37 @@ FATES = (
 
 
 def format_preview(target: str, found: Preview) -> str:
-    """What kind of source, what it listed and each entry's fate, then the sampled articles."""
+    """What kind of source, what it listed and each entry's fate, then the sampled articles.
+    With a ``topics:`` filter, only sampled entries can say ``filtered`` (topics need the
+    article), so the output says how many new ones were not checked."""
     lines = [f"{target}: {found.kind} at {found.url}"]
     if found.site is not None:
         lines += format_site(found.site)
     lines += [f"  followed child sitemap {url}" for url in found.followed]
-    counts = ", ".join(f"{label} {found.count(fate)}" for fate, label in FATES)
+    fates = (*FATES, ("filtered", "filtered by topics")) if found.topics else FATES
+    counts = ", ".join(f"{label} {found.count(fate)}" for fate, label in fates)
     lines.append(f"entries: {len(found.entries)} ({counts})")
     for item in found.entries:
         when = item.entry.published_at.isoformat() if item.entry.published_at else "undated"
         lines.append(f"  {item.fate:<8} {when:<25} {item.entry.url}  {item.entry.title or ''}")
+    unchecked = found.count("new") - sum(1 for art in found.articles if not art.filtered)
+    if found.topics and unchecked > 0:
+        lines.append(
+            f"topics filter {', '.join(found.topics)}: checked on sampled articles only;"
+            f" {_count(unchecked, 'other new entry', 'other new entries')} may still be"
+            " filtered (--sample N checks more)"
+        )
     for i, art in enumerate(found.articles, 1):
         lines.append(f"article {i}: {art.title or '(no title)'}")
         if art.error:
             lines.append(f"  failed: {art.error}")
+            continue
+        if art.filtered:
+            matched = ", ".join(art.topics) or "no topic"
+            lines.append(
+                f"  filtered: topics (matched {matched}; the source wants"
+                f" {', '.join(found.topics)}): a poll marks it seen and emits nothing"
+            )
             continue
         when = art.published_at.isoformat() if art.published_at else "undated"
         lines.append(f"  {art.url} | site {art.site or '-'} | {when}")

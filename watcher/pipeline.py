@@ -54,6 +54,7 @@ from watcher.store.http_cache import HttpCache
 from watcher.store.sites import SiteStore
 from watcher.store.stories import Known, Recorded, Stories
 from watcher.tasks import Parsed, TextFacts
+from watcher.topics import is_filtered
 from watcher.updates import (
     Copy,
     can_upgrade,
@@ -482,7 +483,7 @@ async def _process(
         raise ExtractionError(f"{page.url}: 304 Not Modified to a plain GET", url=page.url)
     doc = make_document(entry, page, parsed, source=source.name, fetched_at=deps.clock())
     urls = list(dict.fromkeys([doc.canonical_url, entry_url, canonicalize(page.url)]))
-    if source.topics and not set(doc.topics) & set(source.topics):
+    if is_filtered(source.topics, doc.topics):
         await deps.stories.mark_filtered(doc, urls)
         return Outcome("filtered", entry.url, reason="topics", story_id=doc.id)
     copy = Copy(doc.url, parsed.article.site or doc.site)

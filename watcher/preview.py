@@ -9,7 +9,8 @@
       4 each entry's fate: too_old (before now - max_age), known (Redis already holds its
         URL: read only), robots (robots.txt refuses it), else new
       5 the first ``sample`` new entries fetched, extracted and cleaned: what a story would
-        say, and which lines cleaning dropped and why
+        say, and which lines cleaning dropped and why; one the source's ``topics:`` filter
+        drops (``watcher.topics.is_filtered``, the poll's own test) becomes ``filtered``
 
 The only Redis command it sends is the ``known`` read (MGET); fetches go through the same
 guarded, polite fetcher as a poll, and every parse of a fetched body (discovery, the homepage
@@ -20,7 +21,7 @@ so a hostile page ends the preview with ``parse_timeout`` rather than hanging it
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -32,6 +33,7 @@ from watcher import tasks
 from watcher.config import Source, SourceKind
 from watcher.model import published_of
 from watcher.site import Parse, SiteFound, SubSource, discover_site
+from watcher.topics import is_filtered
 
 __all__ = ["Preview", "PreviewArticle", "PreviewEntry", "detect_kind", "preview"]
 
@@ -43,7 +45,8 @@ Known = Callable[[str], Awaitable[bool]]
 
 @dataclass(frozen=True)
 class PreviewEntry:
-    """One discovered entry and what a poll would do with it: new, known, too_old, robots."""
+    """One discovered entry and what a poll would do with it: new, known, too_old, robots,
+    or (a sampled entry only: topics need the article) filtered."""
 
     entry: Entry
     fate: str
@@ -60,6 +63,8 @@ class PreviewArticle:
     first_lines: tuple[str, ...] = ()
     dropped: tuple[tuple[str, str], ...] = ()  # (line, why)
     error: str | None = None
+    topics: tuple[str, ...] = ()  # the configured topics it matched
+    filtered: bool = False  # the source's topics filter drops it: a poll emits nothing
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class Preview:
     entries: list[PreviewEntry] = field(default_factory=list)
     articles: list[PreviewArticle] = field(default_factory=list)
     site: SiteFound | None = None  # what site discovery found (kind ``site``)
+    topics: tuple[str, ...] = ()  # the source's topics filter; empty: every story is kept
 
     def count(self, fate: str) -> int:
         return sum(1 for e in self.entries if e.fate == fate)
@@ -122,9 +128,12 @@ async def preview(
     judged = [
         PreviewEntry(e, await _fate(e, fetcher, known, now, max_age, options)) for e in entries
     ]
+    wanted = () if isinstance(target, str) else tuple(target.topics)
     new = [e.entry for e in judged if e.fate == "new"][: max(sample, 0)]
-    articles = [await _article(entry, fetcher, parse, options) for entry in new]
-    return Preview(page.url, kind, followed, judged, articles, found_site)
+    articles = [await _article(entry, fetcher, parse, options, wanted) for entry in new]
+    dropped = {entry.url for entry, art in zip(new, articles, strict=True) if art.filtered}
+    judged = [replace(e, fate="filtered") if e.entry.url in dropped else e for e in judged]
+    return Preview(page.url, kind, followed, judged, articles, found_site, wanted)
 
 
 def _kind_of(page: Page) -> SourceKind:
@@ -153,9 +162,14 @@ async def _fate(
 
 
 async def _article(
-    entry: Entry, fetcher: Fetcher, parse: Parse, options: RequestOptions | None
+    entry: Entry,
+    fetcher: Fetcher,
+    parse: Parse,
+    options: RequestOptions | None,
+    wanted: tuple[str, ...],
 ) -> PreviewArticle:
-    """The entry's article: the feed's full content when it carries one, else the page."""
+    """The entry's article: the feed's full content when it carries one, else the page;
+    ``filtered`` when the source's ``wanted`` topics drop it, as a poll would."""
     try:
         if entry.content:
             html, url = entry.content, entry.url
@@ -163,15 +177,19 @@ async def _article(
             page = await fetcher.get(entry.url, options=options)
             html, url = page.text, page.url
         find_date = entry.published_at is None  # as a poll extracts it
-        report = await parse(url, html, tasks.extraction_of, html, url, find_date=find_date)
+        previewed = await parse(
+            url, html, tasks.extraction_of, html, url, title=entry.title, find_date=find_date
+        )
     except ScrapeError as exc:
         return PreviewArticle(entry.url, entry.title, error=f"{exc.slug}: {exc}")
-    article = report.article
+    article = previewed.extraction.article
     return PreviewArticle(
         url=url,
         title=article.title or entry.title,
         site=article.site,
         published_at=published_of(article, entry),
         first_lines=tuple(article.text.split("\n\n")[:FIRST_LINES]),
-        dropped=report.dropped,
+        dropped=previewed.extraction.dropped,
+        topics=previewed.topics,
+        filtered=is_filtered(wanted, previewed.topics),
     )

@@ -22,6 +22,7 @@ from watcher.config import Source
 from watcher.errors import StoreUnavailable
 from watcher.model import PollReport
 from watcher.server import WEB_SLOTS, Health, HttpServer, WsgiApp, keep_refreshed
+from watcher.store import redis_of
 from watcher.store.leases import RENEWALS_PER_LEASE, Batch, Ended, Leases, Scheduled, holders
 
 log = structlog.get_logger("watcher.scheduler")
@@ -205,7 +206,9 @@ class Runner:
         webhooks = self._start_webhooks()
         claims = asyncio.create_task(self._loop(), name="scheduler")
         self.health.scheduler_running = True
-        log.info("started", sources=len(self.app.config.sources))
+        config = self.app.config
+        redis = redis_of(config.redis.url, config.data_dir)
+        log.info("started", sources=len(config.sources), namespace=config.redis.namespace, **redis)
         await self._announce_schedule()
         await self.stopping.wait()
         self.health.shutting_down = True

@@ -119,6 +119,19 @@ def _listen_failed(host: str, port: int, exc: OSError) -> ListenFailed:
     )
 
 
+WILDCARDS = ("", "0.0.0.0", "::")  # every interface: the dashboard is at loopback too
+
+
+def dashboard_url(host: str, port: int) -> str:
+    """Where a person on this machine opens the dashboard: the bound host, or loopback for a
+    wildcard bind (``0.0.0.0`` is no address to browse to; without ``http.token`` only
+    loopback clients may look anyway)."""
+    shown = "127.0.0.1" if host in WILDCARDS else host
+    if ":" in shown:
+        shown = f"[{shown}]"  # an IPv6 literal
+    return f"http://{shown}:{port}/"
+
+
 class HttpServer:
     """The endpoints in a daemon thread, so a busy event loop never fails a liveness probe.
 
@@ -127,6 +140,7 @@ class HttpServer:
     """
 
     def __init__(self, host: str, port: int, health: Health, web: WsgiApp | None = None) -> None:
+        self._host = host
         self._map: dict[int, Any] = {}
         try:
             self._server = self._create(host, port, make_app(health, web))
@@ -163,7 +177,12 @@ class HttpServer:
 
     def start(self) -> None:
         self._thread.start()
-        log.info("http_listening", port=self.port)
+        log.info(
+            "http_listening",
+            host=self._host,
+            port=self.port,
+            url=dashboard_url(self._host, self.port),
+        )
 
     def stop(self) -> None:
         """Stop within LOOP_SECONDS (plus the threads' exit), whatever the clients are doing."""

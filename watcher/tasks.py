@@ -141,10 +141,22 @@ def extract_article(
     return Parsed(article, facts_of(article, title), figures, learning)
 
 
-def extraction_of(html: str, url: str, *, find_date: bool = True) -> Extraction:
-    """``extract_report`` with the rules this worker loaded: what ``watcher preview`` shows
-    (the article and the lines cleaning dropped, with why)."""
-    return extract_report(html, url, rules=_state().rules, find_date=find_date)
+@dataclass(frozen=True, slots=True)
+class Previewed:
+    """What ``watcher preview`` shows of one article: the extraction (the article and the
+    lines cleaning dropped, with why) and the topics it matched, as a poll would match them."""
+
+    extraction: Extraction
+    topics: tuple[str, ...]
+
+
+def extraction_of(
+    html: str, url: str, *, title: str | None = None, find_date: bool = True
+) -> Previewed:
+    """``extract_report`` with the rules this worker loaded, and the article's topics
+    (``title``: the source's headline, for a page without one, as ``extract_article``)."""
+    extraction = extract_report(html, url, rules=_state().rules, find_date=find_date)
+    return Previewed(extraction, topics_of(extraction.article, title))
 
 
 def drop_learned(
@@ -169,10 +181,15 @@ def facts_of(article: Article, title: str | None = None) -> TextFacts:
     return TextFacts(
         content_hash=content_hash_of(words),
         excerpt=excerpt_of(text),
-        topics=tuple(match_topics(article.title or title, text, _state().topics)),
+        topics=topics_of(article, title),
         shingles=shingles_of_words(words),
         units=pack_units(unit_prints_of(words)),
     )
+
+
+def topics_of(article: Article, title: str | None = None) -> tuple[str, ...]:
+    """The configured topics ``article`` matches; ``title`` stands in for a missing headline."""
+    return tuple(match_topics(article.title or title, article.text, _state().topics))
 
 
 def _cleaned(article: Article, text: str, url: str) -> Article:

@@ -43,3 +43,10 @@ def match_topics(title: str | None, text: str, topics: Sequence[CompiledTopic]) 
         for t in topics
         if t.any_of.search(haystack) and not (t.none_of and t.none_of.search(haystack))
     ]
+
+
+def is_filtered(wanted: Sequence[str], matched: Sequence[str]) -> bool:
+    """Whether a source's ``topics:`` filter (``wanted``) drops a story that matched
+    ``matched``: no filter keeps every story, a filter keeps one matching any of its topics.
+    The poll and ``watcher preview`` both ask this, so a preview says what a poll does."""
+    return bool(wanted) and not set(matched) & set(wanted)

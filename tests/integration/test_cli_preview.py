@@ -133,7 +133,12 @@ def test_preview_parses_in_a_worker_under_the_parse_deadline(
     fetch.parse_timeout. A sampled article past the deadline says parse_timeout in its place
     while the others are shown; a feed past it fails the preview, naming the URL, promptly."""
     fine = meta_stories(1, prefix="preview-fine")[0]
-    heavy = Story("preview-heavy", "Meta heavy story", body=paragraphs("heavy", HEAVY_PARAGRAPHS))
+    heavy = Story(
+        "preview-heavy",
+        "Meta heavy story",
+        body=paragraphs("heavy", HEAVY_PARAGRAPHS),
+        published=fine.published - timedelta(minutes=1),
+    )  # listed after: article 2
     base = serve_stories(site, [fine, heavy])
     site.add("/feed.xml", rss([fine, heavy], base))
     # 0.3 s: the heavy page takes ~1 s, the feed and the fine page a few tens of ms (a margin
@@ -153,3 +158,42 @@ def test_preview_parses_in_a_worker_under_the_parse_deadline(
     slow = run_cli("--config", str(config), "preview", f"{base}/big.xml")
     assert slow.returncode == 1, slow.stdout
     assert f"watcher: {base}/big.xml: parse_timeout: {base}/big.xml" in slow.stderr, slow.stderr
+
+
+def test_preview_shows_what_the_topics_filter_drops_as_the_poll_does(
+    site: Any, make_config: Callable[..., Path], raw_redis: redis.Redis, ns: str
+) -> None:
+    """Preview of a source with ``topics:`` marks a sampled off-topic entry ``filtered`` and
+    shows none of its text, says which new entries were not checked, and agrees with the
+    poll that follows: that entry is the one ``once`` counts as filtered."""
+    hour_ago = datetime.now(UTC) - timedelta(hours=1)  # newest first: the order sampled
+    on = Story("preview-on-topic", "Meta opens its Llama weights", published=hour_ago)
+    off = Story("preview-off-topic", "City council approves new bike lanes downtown",
+                published=hour_ago - timedelta(minutes=1),
+                body=["The council voted for protected lanes downtown. " * 12])  # fmt: skip
+    later = Story("preview-unsampled", "Meta ships more Llama tools",
+                  published=hour_ago - timedelta(minutes=2))  # fmt: skip
+    base = serve_stories(site, [on, off, later])
+    site.add("/feed.xml", rss([on, off, later], base))
+    source = {"name": "local", "type": "feed", "url": f"{base}/feed.xml", "topics": ["meta-ai"]}
+    config = make_config([source])
+    before = _snapshot(raw_redis, ns)
+
+    result = run_cli("--config", str(config), "preview", "local", "--sample", "2")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    counts = "new 2, known 0, too old 0, refused by robots 0, filtered by topics 1"
+    assert f"entries: 3 ({counts})" in out
+    listed = [line.split()[0] for line in out.splitlines() if f"{base}{off.path}  " in line]
+    assert listed == ["filtered"], out
+    assert f"article 1: {on.title}\n  {base}{on.path} | site" in out
+    assert (
+        f"article 2: {off.title}\n  filtered: topics (matched no topic; the source wants"
+        " meta-ai): a poll marks it seen and emits nothing" in out
+    ), out
+    assert off.body[0][:40] not in out  # none of the dropped article's text
+    assert "topics filter meta-ai: checked on sampled articles only; 1 other new entry may" in out
+    assert _snapshot(raw_redis, ns) == before
+
+    polled = run_cli("once", "--config", str(config))
+    assert "new 2, duplicate 0, filtered 1" in polled.stdout, polled.stdout

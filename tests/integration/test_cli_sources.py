@@ -197,6 +197,22 @@ def test_sources_import_print_leaves_the_config_alone(
     assert config.read_text() == text
 
 
+def test_sources_import_says_feed_for_one_and_feeds_for_more(
+    tmp_path: Path, make_config: Callable[..., Path]
+) -> None:
+    """The import's summary reads right: ``1 feed added``, then ``2 feeds added``."""
+    config = make_config([{"name": "old", "type": "feed", "url": "https://old.example/feed"}])
+    one = _opml_file(tmp_path / "one.opml", [("A Feed", "https://a.example/feed")])
+    first = run_cli("--config", str(config), "sources", "import", str(one))
+    assert first.returncode == 0, first.stderr
+    assert f"{one}: 1 feed added to {config} as sources, 0 skipped" in first.stdout
+    two = _opml_file(tmp_path / "two.opml", [("B Feed", "https://b.example/rss"),
+                                              ("C Feed", "https://c.example/rss")])  # fmt: skip
+    second = run_cli("--config", str(config), "sources", "import", str(two))
+    assert second.returncode == 0, second.stderr
+    assert f"{two}: 2 feeds added to {config} as sources, 0 skipped" in second.stdout
+
+
 def test_sources_import_refusals_exit_codes(
     tmp_path: Path, make_config: Callable[..., Path]
 ) -> None:

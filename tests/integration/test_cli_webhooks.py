@@ -146,3 +146,30 @@ def test_check_names_a_bad_secret_without_printing_it(
     assert result.returncode == 2
     assert "webhooks[0].secret" in result.stderr, result.stderr
     assert "secret*" not in result.stderr + result.stdout
+
+
+def test_dead_letter_is_named_with_the_command_that_redelivers_it(
+    site: Any, make_config: Callable[..., Path], receiver: Make
+) -> None:
+    """With the receiver down (a closed loopback port) an event goes dead: `once` and
+    `status` both say so with the replay command for that endpoint (and the --config given),
+    and the command they print delivers it once the receiver is back."""
+    rx = receiver()
+    rx.stop()  # connection refused on 127.0.0.1
+    config = feed_config(site, make_config, 1, [hook("news", rx, retry=["1s"])])
+    command = f"watcher webhooks replay --endpoint news --config {config}"
+    once = run_cli("once", "--config", str(config), "--wait", "5")
+    assert once.returncode == 0, once.stderr
+    assert "failed attempts 2, dead 1, retrying later 0" in once.stdout, once.stdout
+    assert f"\n  endpoint news: dead 1 (re-deliver with: {command})\n" in once.stdout
+
+    status = run_cli("--config", str(config), "status")
+    assert status.returncode == 0, status.stderr
+    assert f"failed 2, dead 1 (re-deliver with: {command})\n" in status.stdout, status.stdout
+
+    rx.start()
+    replay = run_cli(*command.split()[1:])
+    assert "webhooks: delivered 1," in replay.stdout, replay.stdout
+    after = run_cli("--config", str(config), "status")
+    assert "failed 2, dead 0\n" in after.stdout, after.stdout
+    assert "re-deliver" not in after.stdout

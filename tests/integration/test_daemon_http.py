@@ -170,3 +170,63 @@ def _sample(body: bytes, name: str) -> float | None:
             if sample.name == name:
                 return float(sample.value)
     return None
+
+
+def _event(stderr: str, name: str) -> dict[str, Any] | None:
+    lines = [json.loads(x) for x in stderr.splitlines() if x.startswith("{")]
+    return next((x for x in lines if x["event"] == name), None)
+
+
+def test_start_up_lines_name_the_redis_masked_and_the_dashboard_url(
+    site: Any, own_redis: OwnRedis, tmp_path: Path
+) -> None:
+    """`watcher run` on a password-protected REDIS_URL says at start which Redis it uses,
+    the password masked (and nowhere in its log), and where the dashboard is."""
+    password = "s3cret-start-up"
+    with socket.create_connection(("127.0.0.1", own_redis.port), timeout=5) as s:
+        s.sendall(f"CONFIG SET requirepass {password}\r\n".encode())
+        assert s.recv(16).startswith(b"+OK")
+    stories = meta_stories(1)
+    base = serve_stories(site, stories)
+    site.add("/feed.xml", rss(stories, base))
+    http_port = free_port()
+    config = write_config(
+        tmp_path / "watcher.yaml",
+        redis={"url": f"redis://:{password}@127.0.0.1:{own_redis.port}/0", "namespace": "boot"},
+        data_dir=str(tmp_path / "data"),
+        http={"host": "127.0.0.1", "port": http_port},
+        fetch={"allow_private_networks": ["127.0.0.1/32"], "delay": "0s", "timeout": "5s"},
+        sources=[{"name": "local", "type": "feed", "url": f"{base}/feed.xml", "every": "1h"}],
+    )
+
+    with daemon(config) as run:
+        wait_until(lambda: _event(run.stderr, "started"), what="the started line")
+        started, listening = _event(run.stderr, "started"), _event(run.stderr, "http_listening")
+        assert run.stop() == 0
+        err = run.stderr
+    assert started is not None
+    assert listening is not None
+    assert started["redis"] == f"redis://:***@127.0.0.1:{own_redis.port}/0"
+    assert started["namespace"] == "boot"
+    assert listening["url"] == f"http://127.0.0.1:{http_port}/"
+    assert listening["port"] == http_port
+    assert password not in err
+
+
+def test_start_up_line_names_the_embedded_redis(tmp_path: Path) -> None:
+    """Without REDIS_URL the started line says ``embedded``, its socket and its data dir."""
+    config = write_config(
+        tmp_path / "watcher.yaml",
+        redis={"url": "", "namespace": "boot"},
+        data_dir=str(tmp_path / "data"),
+        http={"host": "127.0.0.1", "port": 0},
+        sources=[{"name": "local", "type": "feed", "url": "http://127.0.0.1:9/feed.xml"}],
+    )
+    with daemon(config) as run:
+        wait_until(lambda: _event(run.stderr, "started"), what="the started line")
+        started = _event(run.stderr, "started")
+        assert run.stop() == 0
+    assert started is not None
+    assert started["redis"] == "embedded"
+    assert started["redis_socket"].endswith("redis.socket"), started
+    assert started["data_dir"] == str((tmp_path / "data").resolve())

