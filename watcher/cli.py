@@ -11,7 +11,7 @@ import shlex
 import shutil
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -162,22 +162,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _sources(config, path, args)
     logs.setup(os.environ.get("WATCHER_LOG_LEVEL", config.log_level))
     logs.register_secrets(secrets_of(config))
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)  # until the event loop takes it over
     try:
-        return asyncio.run(_COMMANDS[args.command](config, args))
+        return asyncio.run(_terminable(_COMMANDS[args.command](config, args)))
     except StoreUnavailable as exc:
         print(f"watcher: {exc}", file=sys.stderr)
         return EXIT_FAIL
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         return EXIT_INTERRUPTED if args.command == "once" else EXIT_OK
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
-    """SIGTERM (``timeout``, ``docker stop``, systemd) ends a command as Ctrl-C does: its
-    ``finally`` blocks close Redis, so the embedded server it started stops with the last
-    process using it, instead of being left running with nobody to stop it. ``run`` and
-    ``once`` take SIGTERM on their event loop instead, to finish their work first."""
+    """SIGTERM before the event loop runs (imports, the config): as Ctrl-C there."""
     raise KeyboardInterrupt
+
+
+async def _terminable(command: Awaitable[int]) -> int:
+    """``command``, which SIGTERM (``timeout``, ``docker stop``, systemd) cancels as asyncio
+    cancels it on Ctrl-C: at an await, so its ``finally`` blocks close Redis, and the embedded
+    server it started stops with the last process using it instead of being left running
+    with nobody to stop it. ``run`` and ``once`` take SIGTERM over to finish their work."""
+    _cancel_on_sigterm()
+    return await command
+
+
+def _cancel_on_sigterm() -> None:
+    """SIGTERM cancels the running command's task (the event loop's handler, not a raise at
+    whatever line the signal lands on)."""
+    task = asyncio.current_task()
+    if task is not None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
 
 
 # Request headers whose values are not secrets; every other configured header value (a token,
@@ -318,7 +332,7 @@ async def _poll_until_interrupted(
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):  # a second one stops at once
             loop.remove_signal_handler(sig)
-        signal.signal(signal.SIGTERM, _interrupt)  # asyncio put back the default: no cleanup
+        _cancel_on_sigterm()  # asyncio put back the default, which would skip every cleanup
         stop.cancel()
     cut = [name for name, task in polls.items() if not task.done()]
     for name in cut:
@@ -432,8 +446,12 @@ async def _tail(config: Config, args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
+    stop = asyncio.Event()  # Ctrl-C or SIGTERM: done once the read in flight returns
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        async for _id, event, doc in app.stories.tail(from_start=args.from_start):
+        async for _id, event, doc in app.stories.tail(from_start=args.from_start, until=stop):
             data = json.loads(doc.to_json())
             print(json.dumps({"event": event, **data}, ensure_ascii=False), flush=True)
     finally:

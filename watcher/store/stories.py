@@ -4,6 +4,7 @@ Every emitting script trims the stream in the same step, by ``stream`` (``retent
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -288,11 +289,19 @@ class Stories:
         return StoryRecord.from_fields({str(k): str(v) for k, v in raw.items()})
 
     async def tail(
-        self, *, from_start: bool = False, block_ms: int = TAIL_BLOCK_MS
+        self,
+        *,
+        from_start: bool = False,
+        block_ms: int = TAIL_BLOCK_MS,
+        until: asyncio.Event | None = None,
     ) -> AsyncIterator[tuple[str, str, Document]]:
-        """Yield (stream id, event, document) as entries arrive; from the start or from now."""
+        """Yield (stream id, event, document) as entries arrive; from the start or from now.
+
+        Ends when ``until`` is set, at the latest when the read in flight returns (within
+        ``block_ms``): cancelling the task in a blocking read instead was not reliable (redis-py
+        sometimes took the cancellation for the read's own and went on reading)."""
         last = "0-0" if from_start else "$"
-        while True:
+        while until is None or not until.is_set():
             batch = await self._read(last, block_ms)
             for _stream, entries in batch or []:
                 for entry_id, fields in entries:
