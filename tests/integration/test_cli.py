@@ -31,6 +31,7 @@ from tests.support.cli import (
     meta_stories,
     run_cli,
     serve_stories,
+    start_cli,
     stream,
     wait_until,
 )
@@ -342,13 +343,7 @@ def test_tail_keeps_following_a_quiet_stream(
     base = serve_stories(site, stories)
     site.add("/feed.xml", rss(stories, base))
     config = make_config([{"name": "local", "type": "feed", "url": f"{base}/feed.xml"}])
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "watcher", "tail", "--config", str(config)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_cli("tail", "--config", str(config))
     try:
         line_with(proc.stderr, "reading stream")
         time.sleep(7)  # nothing to read for longer than the old 5 s reply timeout

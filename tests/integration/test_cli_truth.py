@@ -32,6 +32,7 @@ from tests.support.cli import (
     meta_stories,
     run_cli,
     serve_stories,
+    start_cli,
     stream,
     wait_until,
 )
@@ -202,13 +203,7 @@ def test_sigterm_ends_a_command_as_ctrl_c_does_and_its_embedded_redis_with_it(
         fetch={"allow_private_networks": ["127.0.0.1/32"]},
         sources=[{"name": "s", "type": "feed", "url": slow}],
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "watcher", *command, "--config", str(config)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_cli(*command, "--config", str(config))
     settings = tmp_path / "data" / "redis.db.settings"
     try:
         if command == ["tail"]:  # its first line comes once it reads the stream

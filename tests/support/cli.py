@@ -41,6 +41,19 @@ def run_cli(
     )
 
 
+def start_cli(*args: str) -> subprocess.Popen[str]:
+    """Start ``python -m watcher`` from the repository with its stdout and stderr piped, for a
+    command a test talks to while it runs (``tail``, an ``once`` to interrupt); read its pipes
+    with ``line_with``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "watcher", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 class Daemon:
     """One `watcher run` process. Its log goes to a file, not a pipe: a pipe nobody reads
     fills up and blocks the daemon mid-test."""
