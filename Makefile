@@ -4,20 +4,28 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config/watcher.yaml
 
-.PHONY: run test lint bench fuzz install clean
+.PHONY: run test lint bench fuzz install install-test clean
 
+# Two stamps: `make run` installs what the daemon needs, and no more (the test extras bring a
+# browser driver, schemathesis and hypothesis a newcomer who only runs it does not need).
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(BIN)/.installed-test: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
 install: $(BIN)/.installed
 
+install-test: $(BIN)/.installed-test
+
 run: install
 	$(BIN)/watcher run --config $(CONFIG)
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -34,7 +42,7 @@ TEST_WORKERS ?= auto
 test: lint
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
-bench: install
+bench: install-test
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/extraction.py
 
@@ -43,7 +51,7 @@ bench: install
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS ?= $(wildcard fuzz/*.py)
 
-fuzz: install
+fuzz: install-test
 	$(BIN)/python -m pip install --quiet -e '.[test,fuzz]'
 	@status=0; for target in $(FUZZ_TARGETS); do \
 	  name=$$(basename $$target .py); mkdir -p .fuzz/$$name; \
