@@ -121,6 +121,27 @@ def test_dashboard_lists_sources_shows_copies_and_follows_polls(
         _publish_and_follow(page, served, home, polls_before)
 
 
+def test_sources_page_fits_a_laptop_screen_with_a_long_error(
+    page: Any, site: Any, tmp_path: Path, redis_url: str, ns: str
+) -> None:
+    """A source failing on a long URL (its error quotes it whole) wraps inside its cell: the
+    sources table fits a 1300 px window instead of pushing the counts column off screen."""
+    long_path = "/feeds/" + "verylongsectionname" * 14 + ".xml"  # 404 on the site
+    broken = {"name": "broken", "type": "feed", "url": site.url(long_path), "every": "2s"}
+    page.set_viewport_size({"width": 1300, "height": 900})
+    with served_daemon(site, tmp_path, redis_url, ns, more_sources=[broken]) as served:
+        wait_for_stories(served, 2)
+        row = page.locator('tr[data-source="broken"]')
+        home = f"http://127.0.0.1:{served.port}/"
+        reload_until(page, home, lambda: "failing" in row.inner_text(), "the broken row")
+        assert long_path in row.inner_text()
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        screenshot(page, tmp_path, "dashboard-long-error.png")
+    assert overflow <= 0, f"the sources page is {overflow} px wider than the window"
+
+
 def _publish_and_follow(page: Any, served: Served, home: str, polls_before: int) -> None:
     served.publish(LATER)
     first_title = page.locator("#stories tbody tr:first-child td:first-child a")

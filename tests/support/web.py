@@ -11,7 +11,7 @@ import json
 import socket
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +79,7 @@ def served_daemon(
     *,
     token: str | None = None,
     every: str = "2s",
+    more_sources: Sequence[dict[str, Any]] = (),
     **extra: Any,
 ) -> Iterator[Served]:
     """A `watcher run` on a free port, polled once and indexed (see the module docstring)."""
@@ -97,7 +98,10 @@ def served_daemon(
         http=http,
         fetch={"allow_private_networks": ["127.0.0.1/32"], "delay": "0s", "timeout": "5s"},
         topics=[{"name": "meta-ai", "any": ["Meta", "Llama", "Zuckerberg"]}],
-        sources=[{"name": "local-news", "type": "feed", "url": f"{base}/feed.xml", "every": every}],
+        sources=[
+            {"name": "local-news", "type": "feed", "url": f"{base}/feed.xml", "every": every},
+            *more_sources,
+        ],
         **extra,
     )
     with daemon(config, env) as run:
