@@ -218,7 +218,11 @@ def test_sigterm_ends_a_command_as_ctrl_c_does_and_its_embedded_redis_with_it(
         proc.kill()
     assert proc.returncode == (0 if command == ["tail"] else 130), err[-2000:]
     assert "Traceback" not in err
-    wait_until(lambda: not _alive(pid), within=15, what="the embedded Redis to stop")
+    try:
+        wait_until(lambda: not _alive(pid), within=15, what="the embedded Redis to stop")
+    finally:
+        if _alive(pid):  # the failure is reported; the server is not left running after it
+            os.kill(pid, signal.SIGKILL)
     if command[0] == "once":
         assert "s: interrupted" in out, out
 
