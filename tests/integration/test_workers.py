@@ -136,8 +136,12 @@ async def test_workers_worker_exits_when_orphaned_mid_task() -> None:
     try:
         running = asyncio.create_task(workers.run(URL, tasks.spin, 3600))
         worker = await _busy(workers)
-        os.kill(procs.parent(worker), signal.SIGKILL)  # the forkserver
+        forkserver = procs.parent(worker)
+        os.kill(forkserver, signal.SIGKILL)
         await _gone(worker)
+        # Dead, not just signalled: this process's next pool (the next test) must find it dead
+        # and start a new one; one still dying answers its fork request with EOFError.
+        await _gone(forkserver)
         with pytest.raises(WorkerCrashed):
             await running
     finally:
