@@ -243,7 +243,10 @@ class NearDupIndex:
 
         Scans the index's keys, so it is for status pages and the bench, not per request.
         """
-        keys = [k async for k in self._client.scan_iter(match=f"{self._prefix}*", count=1000)]
+        # SCAN may return a key twice (while Redis rehashes its keyspace): each counts once.
+        keys = sorted(
+            {k async for k in self._client.scan_iter(match=f"{self._prefix}*", count=1000)}
+        )
         total, stories = 0, 0
         for start in range(0, len(keys), 1000):
             chunk = keys[start : start + 1000]
