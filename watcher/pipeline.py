@@ -289,7 +289,9 @@ async def _discover_roots(
             if child.not_modified:
                 continue
             pages.append(child)
-            entries += (await _parse_source("sitemap", child, source, deps, now)).entries
+            listed = await _parse_source("sitemap", child, source, deps, now)
+            _note_damage(listed, report)
+            entries += listed.entries
     if not pages:
         return [], None
     return pages, Discovery(
@@ -315,14 +317,15 @@ async def _parse_source(
 
 
 def _note_damage(found: Discovery, report: PollReport) -> None:
-    """A feed that was read only up to where its XML breaks: its entries go on, and the
-    damage is a WARNING line and goes in the report (``watcher once``, ``watcher status``),
-    so items lost after it are not lost without a word."""
+    """A feed or sitemap that was read only up to where its XML breaks: its entries go on,
+    and the damage is a WARNING line (``feed_malformed``, ``sitemap_malformed``) and goes in
+    the report (``watcher once``, ``watcher status``), so items lost after it are not lost
+    without a word."""
     damage = found.damage
     if damage is None:
         return
     log.warning(
-        "feed_malformed",
+        "sitemap_malformed" if damage.reason == "malformed_sitemap" else "feed_malformed",
         url=damage.url,
         reason=damage.reason,
         line=damage.line,

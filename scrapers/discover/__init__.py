@@ -7,10 +7,10 @@
       3 order    newest first, undated last in document order (a page has no dates: page order)
       4 cap      one entry per canonical URL, at most ``limit``
 
-A feed that is not well-formed but still yields entries is read, with ``Discovery.damage``
-saying where it broke. A body that is not what the source type promised raises ``ParseError``
-(``malformed_feed``, ``malformed_sitemap``, ``malformed_page``) naming the URL and what is
-wrong.
+A feed or sitemap that is not well-formed but still yields entries is read, with
+``Discovery.damage`` saying where it broke. A body that is not what the source type promised
+raises ``ParseError`` (``malformed_feed``, ``malformed_sitemap``, ``malformed_page``) naming
+the URL and what is wrong.
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ class Discovery:
     ``entries`` newest first when dates are known; ``follow`` child sitemaps to fetch next
     (same site only); ``refused`` cross-site URLs that were dropped, so the caller can log them;
     ``refresh`` what an RSS feed says about how often to poll it (``every: auto`` uses it);
-    ``damage`` where a feed that was still partly read is not well-formed (None: it is).
+    ``damage`` where a feed or sitemap that was still partly read is not well-formed (None:
+    it is).
     """
 
     entries: list[Entry]
@@ -93,6 +94,7 @@ def discover(
             entries=select(sitemap.entries, now, max_age, limit),
             follow=[child.url for child in children],
             refused=sitemap.refused,
+            damage=sitemap.damage,
         )
     if kind == "page":
         page = parse_page(body, base_url)

@@ -2,6 +2,9 @@
 
 1 parse with a hardened lxml parser: no entity expansion, no DTD or network fetches, no huge
   trees. A ``<loc>`` that contains an entity reference is dropped rather than guessed at.
+  A sitemap whose XML breaks part-way (cut off at ``max_bytes``, a stray ``&``) keeps the
+  elements read whole before the break, with ``SitemapLinks.damage`` saying where it broke:
+  a 40,000-URL sitemap is not lost to one bad byte, nor passed as clean.
 2 ``<sitemapindex>`` → children (dated by ``<lastmod>``); ``<urlset>`` → entries dated by
   ``news:publication_date`` (Google News), else ``<lastmod>``, titled by ``news:title``
 3 any URL on another site is refused (a sitemap may only list its own site's URLs), and
@@ -16,15 +19,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from lxml import etree
 
-from scrapers.discover.feeds import looks_like_html, parse_feed
+from scrapers.discover.feeds import looks_like_html, read_feed
 from scrapers.errors import ParseError
-from scrapers.model import Entry
+from scrapers.model import Damage, Entry
 from scrapers.urls import is_web_url, resolve, same_site
 
 __all__ = ["SitemapLinks", "parse_sitemap", "parse_w3c_datetime"]
@@ -36,30 +39,45 @@ _YEAR_OR_MONTH = re.compile(r"\A(\d{4})(?:-(\d{2}))?\Z")  # W3C Datetime's coars
 
 @dataclass(frozen=True)
 class SitemapLinks:
-    """What one sitemap listed, in document order: articles, child sitemaps, refused URLs."""
+    """What one sitemap listed, in document order: articles, child sitemaps, refused URLs,
+    and where its XML broke when it was read only in part."""
 
     entries: list[Entry] = field(default_factory=list)
     children: list[Entry] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    damage: Damage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Xml:
+    root: Any
+    damage: Damage | None = None
 
 
 def parse_sitemap(body: str, base_url: str) -> SitemapLinks:
     """Entries (urlset) or children (index) of a sitemap, same-site only.
 
-    Raises ParseError(kind="malformed_sitemap") naming the URL and the problem.
+    Raises ParseError(kind="malformed_sitemap") naming the URL and the problem, also when
+    the XML breaks before any whole ``<url>`` or ``<sitemap>``.
     """
-    root = _parse_xml(body, base_url)
-    name = etree.QName(root).localname
+    xml = _parse_xml(body, base_url)
+    name = _local(xml.root.tag)
+    if name in _FEED_ROOTS:  # feedparser reads (and reports) a broken feed its own way
+        feed = read_feed(body, base_url)
+        return replace(_split_by_site(feed.entries, base_url), damage=feed.damage)
+    child = {"urlset": "url", "sitemapindex": "sitemap"}.get(name)
+    if child is None:
+        raise _malformed(base_url, f"not a sitemap (root element <{name}>)")
+    elements = _children(xml.root, child)
+    if xml.damage is not None:
+        elements = elements[:-1]  # the one open where the XML broke, closed by the parser
+        if not elements:
+            raise _malformed(base_url, xml.damage.detail)
     if name == "urlset":
-        return _split_by_site([_url_entry(el, base_url) for el in _children(root, "url")], base_url)
-    if name == "sitemapindex":
-        found = _split_by_site(
-            [_loc_entry(el, base_url) for el in _children(root, "sitemap")], base_url
-        )
-        return SitemapLinks(children=found.entries, refused=found.refused)
-    if name in _FEED_ROOTS:
-        return _split_by_site(parse_feed(body, base_url), base_url)
-    raise _malformed(base_url, f"not a sitemap (root element <{name}>)")
+        found = _split_by_site([_url_entry(el, base_url) for el in elements], base_url)
+        return replace(found, damage=xml.damage)
+    found = _split_by_site([_loc_entry(el, base_url) for el in elements], base_url)
+    return SitemapLinks(children=found.entries, refused=found.refused, damage=xml.damage)
 
 
 def parse_w3c_datetime(value: str | None) -> datetime | None:
@@ -83,13 +101,20 @@ def parse_w3c_datetime(value: str | None) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def _parse_xml(body: str, base_url: str) -> Any:
-    """The root element; ParseError for empty bodies, HTML pages and XML syntax errors."""
+def _parse_xml(body: str, base_url: str) -> _Xml:
+    """The root element, with what was read of it before the XML broke (and where it broke);
+    ParseError for empty bodies, HTML pages, and XML that breaks before its root element.
+
+    A pull parser stops at the first fatal error and closes the elements still open there,
+    so every child but the last one of the root was read whole (see ``parse_sitemap``).
+    Namespace errors are not fatal: the parser reads on, and they lose nothing.
+    """
     if not body.strip():
         raise _malformed(base_url, "not a sitemap (empty body)")
     if looks_like_html(body):
         raise _malformed(base_url, "not a sitemap (got an HTML page)")
-    parser = etree.XMLParser(
+    parser = etree.XMLPullParser(
+        events=("start",),
         encoding="utf-8",  # the body is already text: its XML declaration must not re-decode it
         resolve_entities=False,
         no_network=True,
@@ -98,11 +123,26 @@ def _parse_xml(body: str, base_url: str) -> Any:
         remove_comments=True,
         remove_pis=True,
     )
+    etree.clear_error_log()  # this thread's: the complaints below are this body's alone
     try:
-        return etree.fromstring(body.lstrip("\ufeff").encode("utf-8"), parser)
+        parser.feed(body.lstrip("\ufeff").encode("utf-8"))
+        return _Xml(parser.close())
     except etree.XMLSyntaxError as exc:
-        message = _LXML_POSITION.sub("", exc.msg or str(exc))
-        raise _malformed(base_url, f"malformed XML at line {exc.lineno}: {message}") from exc
+        root = next((element for _, element in parser.read_events()), None)
+        fatal = [error for error in exc.error_log if error.level == etree.ErrorLevels.FATAL]
+        if root is not None and not fatal:  # namespace slips only (an undeclared news:
+            return _Xml(root)  # prefix): the parser read on to the end, nothing is lost
+        first = fatal[0] if fatal else None
+        damage = Damage(
+            base_url,
+            "malformed_sitemap",
+            _LXML_POSITION.sub("", first.message if first else exc.msg or str(exc)),
+            first.line if first else exc.position[0],
+            first.column if first else exc.position[1],
+        )
+        if root is None:
+            raise _malformed(base_url, damage.detail) from exc
+        return _Xml(root, damage)
 
 
 def _malformed(base_url: str, detail: str) -> ParseError:
@@ -111,7 +151,13 @@ def _malformed(base_url: str, detail: str) -> ParseError:
 
 def _children(parent: Any, name: str) -> list[Any]:
     """Direct children with this local name, whatever their namespace."""
-    return [el for el in parent if isinstance(el.tag, str) and etree.QName(el).localname == name]
+    return [el for el in parent if isinstance(el.tag, str) and _local(el.tag) == name]
+
+
+def _local(tag: str) -> str:
+    """``{namespace}name`` → ``name``; also an unbound ``prefix:name``, which a pull parser
+    that stopped at a namespace error leaves as the tag of what it read before."""
+    return tag.rpartition("}")[2].rpartition(":")[2]
 
 
 def _child_text(parent: Any, *path: str) -> str | None:

@@ -209,6 +209,38 @@ def test_once_reads_a_damaged_feed_and_reports_where_it_breaks(
     assert body["sources"]["damaged"]["last_warning"] is None
 
 
+def test_once_reads_a_cut_off_child_sitemap_up_to_the_cut_and_says_so(
+    site: Any, make_config: Callable[..., Path], redis_client: redis.Redis, ns: str
+) -> None:
+    """A sitemap index whose child sitemap is cut off inside its second ``<url>``: the first
+    story is emitted, the cut one is not fetched from half a URL, and the damage is a
+    sitemap_malformed WARNING, a `source damaged` line in `once` and a `status` warning."""
+    stories = meta_stories(2)
+    base = serve_stories(site, stories)
+    child = news_sitemap(stories, base)
+    site.add("/sitemap-news.xml", child[: child.rindex(stories[1].path) + 8])
+    index = f"<sitemapindex><sitemap><loc>{base}/sitemap-news.xml</loc></sitemap></sitemapindex>"
+    site.add("/sitemap.xml", index)
+    config = make_config([{"name": "news", "type": "sitemap", "url": f"{base}/sitemap.xml"}])
+
+    once = run_cli("once", "--config", str(config))
+    assert once.returncode == 0, once.stderr[-3000:]
+    assert "news: polled 1, new 1, duplicate 0, filtered 0, failed 0" in once.stdout, once.stdout
+    assert [d["url"] for d in stream(redis_client, ns)] == [f"{base}{stories[0].path}"]
+    child_url = f"{base}/sitemap-news.xml"
+    damage = f"malformed_sitemap: {child_url}: malformed XML at line 3, column "
+    assert f"  source damaged: {damage}" in once.stdout, once.stdout
+    logged = [json.loads(x) for x in once.stderr.splitlines() if "sitemap_malformed" in x]
+    assert [(x["level"], x["source"], x["url"], x["line"]) for x in logged] == [
+        ("warning", "news", child_url, 3)
+    ], logged
+    assert not site.hits(stories[1].path[:8])  # nothing asked for the half URL
+
+    status = json.loads(run_cli("status", "--json", "--config", str(config)).stdout)
+    assert status["sources"]["news"]["last_warning"].startswith(damage)
+    assert status["sources"]["news"]["last_error"] is None
+
+
 def test_once_failed_article_is_retried_next_cycle(
     site: Any, make_config: Callable[..., Path], redis_client: redis.Redis, ns: str
 ) -> None:

@@ -192,7 +192,7 @@ MALFORMED = [
     ("empty", "", "empty body"),
     ("whitespace", "\n  \n", "empty body"),
     ("html-page", (DATA / "feeds/html_served_as_feed.html").read_text(), "got an HTML page"),
-    ("truncated", (DATA / "sitemaps/truncated_sitemap.xml").read_text(), "malformed XML at line 9"),
+    ("cut-in-first-url", "<urlset><url><loc>https://x.com/a</lo", "malformed XML at line 1"),
     ("plain-text", "Service temporarily unavailable", "malformed XML at line 1"),
     ("wrong-root", '<?xml version="1.0"?><response><ok/></response>', "root element <response>"),
 ]
@@ -209,6 +209,70 @@ def test_sitemap_malformed_body_raises(body: str, detail: str) -> None:
     assert caught.value.url == GAZETTE_INDEX
     assert str(caught.value).startswith(f"{GAZETTE_INDEX}: ")
     assert detail in str(caught.value)
+
+
+OPEN_MODEL = "https://openmodelweekly.com/sitemap.xml"
+
+
+def test_sitemap_cut_off_keeps_the_whole_urls_and_reports_where() -> None:
+    """A sitemap cut mid-``<url>`` (max_bytes, a dropped connection) keeps the URLs read
+    whole and says where it broke; the cut one (its ``<loc>`` half a URL) is not guessed at."""
+    body = (DATA / "sitemaps/truncated_sitemap.xml").read_text()
+    found = discover("sitemap", body, OPEN_MODEL, now=NOW, max_age=None)
+    assert [e.url for e in found.entries] == [
+        "https://openmodelweekly.com/2026/11/23/llama-5-benchmarks-first-48-hours/"
+    ]
+    assert found.damage is not None
+    assert (found.damage.url, found.damage.reason) == (OPEN_MODEL, "malformed_sitemap")
+    assert (found.damage.line, found.damage.column) == (9, 1)
+    assert str(found.damage).startswith(f"{OPEN_MODEL}: malformed XML at line 9, column 1: ")
+
+
+def test_sitemap_broken_mid_way_keeps_what_came_before() -> None:
+    """A stray ``&`` inside the second ``<url>``: the first is kept, the second (read up to
+    the error) and everything after it are not, and the damage names the column."""
+    urls = "".join(f"<url><loc>https://x.com/news/{n}</loc></url>" for n in (1, 2, 3))
+    body = '<?xml version="1.0"?><urlset>' + urls.replace("/2<", "/2 & more<") + "</urlset>"
+    found = discover("sitemap", body, "https://x.com/sitemap.xml", now=NOW, max_age=None)
+    assert [e.url for e in found.entries] == ["https://x.com/news/1"]
+    assert found.damage is not None
+    assert found.damage.line == 1
+    assert found.damage.column == body.index("&") + 2  # libxml2: 1-based, past the "&"
+    assert found.damage.message == "xmlParseEntityRef: no name"
+
+
+def test_sitemap_index_cut_off_keeps_its_whole_children() -> None:
+    """A sitemap index cut inside its third ``<sitemap>`` still leads to the first two."""
+    children = "".join(
+        f"<sitemap><loc>https://x.com/sitemap-{n}.xml</loc></sitemap>\n" for n in (1, 2, 3)
+    )
+    body = "<sitemapindex>\n" + children[: children.rindex("</loc>")]
+    found = discover("sitemap", body, "https://x.com/sitemap.xml", now=NOW, max_age=None)
+    assert found.follow == ["https://x.com/sitemap-1.xml", "https://x.com/sitemap-2.xml"]
+    assert found.damage is not None
+    assert found.damage.line == 4
+
+
+def test_sitemap_with_an_undeclared_news_prefix_is_read_whole() -> None:
+    """A Google News sitemap that forgot ``xmlns:news`` (common) breaks only namespace rules:
+    the parser reads on, so every URL is kept, titled, and nothing is called damage."""
+    urls = "".join(
+        f"<url><loc>https://x.com/news/{n}</loc><news:news><news:title>T{n}</news:title>"
+        "</news:news></url>"
+        for n in (1, 2)
+    )
+    body = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
+    found = discover("sitemap", body, "https://x.com/s.xml", now=NOW, max_age=None)
+    assert [(e.url, e.title) for e in found.entries] == [  # undated: document order
+        ("https://x.com/news/1", "T1"),
+        ("https://x.com/news/2", "T2"),
+    ]
+    assert found.damage is None
+
+
+def test_well_formed_sitemap_has_no_damage() -> None:
+    body = "<urlset><url><loc>https://x.com/news/1</loc></url></urlset>"
+    assert discover("sitemap", body, "https://x.com/s.xml", now=NOW).damage is None
 
 
 W3C = [
