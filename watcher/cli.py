@@ -733,10 +733,20 @@ def _sources(config: Config, path: Path, args: argparse.Namespace) -> int:
 def _export_sources(config: Config) -> int:
     feeds = [s for s in config.sources if s.type == "feed"]
     print(export_opml(feeds), end="")
-    if len(feeds) < len(config.sources):
-        left = len(config.sources) - len(feeds)
-        print(f"watcher: {left} sitemap/page/site sources are not feeds: left out", file=sys.stderr)
+    if left := [s for s in config.sources if s.type != "feed"]:
+        named = ", ".join(f"{s.name} ({s.type})" for s in left[:EXPORT_NAMES_SHOWN])
+        more = (
+            f" and {len(left) - EXPORT_NAMES_SHOWN} more" if len(left) > EXPORT_NAMES_SHOWN else ""
+        )
+        print(
+            f"watcher: left out {_count(len(left), 'source')} that OPML cannot list"
+            f" (it lists feeds only): {named}{more}",
+            file=sys.stderr,
+        )
     return EXIT_OK
+
+
+EXPORT_NAMES_SHOWN = 5  # ``sources export`` names this many of the sources it left out
 
 
 def _append_sources(path: Path, plan: ImportPlan, comment: str) -> None:
