@@ -3,13 +3,14 @@
 pydantic words its errors for programmers ("Extra inputs are not permitted", "Input should be
 greater than or equal to 1"); ``watcher check`` is read by someone editing YAML. Each error keeps
 its key path (SPEC) and gets a message in the config's own terms: an unknown key names the key
-it is probably a typo of, and a bound on a duration is written as a duration (``1s``, ``50ms``).
+it is probably a typo of, a missing one the values it takes, and a bound on a duration is
+written as a duration (``1s``, ``50ms``).
 """
 
 from __future__ import annotations
 
 import difflib
-from typing import Any, get_args
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
@@ -82,6 +83,8 @@ def _message(err: Any, root: type[BaseModel]) -> str:
     if kind == "extra_forbidden":
         model, _ = _walk(root, err["loc"][:-1])
         return _unknown_key(str(err["loc"][-1]), model)
+    if kind == "missing":
+        return _missing(root, err["loc"])
     if kind in _BOUNDS and err.get("ctx"):
         key, words = _BOUNDS[kind]
         _, info = _walk(root, err["loc"])
@@ -89,6 +92,25 @@ def _message(err: Any, root: type[BaseModel]) -> str:
         shown = _duration(float(bound)) if _is_duration(info) else str(bound)
         return f"{words} {shown}"
     return _plain(err)
+
+
+def _missing(root: type[BaseModel], loc: tuple[int | str, ...]) -> str:
+    """``required key missing``, with the values it takes when they are a fixed few
+    (``type``: feed, sitemap, page, site): pydantic says ``Field required``."""
+    _, info = _walk(root, loc)
+    choices = _choices(info.annotation) if info is not None else ()
+    listed = f" (one of: {', '.join(choices)})" if choices else ""
+    return f"required key missing{listed}"
+
+
+def _choices(annotation: object) -> tuple[str, ...]:
+    """The values of a ``Literal`` of strings, also inside ``Annotated`` or ``X | None``."""
+    if get_origin(annotation) is Literal:
+        return tuple(str(arg) for arg in get_args(annotation))
+    for arg in get_args(annotation):
+        if found := _choices(arg):
+            return found
+    return ()
 
 
 def _unknown_key(key: str, model: type[BaseModel] | None) -> str:

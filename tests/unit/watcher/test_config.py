@@ -207,8 +207,21 @@ def test_parse_config_invalid_topic_is_still_a_known_topic() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(tree, {})
     assert [str(p) for p in info.value.problems] == [
-        "topics[0].any: Field required",
+        "topics[0].any: required key missing",
         "sources[1].evrey: unknown key (did you mean 'every'?)",
+    ]
+
+
+def test_parse_config_missing_keys_say_required_and_the_choices() -> None:
+    """A missing key reads as such, not as pydantic's "Field required"; a key with a fixed
+    set of values (a source's type) lists them."""
+    tree = {"sources": [{"name": "a", "url": "https://a.example/feed"}, {"type": "feed"}]}
+    with pytest.raises(ConfigError) as info:
+        parse_config(tree, {})
+    assert [str(p) for p in info.value.problems] == [
+        "sources[0].type: required key missing (one of: feed, sitemap, page, site)",
+        "sources[1].name: required key missing",
+        "sources[1].url: required key missing",
     ]
 
 
