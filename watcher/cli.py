@@ -490,8 +490,8 @@ async def _status(config: Config, args: argparse.Namespace) -> int:
         print(logs.redact_text(json.dumps(body, indent=2)))  # a receiver's reply may echo a token
         return EXIT_OK
     print(
-        f"stream {app.keys.stories}: {stream.length} stories;"
-        f" near-duplicate index: {indexed} stories"
+        f"stream {app.keys.stories}: {_count(stream.length, 'story', 'stories')};"
+        f" near-duplicate index: {_count(indexed, 'story', 'stories')}"
     )
     for group in stream.lagging:
         print(format_lagging(group, app.stories.stream.maxlen))
@@ -603,9 +603,9 @@ def format_endpoint(name: str, row: dict[str, Any], *, config_arg: str | None = 
     ]
     if digest := row.get("digest"):
         due = f", next due {digest['next_at']}" if digest["next_at"] else ""
+        collected = _count(digest["collecting"], "story", "stories")
         lines.append(
-            f"  digest every {digest['every']:g}s: {digest['collecting']} stories"
-            f" collected, not sent yet{due}"
+            f"  digest every {digest['every']:g}s: {collected} collected, not sent yet{due}"
         )
     if row["disabled"]:
         lines.append(f"  disabled: {row['disabled_reason']}")

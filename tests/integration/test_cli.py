@@ -236,6 +236,8 @@ def test_once_reads_a_cut_off_child_sitemap_up_to_the_cut_and_says_so(
     ], logged
     assert not site.hits(stories[1].path[:8])  # nothing asked for the half URL
 
+    text = run_cli("status", "--config", str(config)).stdout
+    assert f"stream {ns}:stories: 1 story; near-duplicate index: 1 story\n" in text, text
     status = json.loads(run_cli("status", "--json", "--config", str(config)).stdout)
     assert status["sources"]["news"]["last_warning"].startswith(damage)
     assert status["sources"]["news"]["last_error"] is None
