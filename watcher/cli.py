@@ -405,7 +405,7 @@ async def _webhooks(config: Config, args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"watcher: {exc}", file=sys.stderr)
             return EXIT_CONFIG
-        print(f"replay: {queued} events queued")
+        print(f"replay: {_count(queued, 'event')} queued")
         print(format_drain(await app.dispatcher.drain(args.wait), config_arg=args.config))
     finally:
         await app.aclose()

@@ -98,6 +98,7 @@ def test_dead_letter_then_replay_redelivers_with_the_same_id(
     rx.script(default=200)
     replay = run_cli("webhooks", "replay", "--endpoint", "news", "--config", str(config))
     assert replay.returncode == 0, replay.stderr
+    assert "replay: 1 event queued\n" in replay.stdout, replay.stdout
     assert "webhooks: delivered 1," in replay.stdout, replay.stdout
     assert {rx.requests[-1].webhook_id} == failed_ids
     assert redis_client.xlen(f"{ns}:webhooks:dead") == 0
