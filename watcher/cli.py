@@ -817,6 +817,11 @@ def format_preview(target: str, found: Preview) -> str:
     if found.site is not None:
         lines += format_site(found.site)
     lines += [f"  followed child sitemap {url}" for url in found.followed]
+    lines += [
+        f"  source damaged: {d.reason}: {d}; its readable entries are listed; items past the"
+        " damage may be missing"
+        for d in found.damage
+    ]
     fates = (*FATES, ("filtered", "filtered by topics")) if found.topics else FATES
     counts = ", ".join(f"{label} {found.count(fate)}" for fate, label in fates)
     lines.append(f"entries: {len(found.entries)} ({counts})")

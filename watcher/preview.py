@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from scrapers.discover import DEFAULT_MAX_AGE, MAX_CHILD_SITEMAPS, detect_kind, discover
 from scrapers.errors import ScrapeError
 from scrapers.fetch import Fetcher, RequestOptions
-from scrapers.model import Entry, Page
+from scrapers.model import Damage, Entry, Page
 from watcher import tasks
 from watcher.config import Source, SourceKind
 from watcher.model import published_of
@@ -76,6 +76,7 @@ class Preview:
     articles: list[PreviewArticle] = field(default_factory=list)
     site: SiteFound | None = None  # what site discovery found (kind ``site``)
     topics: tuple[str, ...] = ()  # the source's topics filter; empty: every story is kept
+    damage: list[Damage] = field(default_factory=list)  # bodies read only up to a break
 
     def count(self, fate: str) -> int:
         return sum(1 for e in self.entries if e.fate == fate)
@@ -105,12 +106,14 @@ async def preview(
         roots = [SubSource(kind, page.url)]
     entries: list[Entry] = []
     followed: list[str] = []
+    damage: list[Damage] = []
     for root in roots:
         body = page if root.url == page.url else await fetcher.get(root.url, options=options)
         found = await parse(
             body.url, body.text, discover, root.kind, body.text, body.url, now=now, max_age=None
         )
         entries += found.entries
+        damage += [found.damage] if found.damage else []
         for child in found.follow[:MAX_CHILD_SITEMAPS]:
             child_page = await fetcher.get(child, options=options)
             child_found = await parse(
@@ -121,8 +124,10 @@ async def preview(
                 child_page.text,
                 child_page.url,
                 now=now,
+                max_age=None,
             )
             entries += child_found.entries
+            damage += [child_found.damage] if child_found.damage else []
             followed.append(child)
     max_age = DEFAULT_MAX_AGE if isinstance(target, str) else target.max_age  # the config default
     judged = [
@@ -133,7 +138,7 @@ async def preview(
     articles = [await _article(entry, fetcher, parse, options, wanted) for entry in new]
     dropped = {entry.url for entry, art in zip(new, articles, strict=True) if art.filtered}
     judged = [replace(e, fate="filtered") if e.entry.url in dropped else e for e in judged]
-    return Preview(page.url, kind, followed, judged, articles, found_site, wanted)
+    return Preview(page.url, kind, followed, judged, articles, found_site, wanted, damage)
 
 
 def _kind_of(page: Page) -> SourceKind:

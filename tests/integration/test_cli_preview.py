@@ -197,3 +197,28 @@ def test_preview_shows_what_the_topics_filter_drops_as_the_poll_does(
 
     polled = run_cli("once", "--config", str(config))
     assert "new 2, duplicate 0, filtered 1" in polled.stdout, polled.stdout
+
+
+def test_preview_says_a_child_sitemap_is_cut_off_and_judges_its_old_entries(
+    site: Any, make_config: Callable[..., Path]
+) -> None:
+    """A sitemap index whose child is cut off inside its last ``<url>``: preview lists what
+    was read whole, says where the child broke (as ``once`` would), and judges the child's
+    month-old entry ``too old`` as the root's would be, instead of leaving it out unseen."""
+    fresh, cut = meta_stories(2, prefix="cutoff")
+    stale = Story("cutoff-stale", "Meta ships a model last month",
+                  published=datetime.now(UTC) - timedelta(days=30))  # fmt: skip
+    base = serve_stories(site, [fresh, stale, cut])
+    child = news_sitemap([fresh, stale, cut], base)
+    site.add("/news.xml", child[: child.rindex(cut.path) + 8])
+    index = f"<sitemapindex><sitemap><loc>{base}/news.xml</loc></sitemap></sitemapindex>"
+    site.add("/sitemap.xml", index)
+    config = make_config([{"name": "news", "type": "sitemap", "url": f"{base}/sitemap.xml"}])
+
+    result = run_cli("--config", str(config), "preview", "news", "--sample", "0")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"  followed child sitemap {base}/news.xml" in out, out
+    assert f"  source damaged: malformed_sitemap: {base}/news.xml: malformed XML at line " in out
+    assert "entries: 2 (new 1, known 0, too old 1, refused by robots 0)" in out, out
+    assert not site.hits(cut.path[:8])
