@@ -2,7 +2,7 @@
 
 1 parse with a hardened lxml parser: no entity expansion, no DTD or network fetches, no huge
   trees. A ``<loc>`` that contains an entity reference is dropped rather than guessed at.
-  A sitemap whose XML breaks part-way (cut off at ``max_bytes``, a stray ``&``) keeps the
+  A sitemap whose XML breaks part-way (a generator that died mid-write, a stray ``&``) keeps the
   elements read whole before the break, with ``SitemapLinks.damage`` saying where it broke:
   a 40,000-URL sitemap is not lost to one bad byte, nor passed as clean.
 2 ``<sitemapindex>`` → children (dated by ``<lastmod>``); ``<urlset>`` → entries dated by

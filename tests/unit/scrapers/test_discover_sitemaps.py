@@ -215,7 +215,7 @@ OPEN_MODEL = "https://openmodelweekly.com/sitemap.xml"
 
 
 def test_sitemap_cut_off_keeps_the_whole_urls_and_reports_where() -> None:
-    """A sitemap cut mid-``<url>`` (max_bytes, a dropped connection) keeps the URLs read
+    """A sitemap cut mid-``<url>`` (a generator that died mid-write) keeps the URLs read
     whole and says where it broke; the cut one (its ``<loc>`` half a URL) is not guessed at."""
     body = (DATA / "sitemaps/truncated_sitemap.xml").read_text()
     found = discover("sitemap", body, OPEN_MODEL, now=NOW, max_age=None)
