@@ -21,6 +21,7 @@ from scrapers.charset import decode
 from scrapers.clean import RulesError
 from scrapers.errors import ScrapeError
 from scrapers.fetch import Fetcher
+from scrapers.model import Damage
 from scrapers.urls import canonicalize, is_web_url
 from watcher import logs, metrics
 from watcher.app import App, fetch_settings, rules_of, workers_of
@@ -57,8 +58,6 @@ from watcher.webhooks import channels
 from watcher.webhooks.delivery import DrainReport
 
 EXIT_OK, EXIT_FAIL, EXIT_CONFIG = 0, 1, 2
-# What `once` adds under a damaged source: its readable entries were processed above.
-DAMAGE_NOTE = "its readable entries were processed; items past the damage may be missing"
 EXIT_INTERRUPTED = 130  # `once` cut short by Ctrl-C: 128 + SIGINT, as shells report it
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -360,6 +359,15 @@ def format_interrupted(source: str, articles: tuple[int, int]) -> str:
     )
 
 
+def format_damage(damage: Damage, readable: str) -> str:
+    """The line under a source read only up to where its XML breaks, in `once` (its readable
+    entries "were processed") and in `preview` (they "are listed")."""
+    return (
+        f"  source damaged: {damage.reason}: {damage}; its readable entries {readable};"
+        " items past the damage may be missing"
+    )
+
+
 def format_reachable(
     reports: Sequence[PollReport], total: int, *, interrupted: int = 0, answered: int = 0
 ) -> str:
@@ -432,7 +440,7 @@ def format_report(report: PollReport) -> str:
     lines = [head]
     if report.error:
         lines.append(f"  source failed: {report.reason}: {report.error}")
-    lines += [f"  source damaged: {d.reason}: {d}; {DAMAGE_NOTE}" for d in report.damage]
+    lines += [format_damage(d, "were processed") for d in report.damage]
     lines += [f"  failed {f.url}: {f.reason}" for f in report.failures]
     return "\n".join(lines)
 
@@ -817,11 +825,7 @@ def format_preview(target: str, found: Preview) -> str:
     if found.site is not None:
         lines += format_site(found.site)
     lines += [f"  followed child sitemap {url}" for url in found.followed]
-    lines += [
-        f"  source damaged: {d.reason}: {d}; its readable entries are listed; items past the"
-        " damage may be missing"
-        for d in found.damage
-    ]
+    lines += [format_damage(d, "are listed") for d in found.damage]
     fates = (*FATES, ("filtered", "filtered by topics")) if found.topics else FATES
     counts = ", ".join(f"{label} {found.count(fate)}" for fate, label in fates)
     lines.append(f"entries: {len(found.entries)} ({counts})")
